@@ -1,0 +1,91 @@
+"""feedback360: 360-degree leadership feedback for NHS trainees.
+
+``create_app`` builds the Flask application; importing this package has no side effects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Application factory. ``config`` overrides defaults and the environment (tests use it)."""
+    from . import config as settings
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(settings.load(app.instance_path, config))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    register_templating(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_error_pages(app)
+    register_cli(app)
+    return app
+
+
+def register_templating(app: Flask) -> None:
+    from .templating import register_template_helpers
+
+    # nhsuk-frontend-jinja's macros rely on ChainableUndefined for optional nested parameters.
+    app.jinja_options = {**app.jinja_options, "undefined": ChainableUndefined,
+                         "trim_blocks": True, "lstrip_blocks": True}
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(str(PROJECT_ROOT / "templates")),
+        PackageLoader("nhsuk_frontend_jinja"),
+    ])
+    register_template_helpers(app)
+
+
+def register_extensions(app: Flask) -> None:
+    from .database import configure_engine, prepare_engine_options
+    from .extensions import csrf, db, limiter, login_manager, migrate
+
+    prepare_engine_options(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True,
+                     render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    configure_engine(app)
+
+    from .authz import configure_login_manager
+
+    configure_login_manager(login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .views import admin, auth, home
+
+    app.register_blueprint(home.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from .mail import register_delivery_after_request
+    from .security import register_security_headers
+
+    register_security_headers(app)
+    register_delivery_after_request(app)
+
+
+def register_error_pages(app: Flask) -> None:
+    from .error_pages import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import register_commands
+
+    register_commands(app)

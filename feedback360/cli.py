@@ -1,0 +1,82 @@
+"""``flask`` commands for operators and cron. Each command commits its own work once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from .extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(create_admin_command)
+    app.cli.add_command(deliver_mail_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(instruments_group)
+
+
+@click.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.password_option("--password", help="At least 10 characters; not a common password.")
+def create_admin_command(email: str, name: str, password: str) -> None:
+    """Create a programme-lead (admin) account, or reset an existing admin's password."""
+    from .services import DomainError, accounts
+
+    try:
+        user = accounts.create_admin(email=email, name=name, password=password)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Admin account ready: {user.email}")
+
+
+@click.command("deliver-mail")
+@click.option("--now", "ignore_backoff", is_flag=True,
+              help="Retry failed messages at once instead of waiting for their back-off.")
+def deliver_mail_command(ignore_backoff: bool) -> None:
+    """Deliver queued email that is due (run from cron every minute)."""
+    from .mail import deliver_due
+
+    report = deliver_due(ignore_backoff=ignore_backoff)
+    click.echo(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}")
+    if report.retrying or report.failed:
+        raise SystemExit(1)
+
+
+@click.command("seed-demo")
+@click.option("--password", default="feedback360-demo",
+              help="The password every demo account gets.")
+def seed_demo_command(password: str) -> None:
+    """Fill an empty database with a demo programme, cohort and accounts; print the logins."""
+    from .demo import seed_demo
+
+    logins = seed_demo(password)
+    db.session.commit()
+    click.echo("Demo data ready. Sign in at http://127.0.0.1:5000 with any of:")
+    for role, email in logins:
+        click.echo(f"  {role:<8} {email:<40} password: {password}")
+
+
+@click.group("instruments")
+def instruments_group() -> None:
+    """Instrument definitions (the YAML files in instruments/)."""
+
+
+@instruments_group.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+def check_instruments(directory: Path | None) -> None:
+    """Validate every instrument file and print a summary of each."""
+    from .instruments import InstrumentError, load_directory, summarise
+
+    directory = directory or Path(current_app.config["INSTRUMENTS_DIR"])
+    try:
+        instruments = load_directory(directory)
+    except InstrumentError as error:
+        raise click.ClickException(str(error)) from error
+    for instrument in instruments.values():
+        click.echo(summarise(instrument))
+        click.echo()
+    click.echo(f"{len(instruments)} instrument(s) valid in {directory}")

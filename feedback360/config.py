@@ -1,0 +1,141 @@
+"""Configuration: safe defaults, overridden by environment variables, then by the caller.
+
+``FEEDBACK360_ENV`` picks the profile:
+
+* ``production`` (the default) refuses to start without ``SECRET_KEY`` and sends mail over SMTP;
+* ``development`` (what ``make demo`` uses) keeps a generated secret key in the instance folder,
+  writes mail to ``.eml`` files and allows cookies over plain HTTP on 127.0.0.1;
+* ``testing`` is what the test-suite passes to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+PROFILES = ("production", "development", "testing")
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start safely with the configuration it was given."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value is None or not value.strip() else int(value)
+
+
+def defaults(instance_path: str, profile: str) -> dict[str, Any]:
+    production = profile == "production"
+    return {
+        "FEEDBACK360_ENV": profile,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'feedback360.sqlite'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLITE_BUSY_TIMEOUT_MS": 15_000,
+        "SECRET_KEY": None,
+        "SECRET_KEY_FALLBACKS": [],
+        "MAX_CONTENT_LENGTH": 256 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 256 * 1024,
+        "SESSION_COOKIE_NAME": "feedback360_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "SERVER_BASE_URL": "http://127.0.0.1:5000",
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+        "RESET_RATE_LIMIT": "5 per minute;20 per hour",
+        "MAIL_BACKEND": "smtp" if production else "file",
+        "MAIL_SERVER": "localhost",
+        "MAIL_PORT": 25,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_TIMEOUT": 10,
+        "MAIL_DEFAULT_SENDER": "feedback360 <no-reply@feedback360.invalid>",
+        "MAIL_MAX_ATTEMPTS": 8,
+        "MAIL_DELIVER_AFTER_REQUEST": True,
+        "ACTIVATION_TOKEN_MAX_AGE": int(timedelta(days=7).total_seconds()),
+        "RESET_TOKEN_MAX_AGE": int(timedelta(hours=1).total_seconds()),
+        "PASSWORD_MIN_LENGTH": 10,
+        "PASSWORD_MAX_LENGTH": 256,
+        "ANONYMITY_MIN_GROUP": 3,
+        "ANONYMITY_MIN_TOTAL": 5,
+        "COHORT_MIN_TRAINEES": 5,
+        "INSTRUMENTS_DIR": str(Path(__file__).resolve().parent.parent / "instruments"),
+    }
+
+
+def from_environment() -> dict[str, Any]:
+    """Settings the operator gave as environment variables (only those actually set)."""
+    found: dict[str, Any] = {}
+    for name in ("SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD",
+                 "MAIL_DEFAULT_SENDER", "MAIL_BACKEND", "RATELIMIT_STORAGE_URI",
+                 "SERVER_BASE_URL", "INSTRUMENTS_DIR", "LOGIN_RATE_LIMIT", "RESET_RATE_LIMIT"):
+        if os.environ.get(name):
+            found[name] = os.environ[name]
+    if os.environ.get("DATABASE_URL"):
+        found["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("SECRET_KEY_FALLBACKS"):
+        found["SECRET_KEY_FALLBACKS"] = [
+            key.strip() for key in os.environ["SECRET_KEY_FALLBACKS"].split(",") if key.strip()
+        ]
+    for name in ("MAIL_PORT", "MAIL_TIMEOUT", "MAX_CONTENT_LENGTH", "ANONYMITY_MIN_GROUP",
+                 "ANONYMITY_MIN_TOTAL", "COHORT_MIN_TRAINEES"):
+        if os.environ.get(name):
+            found[name] = _env_int(name, 0)
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "RATELIMIT_ENABLED"):
+        if os.environ.get(name) is not None:
+            found[name] = _env_bool(name, False)
+    return found
+
+
+def load(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Defaults, then environment, then ``overrides``; checked before the app uses them."""
+    overrides = dict(overrides or {})
+    profile = overrides.get("FEEDBACK360_ENV") or os.environ.get("FEEDBACK360_ENV", "production")
+    if profile not in PROFILES:
+        raise ConfigurationError(f"FEEDBACK360_ENV must be one of {', '.join(PROFILES)}")
+    settings = defaults(instance_path, profile)
+    settings.update(from_environment())
+    settings.update(overrides)
+    settings["FEEDBACK360_ENV"] = profile
+    if not settings.get("SECRET_KEY"):
+        if profile == "production":
+            raise ConfigurationError(
+                "SECRET_KEY is not set. Production refuses to start without one: set SECRET_KEY "
+                "to a long random value (python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        settings["SECRET_KEY"] = _instance_secret_key(Path(instance_path))
+    return settings
+
+
+def _instance_secret_key(instance_path: Path) -> str:
+    """A key generated once and kept in the instance folder, so demo sessions survive restarts."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key

@@ -1,0 +1,79 @@
+"""Error pages in the NHS style: a clear heading, what happened, what to do next. Never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+PAGES: dict[int, tuple[str, str]] = {
+    400: ("There is a problem with your request",
+          "Something in what was sent could not be used. Go back, check what you entered and "
+          "try again."),
+    403: ("You do not have permission to see this page",
+          "Your account cannot open this page. If you think it should, contact your programme "
+          "lead."),
+    404: ("Page not found",
+          "If you typed the web address, check it is correct. If you pasted the web address, "
+          "check you copied the entire address."),
+    405: ("This page cannot be used that way",
+          "The page does not accept that kind of request. Go back and use the page's own buttons "
+          "and links."),
+    409: ("This has already been done",
+          "The change you asked for conflicts with the current state. Reload the page to see "
+          "where things stand."),
+    410: ("This link is no longer available",
+          "The link has expired or has been withdrawn."),
+    413: ("What you sent is too large",
+          "The request was larger than this service accepts. Nothing was saved from it; anything "
+          "you saved earlier is still there. Shorten what you entered and try again."),
+    429: ("Too many attempts",
+          "There have been too many attempts in a short time. Wait a few minutes, then try "
+          "again."),
+    500: ("Sorry, there is a problem with the service",
+          "Try again later. Nothing you saved before this happened has been lost."),
+}
+
+
+def render_error(code: int, detail: str | None = None):  # type: ignore[no-untyped-def]
+    title, advice = PAGES.get(code, PAGES[500] if code >= 500 else PAGES[400])
+    response = render_template("errors/error.html", code=code, title=title, advice=advice,
+                               detail=detail)
+    return response, code
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError):  # type: ignore[no-untyped-def]
+        return render_error(400, "The form had expired or was sent from somewhere else, so it "
+                                 "was not accepted. Go back, reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        code = error.code or 500
+        if code < 400:  # pragma: no cover - redirects raised as exceptions pass through
+            return error
+        detail = error.description if code in (400, 409, 410) and \
+            error.description != type(error).description else None
+        response, status = render_error(code, detail)
+        headers = {}
+        if code == 405 and getattr(error, "valid_methods", None):
+            headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[union-attr]
+        if code == 429:
+            headers["Retry-After"] = "60"
+        return response, status, headers
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
+        if isinstance(error, HTTPException):  # pragma: no cover - handled above
+            return http_error(error)
+        log.exception("Unhandled error on %s %s", request.method, request.path,
+                      exc_info=error)
+        from .extensions import db
+
+        db.session.rollback()
+        return render_error(InternalServerError.code)

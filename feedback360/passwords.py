@@ -1,0 +1,58 @@
+"""Password hashing (argon2id) and the password policy."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+class WeakPassword(ValueError):
+    """The password does not meet the policy; the message says why, for the person choosing it."""
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    # zxcvbn ships a ranked list of the 30,000 most common leaked passwords.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_policy(password: str, *, min_length: int, max_length: int,
+                 personal: tuple[str, ...] = ()) -> None:
+    if len(password) < min_length:
+        raise WeakPassword(f"Password must be at least {min_length} characters long")
+    if len(password) > max_length:
+        raise WeakPassword(f"Password must be {max_length} characters or fewer")
+    folded = password.casefold()
+    if folded in _common_passwords() or folded.strip("0123456789!") in _common_passwords():
+        raise WeakPassword("This password is too common. Choose one that other people "
+                           "are unlikely to use, such as three or four random words")
+    if len(set(password)) < 4:
+        raise WeakPassword("Password must not repeat just a few characters")
+    for part in personal:
+        if part and len(part) >= 4 and part.casefold() in folded:
+            raise WeakPassword("Password must not contain your name or email address")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        # Spend the same effort as a real check, so timing does not reveal which accounts exist.
+        _hasher.hash(password)
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)

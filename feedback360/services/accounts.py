@@ -1,0 +1,155 @@
+"""Accounts: invitations, activation, sign-in, password resets and the first admin."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+
+from .. import audit, mail, tokens
+from ..extensions import db
+from ..models import ROLES, Cohort, User
+from ..passwords import WeakPassword, check_policy, hash_password, needs_rehash, verify_password
+from ..urls import absolute_url
+from . import DomainError
+
+LOGIN_FAILED = "Enter a correct email address and password"
+
+
+def normalise_email(raw: str) -> str:
+    """Validated and case-folded, so one person cannot hold two accounts by changing case."""
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise DomainError("Enter an email address in the correct format, like name@nhs.net",
+                          field="email") from exc
+    return result.normalized.lower()
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
+
+
+def invite_user(*, email: str, name: str, role: str, invited_by: User | None,
+                cohort: Cohort | None = None, specialty: str | None = None,
+                training_year: int | None = None, site: str | None = None) -> User:
+    if role not in ROLES:
+        raise DomainError("Select a role", field="role")
+    email = normalise_email(email)
+    if find_by_email(email) is not None:
+        raise DomainError("An account with this email address already exists", field="email")
+    user = User(email=email, name=name.strip(), role=role, active=True,
+                session_nonce=secrets.token_hex(16), cohort=cohort, specialty=specialty,
+                training_year=training_year, site=site)
+    db.session.add(user)
+    db.session.flush()
+    send_activation(user, invited_by)
+    audit.record(invited_by, "user.invited", f"user:{user.id}", role=role)
+    return user
+
+
+def send_activation(user: User, sent_by: User | None) -> None:
+    if user.password_hash is not None:
+        raise DomainError("This account is already active")
+    token = tokens.issue(tokens.ACCOUNT_ACTIVATION,
+                         {"uid": user.id, "fp": tokens.password_fingerprint(None)})
+    mail.queue(user.email, "Activate your feedback360 account", "activate_account",
+               user=user, invited_by=sent_by, link=absolute_url("auth.activate", token=token),
+               days=current_app.config["ACTIVATION_TOKEN_MAX_AGE"] // 86400)
+
+
+def _user_from_token(salt: str, token: str, max_age: int) -> User:
+    try:
+        payload = tokens.read(salt, token, max_age=max_age)
+    except tokens.TokenExpired as exc:
+        raise DomainError("This link has expired") from exc
+    except tokens.TokenInvalid as exc:
+        raise DomainError("This link is not valid") from exc
+    user = db.session.get(User, payload.get("uid")) if isinstance(payload, dict) else None
+    if user is None or not user.active:
+        raise DomainError("This link is not valid")
+    if payload.get("fp") != tokens.password_fingerprint(user.password_hash):
+        raise DomainError("This link has already been used")
+    return user
+
+
+def user_for_activation(token: str) -> User:
+    return _user_from_token(tokens.ACCOUNT_ACTIVATION, token,
+                            current_app.config["ACTIVATION_TOKEN_MAX_AGE"])
+
+
+def user_for_reset(token: str) -> User:
+    return _user_from_token(tokens.PASSWORD_RESET, token,
+                            current_app.config["RESET_TOKEN_MAX_AGE"])
+
+
+def set_password(user: User, password: str) -> None:
+    """Apply the policy, store an argon2id hash and end every other session of this user."""
+    try:
+        check_policy(password, min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+                     max_length=current_app.config["PASSWORD_MAX_LENGTH"],
+                     personal=(*user.name.split(), user.email.split("@")[0]))
+    except WeakPassword as exc:
+        raise DomainError(str(exc), field="password") from exc
+    user.password_hash = hash_password(password)
+    user.session_nonce = secrets.token_hex(16)
+
+
+def activate(token: str, password: str) -> User:
+    user = user_for_activation(token)
+    set_password(user, password)
+    user.activated_at = datetime.now(UTC)
+    audit.record(user, "user.activated", f"user:{user.id}")
+    return user
+
+
+def reset_password(token: str, password: str) -> User:
+    user = user_for_reset(token)
+    set_password(user, password)
+    audit.record(user, "user.password_reset", f"user:{user.id}")
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if the account exists; the caller always says the same thing."""
+    user = find_by_email(email)
+    if user is None or not user.active:
+        return
+    if user.password_hash is None:
+        send_activation(user, None)
+        return
+    token = tokens.issue(tokens.PASSWORD_RESET,
+                         {"uid": user.id, "fp": tokens.password_fingerprint(user.password_hash)})
+    mail.queue(user.email, "Reset your feedback360 password", "reset_password", user=user,
+               link=absolute_url("auth.reset_password", token=token),
+               minutes=current_app.config["RESET_TOKEN_MAX_AGE"] // 60)
+    audit.record(user, "user.password_reset_requested", f"user:{user.id}")
+
+
+def authenticate(email: str, password: str) -> User:
+    user = find_by_email(email)
+    if user is None or not verify_password(user.password_hash, password) or not user.is_active:
+        audit.record(user, "login.failed", email.strip().lower()[:200])
+        raise DomainError(LOGIN_FAILED)
+    if needs_rehash(user.password_hash or ""):
+        user.password_hash = hash_password(password)
+    user.last_login_at = datetime.now(UTC)
+    audit.record(user, "login", f"user:{user.id}")
+    return user
+
+
+def create_admin(*, email: str, name: str, password: str) -> User:
+    email = normalise_email(email)
+    user = find_by_email(email)
+    if user is None:
+        user = User(email=email, name=name.strip(), role="admin", active=True,
+                    session_nonce=secrets.token_hex(16), activated_at=datetime.now(UTC))
+        db.session.add(user)
+    elif user.role != "admin":
+        raise DomainError(f"{email} already has a {user.role} account", field="email")
+    set_password(user, password)
+    db.session.flush()
+    audit.record(None, "user.admin_created", f"user:{user.id}")
+    return user

@@ -1,0 +1,41 @@
+"""What every template can use: the CSP nonce, the signed-in person's navigation, dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, url_for
+from flask_login import current_user
+
+from .security import csp_nonce
+
+# Navigation per role: (label, endpoint). Later blueprints add their own entries here.
+NAVIGATION: dict[str, list[tuple[str, str]]] = {
+    "trainee": [("My feedback", "home.index")],
+    "coach": [("My trainees", "home.index")],
+    "admin": [("Home", "home.index"), ("Users", "admin.users")],
+}
+
+
+def navigation_for(user) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    if not getattr(user, "is_authenticated", False):
+        return []
+    entries = [{"text": text, "href": url_for(endpoint)}
+               for text, endpoint in NAVIGATION.get(user.role, [])]
+    entries.append({"text": "Sign out", "href": url_for("auth.logout")})
+    return entries
+
+
+def format_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.day} {value:%B %Y}"
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.jinja_env.filters["date"] = format_date
+
+    @app.context_processor
+    def inject_navigation() -> dict[str, object]:
+        return {"navigation": navigation_for(current_user), "service_name": "feedback360"}

@@ -1,0 +1,117 @@
+"""Sign in and out, account activation and password resets."""
+
+from __future__ import annotations
+
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+                   url_for)
+from flask_login import current_user, login_user, logout_user
+
+from ..extensions import db, limiter
+from ..forms import ForgotPasswordForm, LoginForm, SetPasswordForm
+from ..services import DomainError, accounts
+from ..urls import safe_next
+from . import show_domain_error
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _reset_limit() -> str:
+    return current_app.config["RESET_RATE_LIMIT"]
+
+
+def _start_session(user) -> None:  # type: ignore[no-untyped-def]
+    # A fresh session at every sign-in: nothing from before it (or planted in it) survives.
+    session.clear()
+    login_user(user)
+    session.permanent = True
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except DomainError as error:
+            show_domain_error(form, error)
+            db.session.commit()  # keep the audit record of the failed attempt
+        else:
+            db.session.commit()
+            _start_session(user)
+            return redirect(safe_next(request.args.get("next"), url_for("home.index")))
+    return render_template("auth/login.html", form=form), 200 if not form.errors else 400
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    logout_user()
+    session.clear()
+    flash("You have signed out", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def activate(token: str):  # type: ignore[no-untyped-def]
+    try:
+        user = accounts.user_for_activation(token)
+    except DomainError as error:
+        return render_template("auth/link_problem.html", problem=error.message,
+                               purpose="activation"), 410
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.activate(token, form.password.data)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            _start_session(user)
+            flash("Your account is active and you are signed in", "success")
+            return redirect(url_for("home.index"))
+    status = 400 if form.errors else 200
+    return render_template("auth/set_password.html", form=form, user=user,
+                           heading="Activate your account", button="Activate account"), status
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def forgot_password():  # type: ignore[no-untyped-def]
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        db.session.commit()
+        return render_template("auth/reset_sent.html", email=form.email.data)
+    return render_template("auth/forgot_password.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def reset_password(token: str):  # type: ignore[no-untyped-def]
+    try:
+        user = accounts.user_for_reset(token)
+    except DomainError as error:
+        return render_template("auth/link_problem.html", problem=error.message,
+                               purpose="reset"), 410
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash("Your password has been changed. Sign in with your new password", "success")
+            return redirect(url_for("auth.login"))
+    status = 400 if form.errors else 200
+    return render_template("auth/set_password.html", form=form, user=user,
+                           heading="Choose a new password", button="Change password"), status

@@ -1,0 +1,50 @@
+"""The start page: sign-in for visitors, each role's own home for everyone else."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+
+from ..authz import role_required
+from ..extensions import db
+from ..models import CoachAssignment, Cohort, User
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for(HOMES[current_user.role]))
+
+
+@bp.get("/home/trainee")
+@role_required("trainee")
+def trainee_home():  # type: ignore[no-untyped-def]
+    coaches = db.session.scalars(
+        db.select(User).join(CoachAssignment, CoachAssignment.coach_id == User.id)
+        .where(CoachAssignment.trainee_id == current_user.id).order_by(User.name)).all()
+    return render_template("home/trainee.html", coaches=coaches)
+
+
+@bp.get("/home/coach")
+@role_required("coach")
+def coach_home():  # type: ignore[no-untyped-def]
+    trainees = db.session.scalars(
+        db.select(User).join(CoachAssignment, CoachAssignment.trainee_id == User.id)
+        .where(CoachAssignment.coach_id == current_user.id).order_by(User.name)).all()
+    return render_template("home/coach.html", trainees=trainees)
+
+
+@bp.get("/home/admin")
+@role_required("admin")
+def admin_home():  # type: ignore[no-untyped-def]
+    counts = dict(db.session.execute(
+        db.select(User.role, db.func.count()).group_by(User.role)).all())
+    cohorts = db.session.scalars(db.select(Cohort).where(~Cohort.archived)
+                                 .order_by(Cohort.name)).all()
+    return render_template("home/admin.html", counts=counts, cohorts=cohorts)
+
+
+HOMES = {"trainee": "home.trainee_home", "coach": "home.coach_home", "admin": "home.admin_home"}
