@@ -34,7 +34,7 @@ from .extensions import db
 
 ROLES = ("trainee", "coach", "admin")
 CYCLE_STATUSES = ("draft", "open", "closed", "released")
-INVITATION_STATUSES = ("pending", "sent", "opened", "declined", "completed", "removed")
+INVITATION_STATUSES = ("pending", "sent", "opened", "declined", "completed")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 GOAL_STATUSES = ("not_started", "in_progress", "achieved", "dropped")
 COMMENT_MAX_LENGTH = 4000
@@ -203,8 +203,8 @@ class Invitation(db.Model):
         CheckConstraint("rater_email = lower(rater_email)", name="email_case_folded"),
         CheckConstraint("(status = 'completed') = (completed_on IS NOT NULL)",
                         name="completed_has_day"),
-        CheckConstraint("status NOT IN ('completed', 'declined', 'removed') OR draft IS NULL",
-                        name="no_draft_when_finished"),
+        CheckConstraint("(status NOT IN ('completed', 'declined') AND removed_at IS NULL) "
+                        "OR draft IS NULL", name="no_draft_when_finished"),
         CheckConstraint("sent_count >= 0 AND reminded_count >= 0", name="counters_positive"),
         Index("ix_invitations_cycle_status", "cycle_id", "status"),
     )
@@ -221,6 +221,9 @@ class Invitation(db.Model):
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     decline_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when the trainee withdraws the request. Kept apart from ``status`` because the trainee
+    # must not learn from a refusal whether this colleague had already answered.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A day, never a time: a precise moment could be matched against anything else timed.
     completed_on: Mapped[date | None] = mapped_column(Date)
 

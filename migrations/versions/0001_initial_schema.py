@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 04:34:07.158917
+Create Date: 2026-11-22 04:37:49.599302
 
 """
 from alembic import op
@@ -194,10 +194,11 @@ def upgrade():
     sa.Column('last_sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('draft', sa.JSON(), nullable=True),
     sa.Column('decline_reason', sa.Text(), nullable=True),
+    sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_on', sa.Date(), nullable=True),
     sa.CheckConstraint("(status = 'completed') = (completed_on IS NOT NULL)", name=op.f('ck_invitations_completed_has_day')),
-    sa.CheckConstraint("status IN ('pending', 'sent', 'opened', 'declined', 'completed', 'removed')", name=op.f('ck_invitations_status_known')),
-    sa.CheckConstraint("status NOT IN ('completed', 'declined', 'removed') OR draft IS NULL", name=op.f('ck_invitations_no_draft_when_finished')),
+    sa.CheckConstraint("(status NOT IN ('completed', 'declined') AND removed_at IS NULL) OR draft IS NULL", name=op.f('ck_invitations_no_draft_when_finished')),
+    sa.CheckConstraint("status IN ('pending', 'sent', 'opened', 'declined', 'completed')", name=op.f('ck_invitations_status_known')),
     sa.CheckConstraint('rater_email = lower(rater_email)', name=op.f('ck_invitations_email_case_folded')),
     sa.CheckConstraint('sent_count >= 0 AND reminded_count >= 0', name=op.f('ck_invitations_counters_positive')),
     sa.ForeignKeyConstraint(['cycle_id'], ['feedback_cycles.id'], name=op.f('fk_invitations_cycle_id_feedback_cycles'), ondelete='CASCADE'),
