@@ -64,11 +64,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .views import admin, auth, home
+    from .views import admin, auth, home, self_assessment, survey, trainee
 
-    app.register_blueprint(home.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(admin.bp)
+    for blueprint in (home.bp, auth.bp, admin.bp, trainee.bp, self_assessment.bp, survey.bp):
+        app.register_blueprint(blueprint)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, g
+from flask.cli import with_appcontext
 
 from .extensions import db
 
@@ -15,9 +16,12 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(deliver_mail_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(instruments_group)
+    app.cli.add_command(send_reminders_command)
+    app.cli.add_command(close_due_cycles_command)
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--email", prompt=True)
 @click.option("--name", prompt=True)
 @click.password_option("--password", help="At least 10 characters; not a common password.")
@@ -34,6 +38,7 @@ def create_admin_command(email: str, name: str, password: str) -> None:
 
 
 @click.command("deliver-mail")
+@with_appcontext
 @click.option("--now", "ignore_backoff", is_flag=True,
               help="Retry failed messages at once instead of waiting for their back-off.")
 def deliver_mail_command(ignore_backoff: bool) -> None:
@@ -46,7 +51,43 @@ def deliver_mail_command(ignore_backoff: bool) -> None:
         raise SystemExit(1)
 
 
+def _deliver_now() -> None:
+    """Commands that queue mail deliver it before they exit; cron's deliver-mail retries."""
+    from .mail import deliver_due
+
+    deliver_due(list(g.pop("outbox_queued", [])))
+
+
+@click.command("send-reminders")
+@with_appcontext
+@click.option("--on", "on_day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Act as if today were this day (YYYY-MM-DD).")
+def send_reminders_command(on_day) -> None:  # type: ignore[no-untyped-def]
+    """Remind colleagues who have not answered: 7 and 2 days before the close. Idempotent."""
+    from .services.cycles import send_scheduled_reminders, today
+
+    sent = send_scheduled_reminders(on_day.date() if on_day else today())
+    db.session.commit()
+    _deliver_now()
+    click.echo(f"{sent} reminder(s) queued")
+
+
+@click.command("close-due-cycles")
+@with_appcontext
+@click.option("--on", "on_day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Act as if today were this day (YYYY-MM-DD).")
+def close_due_cycles_command(on_day) -> None:  # type: ignore[no-untyped-def]
+    """Close every open cycle whose closing date has passed."""
+    from .services.cycles import close_due_cycles, today
+
+    closed = close_due_cycles(on_day.date() if on_day else today())
+    db.session.commit()
+    _deliver_now()
+    click.echo(f"{closed} cycle(s) closed")
+
+
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--password", default="feedback360-demo",
               help="The password every demo account gets.")
 def seed_demo_command(password: str) -> None:
@@ -66,6 +107,7 @@ def instruments_group() -> None:
 
 
 @instruments_group.command("check")
+@with_appcontext
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def check_instruments(directory: Path | None) -> None:
     """Validate every instrument file and print a summary of each."""

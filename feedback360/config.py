@@ -40,6 +40,7 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
     production = profile == "production"
     return {
         "FEEDBACK360_ENV": profile,
+        "TESTING": profile == "testing",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'feedback360.sqlite'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLITE_BUSY_TIMEOUT_MS": 15_000,

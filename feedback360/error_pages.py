@@ -1,4 +1,4 @@
-"""Error pages in the NHS style: a clear heading, what happened, what to do next. Never a traceback."""
+"""Error pages in the NHS style: a clear heading, what happened, what to do next; no traceback."""
 
 from __future__ import annotations
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
-ROLE_CHOICES = [("trainee", "Trainee"), ("coach", "Coach"), ("admin", "Programme lead (admin)")]
+ROLE_CHOICES = [SelectChoice("trainee", "Trainee"), SelectChoice("coach", "Coach"),
+                SelectChoice("admin", "Programme lead (admin)")]
 
 
 class LoginForm(FlaskForm):

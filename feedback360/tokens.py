@@ -13,7 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 ACCOUNT_ACTIVATION = "account-activation"
-PASSWORD_RESET = "password-reset"
+PASSWORD_RESET = "password-reset"  # noqa: S105 - a salt name, not a secret
 SURVEY_INVITATION = "survey-invitation"
 
 SALTS = (ACCOUNT_ACTIVATION, PASSWORD_RESET, SURVEY_INVITATION)

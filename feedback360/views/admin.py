@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from ..authz import role_required
 from ..extensions import db
@@ -36,7 +37,8 @@ def invite_user():  # type: ignore[no-untyped-def]
     form = InviteUserForm()
     cohorts = db.session.scalars(db.select(Cohort).where(~Cohort.archived)
                                  .order_by(Cohort.name)).all()
-    form.cohort_id.choices = [(0, "No cohort"), *[(c.id, c.name) for c in cohorts]]
+    form.cohort_id.choices = [SelectChoice(0, "No cohort"),
+                             *[SelectChoice(c.id, c.name) for c in cohorts]]
     if form.validate_on_submit():
         cohort = db.session.get(Cohort, form.cohort_id.data) if form.cohort_id.data else None
         try:

@@ -1,0 +1,342 @@
+"""Feedback cycles from the trainee's side: create, nominate, launch, remind and close.
+
+The trainee only ever learns counts of responses per group, never which colleague answered
+(DESIGN.md, Anonymity rule 6): nothing here tells them whether a given invitation completed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from flask import current_app
+
+from .. import audit, mail
+from ..extensions import db
+from ..instruments import Instrument, load_directory, snapshot
+from ..models import FeedbackCycle, Invitation, Response, User
+from . import DomainError
+from .instrument_cache import instrument_for
+from .surveys import survey_link
+
+DEFAULT_WEEKS_OPEN = 6
+MAX_DAYS_OPEN = 90
+NOMINEE_WARNING = 25
+TRAINEE_REMINDER_GAP = timedelta(days=3)
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def available_instruments() -> dict[str, Instrument]:
+    return load_directory(current_app.config["INSTRUMENTS_DIR"])
+
+
+def create_cycle(trainee: User, *, instrument_key: str, title: str,
+                 closes_on: date | None) -> FeedbackCycle:
+    instruments = available_instruments()
+    if instrument_key not in instruments:
+        raise DomainError("Select a questionnaire", field="instrument")
+    closes_on = closes_on or today() + timedelta(weeks=DEFAULT_WEEKS_OPEN)
+    check_close_date(closes_on)
+    version = snapshot(instruments[instrument_key])
+    cycle = FeedbackCycle(trainee=trainee, instrument_version=version,
+                          title=title.strip() or version.title, closes_on=closes_on)
+    db.session.add(cycle)
+    db.session.flush()
+    audit.record(trainee, "cycle.created", f"cycle:{cycle.id}")
+    return cycle
+
+
+def check_close_date(closes_on: date) -> None:
+    if closes_on <= today():
+        raise DomainError("The closing date must be in the future", field="closes_on")
+    if closes_on > today() + timedelta(days=MAX_DAYS_OPEN):
+        raise DomainError(f"The closing date must be within {MAX_DAYS_OPEN} days",
+                          field="closes_on")
+
+
+# --- Nominations ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Nomination:
+    name: str
+    email: str
+    group: str
+
+
+@dataclass(frozen=True)
+class NominationProblem:
+    line: int
+    text: str
+    message: str
+
+
+def active_invitations(cycle: FeedbackCycle) -> list[Invitation]:
+    return [i for i in cycle.invitations if i.removed_at is None]
+
+
+def check_nomination(cycle: FeedbackCycle, instrument: Instrument, name: str, email: str,
+                     group: str, taken: set[str]) -> Nomination:
+    """One nominee, validated; ``taken`` holds emails already nominated (case-folded)."""
+    from .accounts import normalise_email
+
+    name = " ".join(name.split())
+    if not name:
+        raise DomainError("Enter the colleague's name", field="name")
+    if len(name) > 120:
+        raise DomainError("Name must be 120 characters or fewer", field="name")
+    email = normalise_email(email)
+    if email == cycle.trainee.email:
+        raise DomainError("You cannot nominate yourself: your own view is the self-assessment",
+                          field="email")
+    if email in taken:
+        raise DomainError(f"{email} is already nominated", field="email")
+    group_key = _match_group(instrument, group)
+    if group_key is None:
+        names = ", ".join(g.label for g in instrument.rater_groups)
+        raise DomainError(f"Unknown group '{group}'. Use one of: {names}", field="group")
+    return Nomination(name=name, email=email, group=group_key)
+
+
+def _match_group(instrument: Instrument, text: str) -> str | None:
+    wanted = text.strip().casefold()
+    for group in instrument.rater_groups:
+        if wanted in (group.key.casefold(), group.label.casefold()):
+            return group.key
+    return None
+
+
+def nominate(cycle: FeedbackCycle, *, name: str, email: str, group: str) -> Invitation:
+    """Add one colleague; on an open cycle they are invited at once."""
+    _require_status(cycle, ("draft", "open"), "You can only add colleagues before the cycle closes")
+    instrument = instrument_for(cycle)
+    taken = {i.rater_email for i in active_invitations(cycle)}
+    nomination = check_nomination(cycle, instrument, name, email, group, taken)
+    return _add_invitation(cycle, nomination)
+
+
+def nominate_many(cycle: FeedbackCycle, text: str) -> tuple[list[Invitation],
+                                                              list[NominationProblem]]:
+    """Lines of ``name, email, group``: good lines are added, each bad line says why."""
+    _require_status(cycle, ("draft", "open"), "You can only add colleagues before the cycle closes")
+    instrument = instrument_for(cycle)
+    taken = {i.rater_email for i in active_invitations(cycle)}
+    added: list[Invitation] = []
+    problems: list[NominationProblem] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        parts = [part.strip() for part in line.replace("\t", ",").split(",")]
+        if len(parts) != 3:
+            problems.append(NominationProblem(
+                number, line, "Write each colleague as: name, email, group"))
+            continue
+        try:
+            nomination = check_nomination(cycle, instrument, *parts, taken=taken)
+        except DomainError as error:
+            problems.append(NominationProblem(number, line, error.message))
+            continue
+        taken.add(nomination.email)
+        added.append(_add_invitation(cycle, nomination))
+    return added, problems
+
+
+def _add_invitation(cycle: FeedbackCycle, nomination: Nomination) -> Invitation:
+    existing = next((i for i in cycle.invitations if i.rater_email == nomination.email), None)
+    if existing is not None:  # nominated before, then removed: ask again with a new link
+        invitation = existing
+        invitation.rater_name, invitation.rater_group = nomination.name, nomination.group
+        invitation.removed_at = None
+        invitation.token_nonce = secrets.token_hex(16)
+        invitation.status, invitation.completed_on, invitation.draft = "pending", None, None
+    else:
+        invitation = Invitation(cycle=cycle, rater_name=nomination.name,
+                                rater_email=nomination.email, rater_group=nomination.group,
+                                token_nonce=secrets.token_hex(16))
+        db.session.add(invitation)
+    db.session.flush()
+    if cycle.status == "open":
+        send_invitation(invitation)
+    return invitation
+
+
+def remove_invitation(cycle: FeedbackCycle, invitation_id: int) -> Invitation:
+    """Withdraw a request. Its link stops working at once; answers already given stay, unlinked."""
+    _require_status(cycle, ("draft", "open"), "Colleagues cannot be removed after the cycle closes")
+    invitation = next((i for i in cycle.invitations if i.id == invitation_id), None)
+    if invitation is None or invitation.removed_at is not None:
+        raise DomainError("That colleague is not on this cycle")
+    if cycle.status == "draft":
+        cycle.invitations.remove(invitation)
+        db.session.delete(invitation)
+    else:
+        invitation.removed_at = datetime.now(UTC)
+        invitation.token_nonce = secrets.token_hex(16)
+        invitation.draft = None
+    db.session.flush()
+    return invitation
+
+
+# --- The validity rule -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a cycle is from meeting its instrument's validity rule."""
+
+    count: int
+    required: int
+    senior: int
+    senior_required: int
+
+    @property
+    def met(self) -> bool:
+        return self.count >= self.required and self.senior >= self.senior_required
+
+
+def nomination_progress(cycle: FeedbackCycle) -> Progress:
+    instrument = instrument_for(cycle)
+    nominees = active_invitations(cycle)
+    senior = sum(1 for i in nominees if i.rater_group in instrument.senior_group_keys)
+    return Progress(len(nominees), instrument.validity.min_responses, senior,
+                    instrument.validity.min_senior)
+
+
+def response_counts(cycle: FeedbackCycle) -> dict[str, int]:
+    """Responses per rater group that count under the rule (enough items rated). Never who."""
+    instrument = instrument_for(cycle)
+    needed = instrument.validity.min_rated_fraction * len(instrument.items)
+    from ..models import Answer
+
+    rated = (db.select(Response.rater_group, db.func.count(Answer.score).label("rated"))
+             .join(Answer, Answer.response_id == Response.id, isouter=True)
+             .where(Response.cycle_id == cycle.id, ~Response.is_self)
+             .group_by(Response.id, Response.rater_group).subquery())
+    rows = db.session.execute(
+        db.select(rated.c.rater_group, db.func.count())
+        .where(rated.c.rated >= needed).group_by(rated.c.rater_group)).all()
+    return {group: count for group, count in rows}
+
+
+def response_progress(cycle: FeedbackCycle) -> Progress:
+    instrument = instrument_for(cycle)
+    counts = response_counts(cycle)
+    senior = sum(n for g, n in counts.items() if g in instrument.senior_group_keys)
+    return Progress(sum(counts.values()), instrument.validity.min_responses, senior,
+                    instrument.validity.min_senior)
+
+
+def decline_count(cycle: FeedbackCycle) -> int:
+    return sum(1 for i in active_invitations(cycle) if i.status == "declined")
+
+
+# --- Launch, reminders, closing ----------------------------------------------------------------
+
+def launch(cycle: FeedbackCycle) -> int:
+    """Open the cycle and queue one invitation email per nominee, in the caller's transaction."""
+    _require_status(cycle, ("draft",), "This cycle has already been launched")
+    progress = nomination_progress(cycle)
+    if not progress.met:
+        raise DomainError("Nominate enough colleagues to meet the rule before you launch")
+    check_close_date(cycle.closes_on)
+    cycle.status = "open"
+    cycle.opened_at = datetime.now(UTC)
+    cycle.opens_on = today()
+    invitations = active_invitations(cycle)
+    for invitation in invitations:
+        send_invitation(invitation)
+    audit.record(cycle.trainee, "cycle.launched", f"cycle:{cycle.id}",
+                 invitations=len(invitations))
+    return len(invitations)
+
+
+def send_invitation(invitation: Invitation, *, reminder: bool = False) -> None:
+    cycle = invitation.cycle
+    instrument = instrument_for(cycle)
+    group = instrument.group(invitation.rater_group)
+    template = "survey_reminder" if reminder else "survey_invitation"
+    subject = (f"Reminder: {cycle.trainee.name} would value your feedback" if reminder
+               else f"{cycle.trainee.name} asks for your feedback on their leadership")
+    mail.queue(invitation.rater_email, subject, template, invitation=invitation, cycle=cycle,
+               trainee=cycle.trainee, group=group, instrument=instrument,
+               link=survey_link(invitation),
+               minutes=max(5, round(len(instrument.items) / 4)))
+    invitation.last_sent_at = datetime.now(UTC)
+    if reminder:
+        invitation.reminded_count += 1
+    else:
+        invitation.sent_count += 1
+        if invitation.status == "pending":
+            invitation.status = "sent"
+
+
+def awaiting_answer(cycle: FeedbackCycle) -> list[Invitation]:
+    return [i for i in active_invitations(cycle) if i.status in ("sent", "opened")]
+
+
+def remind_now(cycle: FeedbackCycle) -> int:
+    """The trainee's "remind those who have not answered", at most once every three days."""
+    _require_status(cycle, ("open",), "Reminders can only be sent while the cycle is open")
+    now = datetime.now(UTC)
+    if cycle.last_trainee_reminder_at and now - cycle.last_trainee_reminder_at \
+            < TRAINEE_REMINDER_GAP:
+        next_time = cycle.last_trainee_reminder_at + TRAINEE_REMINDER_GAP
+        raise DomainError(f"You sent reminders recently. You can send more from "
+                          f"{next_time:%-d %B at %H:%M} (UTC).")
+    waiting = awaiting_answer(cycle)
+    for invitation in waiting:
+        send_invitation(invitation, reminder=True)
+    cycle.last_trainee_reminder_at = now
+    return len(waiting)
+
+
+# Scheduled reminders: (days before the close date, reminders already sent).
+REMINDER_SCHEDULE = ((7, 0), (2, 1))
+MIN_GAP_BETWEEN_EMAILS = timedelta(days=2)
+
+
+def send_scheduled_reminders(on: date) -> int:
+    """Spaced reminders to colleagues who have not answered. Idempotent: each is sent once."""
+    sent = 0
+    now = datetime.now(UTC)
+    cycles = db.session.scalars(db.select(FeedbackCycle).where(
+        FeedbackCycle.status == "open", FeedbackCycle.closes_on >= on)).all()
+    for cycle in cycles:
+        days_left = (cycle.closes_on - on).days
+        for invitation in awaiting_answer(cycle):
+            due = any(days_left <= days and invitation.reminded_count == already
+                      for days, already in REMINDER_SCHEDULE)
+            recently = invitation.last_sent_at and \
+                now - invitation.last_sent_at < MIN_GAP_BETWEEN_EMAILS and days_left > 2
+            if due and not recently:
+                send_invitation(invitation, reminder=True)
+                sent += 1
+    return sent
+
+
+def close_cycle(cycle: FeedbackCycle, *, by: User | None, early: bool = False) -> None:
+    _require_status(cycle, ("open",), "Only an open cycle can be closed")
+    if early and not response_progress(cycle).met:
+        raise DomainError("You can close early once enough colleagues have answered to meet "
+                          "the rule")
+    cycle.status = "closed"
+    cycle.closed_at = datetime.now(UTC)
+    for invitation in cycle.invitations:
+        invitation.draft = None  # unfinished answers are never used: do not keep them
+    audit.record(by, "cycle.closed", f"cycle:{cycle.id}", early=early)
+
+
+def close_due_cycles(on: date) -> int:
+    cycles = db.session.scalars(db.select(FeedbackCycle).where(
+        FeedbackCycle.status == "open", FeedbackCycle.closes_on < on)).all()
+    for cycle in cycles:
+        close_cycle(cycle, by=None)
+    return len(cycles)
+
+
+def _require_status(cycle: FeedbackCycle, allowed: tuple[str, ...], message: str) -> None:
+    if cycle.status not in allowed:
+        raise DomainError(message)

@@ -1,0 +1,54 @@
+"""The flask commands operators and cron use."""
+
+from __future__ import annotations
+
+from feedback360.extensions import db
+from feedback360.models import CoachAssignment, User
+
+
+def count(model) -> int:
+    return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def test_seed_demo_prints_logins_and_is_repeatable(app, runner):
+    first = runner.invoke(args=["seed-demo", "--password", "demo passphrase words"])
+    assert first.exit_code == 0, first.output
+    assert "programme.lead@demo.feedback360.nhs.uk" in first.output
+    assert "demo passphrase words" in first.output
+    second = runner.invoke(args=["seed-demo", "--password", "demo passphrase words"])
+    assert second.exit_code == 0
+    with app.app_context():
+        roles = dict(db.session.execute(
+            db.select(User.role, db.func.count()).group_by(User.role)).all())
+        assert roles == {"admin": 1, "coach": 2, "trainee": 12}
+        assert count(CoachAssignment) == 12
+        trainees = db.session.scalars(db.select(User).where(User.role == "trainee")).all()
+        assert all(t.specialty and t.training_year and t.site and t.cohort for t in trainees)
+
+
+def test_create_admin(app, runner, client, login):
+    result = runner.invoke(args=["create-admin", "--email", "Lead@NHS.net", "--name", "Lee Lead",
+                                 "--password", "plum kettle orbit lantern"])
+    assert result.exit_code == 0, result.output
+    assert login(client, "lead@nhs.net", "plum kettle orbit lantern").status_code == 302
+
+
+def test_create_admin_refuses_a_weak_password(runner):
+    result = runner.invoke(args=["create-admin", "--email", "lead@nhs.net", "--name", "Lee",
+                                 "--password", "password1"])
+    assert result.exit_code != 0
+    assert "at least 10 characters" in result.output
+
+
+def test_instruments_check(runner):
+    result = runner.invoke(args=["instruments", "check"])
+    assert result.exit_code == 0, result.output
+    assert "clcf" in result.output and "clcf-enhanced" in result.output
+    assert "2 instrument(s) valid" in result.output
+
+
+def test_instruments_check_names_the_broken_file(runner, tmp_path):
+    (tmp_path / "broken.yaml").write_text("key: broken\nversion: 1\n")
+    result = runner.invoke(args=["instruments", "check", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "broken.yaml" in result.output
