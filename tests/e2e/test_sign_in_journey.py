@@ -1,0 +1,61 @@
+"""A person signs in and out through the real UI in Chromium; every page passes axe-core."""
+
+from __future__ import annotations
+
+from a11y import assert_accessible
+
+
+def test_sign_in_and_out(page, live_server, make_user):
+    make_user("lead@nhs.net", role="admin", name="Lena Lead")
+
+    page.goto("/")
+    assert page.url.endswith("/auth/login")
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Sign in").click()
+    error_summary = page.locator(".nhsuk-error-summary")
+    error_summary.wait_for()
+    assert "Enter your email address" in error_summary.inner_text()
+    assert page.title().startswith("Error:")
+    assert_accessible(page)
+
+    page.get_by_label("Email address").fill("lead@nhs.net")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Programme administration").wait_for()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Users").first.click()
+    page.get_by_role("heading", name="Users").wait_for()
+    assert "lead@nhs.net" in page.content()
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_text("You have signed out").wait_for()
+    assert page.url.endswith("/auth/login")
+    page.goto("/admin/users")
+    assert "/auth/login" in page.url
+
+
+def test_keyboard_only_sign_in_on_a_phone(mobile_page, live_server, make_user):
+    make_user("trainee@nhs.net", name="Tara Trainee")
+    page = mobile_page
+    page.goto("/auth/login")
+    # The skip link is the first stop and moves focus to the main content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Skip to main content"
+    page.get_by_label("Email address").focus()
+    page.keyboard.type("trainee@nhs.net")
+    page.keyboard.press("Tab")
+    page.keyboard.type("correct horse battery")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="My feedback").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert_accessible(page)
+
+
+def test_error_pages_are_accessible(page, live_server):
+    response = page.goto("/no/such/page")
+    assert response.status == 404
+    page.get_by_role("heading", name="Page not found").wait_for()
+    assert_accessible(page)
