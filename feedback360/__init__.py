@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Application factory. ``config`` overrides defaults and the environment (tests use it)."""
     from . import config as settings
 
-    app = Flask(__name__, instance_relative_config=True)
+    # The instance folder holds the SQLite file, the demo's secret key and mailed .eml files.
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("FEEDBACK360_INSTANCE")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.from_mapping(settings.load(app.instance_path, config))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 

@@ -79,6 +79,7 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         "RESET_TOKEN_MAX_AGE": int(timedelta(hours=1).total_seconds()),
         "PASSWORD_MIN_LENGTH": 10,
         "PASSWORD_MAX_LENGTH": 256,
+        "PASSWORD_HASH_FAST": profile == "testing",
         "ANONYMITY_MIN_GROUP": 3,
         "ANONYMITY_MIN_TOTAL": 5,
         "COHORT_MIN_TRAINEES": 5,

@@ -6,8 +6,18 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import current_app, has_app_context
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# argon2id with the library's current recommended parameters.
+_STRONG = PasswordHasher()
+# The test-suite's profile only (PASSWORD_HASH_FAST): the same algorithm, far cheaper settings.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def _hasher() -> PasswordHasher:
+    if has_app_context() and current_app.config.get("PASSWORD_HASH_FAST"):
+        return FAST_HASHER
+    return _STRONG
 
 
 class WeakPassword(ValueError):
@@ -40,19 +50,19 @@ def check_policy(password: str, *, min_length: int, max_length: int,
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     if not password_hash:
         # Spend the same effort as a real check, so timing does not reveal which accounts exist.
-        _hasher.hash(password)
+        _hasher().hash(password)
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _hasher().check_needs_rehash(password_hash)

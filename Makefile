@@ -1,0 +1,164 @@
+# feedback360: developer and CI entry points (`make help`).
+#
+#   make demo                 install, build assets, migrate, seed demo data, serve on 127.0.0.1:5000
+#   make test                 ruff; the whole suite on SQLite (with browser tests); the suite again
+#                             on a throwaway PostgreSQL cluster (without browser tests)
+#   make e2e                  only the real-browser tests
+#   make bench BENCH=submit   run bench/submit.py (PG=1: against a throwaway PostgreSQL cluster)
+#
+# Extra pytest arguments: make test PYTEST_ARGS="-x -k login"
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VENV_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.package-lock.json
+CHROMIUM ?= /usr/bin/chromium
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+BENCH ?=
+BENCH_ARGS ?=
+PG ?=
+
+.PHONY: help venv assets system-deps db-upgrade demo test e2e bench clean distclean
+
+help:
+	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
+	echo
+	echo "Other targets: venv assets system-deps db-upgrade clean distclean"
+
+# --- installation ----------------------------------------------------------------------------
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): pyproject.toml
+	if [ ! -x $(BIN)/python ]; then $(PYTHON) -m venv $(VENV); fi
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[test]'
+	touch $@
+
+assets: venv
+	if [ -f package-lock.json ]; then
+	  if [ ! -f $(NPM_STAMP) ] || [ package-lock.json -nt $(NPM_STAMP) ] \
+	      || [ package.json -nt $(NPM_STAMP) ]; then
+	    npm ci --no-audit --no-fund
+	    touch $(NPM_STAMP)
+	  fi
+	fi
+	$(BIN)/python scripts/build_assets.py
+
+# Debian packages the tests need: Chromium for the browser tests, a PostgreSQL server for the
+# second run, npm for the assets. Installed only when missing, and only as root on Debian.
+system-deps:
+	@missing=()
+	[ -x "$(CHROMIUM)" ] || missing+=(chromium fonts-liberation)
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null \
+	  || missing+=(postgresql)
+	command -v npm >/dev/null || missing+=(nodejs npm)
+	if [ ! -x $(BIN)/python ] && ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then
+	  missing+=(python3-venv)
+	fi
+	if [ $${#missing[@]} -eq 0 ]; then
+	  echo "system-deps: chromium, PostgreSQL server and npm are installed"
+	  exit 0
+	fi
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+	  echo "system-deps: missing $${missing[*]}; not root on Debian, so not installing them." \
+	       "Install them yourself (browser tests need $(CHROMIUM), the PostgreSQL run needs" \
+	       "initdb/pg_ctl)." >&2
+	  exit 0
+	fi
+	echo "system-deps: installing $${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends "$${missing[@]}"
+
+# --- running ---------------------------------------------------------------------------------
+
+db-upgrade: export FEEDBACK360_ENV ?= development
+db-upgrade: venv
+	$(BIN)/flask --app wsgi db upgrade
+
+demo: export FEEDBACK360_ENV = development
+demo: venv assets db-upgrade
+	$(BIN)/flask --app wsgi seed-demo
+	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+# --- checking --------------------------------------------------------------------------------
+
+test:
+	@summary=()
+	phase() {
+	  local name=$$1 start=$$EPOCHREALTIME status=0
+	  shift
+	  echo "==> $$name: $$(printf '%q ' "$$@")"
+	  "$$@" || status=$$?
+	  local took
+	  took=$$(awk -v a="$$start" -v b="$$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	  summary+=("$$(printf '%-30s %7ss  %s' "$$name" "$$took" \
+	    "$$([ $$status -eq 0 ] && echo ok || echo "FAILED (exit $$status)")")")
+	  echo "<== $$name: $${took}s"
+	  return $$status
+	}
+	report() {
+	  echo
+	  echo "make test: time per phase"
+	  printf '  %s\n' "$${summary[@]}"
+	}
+	trap report EXIT
+	phase system-deps $(MAKE) --no-print-directory system-deps
+	phase venv $(MAKE) --no-print-directory venv
+	phase assets $(MAKE) --no-print-directory assets
+	phase ruff $(BIN)/ruff check .
+	phase "pytest on SQLite (all)" env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	phase "pytest on PostgreSQL (not e2e)" \
+	  $(BIN)/python scripts/pg_cluster.py -- $(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+
+e2e: system-deps venv assets
+	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+bench: venv
+	@if [ -n "$(BENCH)" ]; then
+	  script="bench/$(BENCH).py"
+	  if [ ! -f "$$script" ]; then
+	    echo "bench: no $$script. Available:" $$(ls bench/*.py 2>/dev/null \
+	      | sed -n 's|^bench/\([^_][^/]*\)\.py$$|\1|p') >&2
+	    exit 2
+	  fi
+	  if [ -n "$(PG)" ]; then
+	    $(BIN)/python scripts/pg_cluster.py -- $(BIN)/python "$$script" $(BENCH_ARGS)
+	  else
+	    $(BIN)/python "$$script" $(BENCH_ARGS)
+	  fi
+	elif [ -f bench/__main__.py ]; then
+	  $(BIN)/python -m bench $(BENCH_ARGS)
+	else
+	  echo "Benchmarks (run one with: make bench BENCH=<name>, add PG=1 for PostgreSQL):"
+	  found=0
+	  for script in bench/*.py; do
+	    [ -f "$$script" ] || continue
+	    name=$$(basename "$$script" .py)
+	    case $$name in _*) continue ;; esac
+	    echo "  $$name"
+	    found=1
+	  done
+	  [ $$found -eq 1 ] || echo "  (none yet)"
+	fi
+
+# --- tidying ---------------------------------------------------------------------------------
+
+clean:
+	rm -rf test-artifacts .pytest_cache .ruff_cache .hypothesis build feedback360.egg-info \
+	  feedback360/static/vendor
+	find . \( -path ./$(VENV) -o -path ./node_modules -o -path ./.git \) -prune \
+	  -o -type d -name __pycache__ -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) node_modules

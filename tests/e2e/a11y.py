@@ -1,0 +1,63 @@
+"""Accessibility checks with axe-core (bundled offline in axe-playwright-python).
+
+    from a11y import assert_accessible   # tests/e2e is on sys.path while pytest runs
+    assert_accessible(page)                    # whole page, WCAG 2.0/2.1/2.2 A and AA rules
+    assert_accessible(page, context="main")    # one region
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+WCAG_TAGS: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa")
+
+_axe = None
+
+
+def _engine():
+    global _axe
+    if _axe is None:
+        from axe_playwright_python.sync_playwright import Axe
+
+        _axe = Axe()
+    return _axe
+
+
+def axe_violations(page: Any, *, context: str | None = None, tags: Sequence[str] = WCAG_TAGS,
+                   disable_rules: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Run axe-core on the page (or the ``context`` CSS selector); its violations."""
+    options: dict[str, Any] = {
+        "runOnly": {"type": "tag", "values": list(tags)},
+        "resultTypes": ["violations"],
+    }
+    disabled = list(disable_rules)
+    if disabled:
+        options["rules"] = {rule: {"enabled": False} for rule in disabled}
+    results = _engine().run(page, context=context, options=options)
+    return list(results.response["violations"])
+
+
+def format_violations(violations: Sequence[dict[str, Any]], where: str = "") -> str:
+    """A readable list: rule id, impact, help text and link, then each failing element."""
+    lines = [f"{len(violations)} accessibility violation(s){f' on {where}' if where else ''}:"]
+    for violation in violations:
+        lines.append(f"- {violation['id']} [{violation.get('impact') or 'unknown'}] "
+                     f"{violation['help']} ({violation.get('helpUrl', '')})")
+        for node in violation.get("nodes", []):
+            target = " ".join(
+                ", ".join(t) if isinstance(t, list) else str(t) for t in node.get("target", []))
+            lines.append(f"    at {target}")
+            summary = (node.get("failureSummary") or "").strip().replace("\n", "\n       ")
+            if summary:
+                lines.append(f"       {summary}")
+    return "\n".join(lines)
+
+
+def assert_accessible(page: Any, *, context: str | None = None,
+                      tags: Sequence[str] = WCAG_TAGS, disable_rules: Iterable[str] = ()) -> None:
+    """Fail with a readable list if axe-core finds WCAG 2.0/2.1/2.2 A/AA violations."""
+    violations = axe_violations(page, context=context, tags=tags, disable_rules=disable_rules)
+    if violations:
+        where = page.url + (f" ({context})" if context else "")
+        raise AssertionError(format_violations(violations, where))

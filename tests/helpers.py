@@ -1,0 +1,156 @@
+"""Plain helper functions for tests (no fixtures): ``from helpers import csrf_token``.
+
+``tests/`` is on ``sys.path`` while pytest runs (its conftest lives there), so any test module,
+including those under ``tests/e2e``, can import this module as ``helpers``.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from email.message import EmailMessage, Message
+from html.parser import HTMLParser
+from typing import Any
+
+_LINK = re.compile(r"""https?://[^\s<>"')\]]+""")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing is listening on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def html_of(response_or_html: Any) -> str:
+    """The HTML of a Flask/Werkzeug test response, a ``str`` or ``bytes``."""
+    if isinstance(response_or_html, str):
+        return response_or_html
+    if isinstance(response_or_html, bytes | bytearray):
+        return bytes(response_or_html).decode("utf-8")
+    get_data = getattr(response_or_html, "get_data", None)
+    if callable(get_data):
+        return get_data(as_text=True)
+    raise TypeError(f"expected a response, str or bytes, not {type(response_or_html).__name__}")
+
+
+class _FormScanner(HTMLParser):
+    """Collects ``<input>``/``<meta>`` attributes and each form's fields."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.inputs: list[dict[str, str]] = []
+        self.metas: list[dict[str, str]] = []
+        self.forms: list[dict[str, Any]] = []
+        self._form: dict[str, Any] | None = None
+        self._textarea: str | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self._form = {"attrs": attributes, "fields": {}}
+            self.forms.append(self._form)
+        elif tag == "input":
+            self.inputs.append(attributes)
+            if self._form is not None and attributes.get("name"):
+                kind = attributes.get("type", "text").lower()
+                if kind in {"checkbox", "radio"} and "checked" not in attributes:
+                    return
+                if kind in {"submit", "button", "image", "reset", "file"}:
+                    return
+                self._form["fields"].setdefault(attributes["name"], attributes.get("value", ""))
+        elif tag == "meta":
+            self.metas.append(attributes)
+        elif tag == "textarea" and self._form is not None and attributes.get("name"):
+            self._textarea = attributes["name"]
+            self._form["fields"][self._textarea] = ""
+        elif tag == "select" and self._form is not None and attributes.get("name"):
+            self._select = attributes["name"]
+        elif tag == "option" and self._form is not None and self._select and (
+                "selected" in attributes or self._select not in self._form["fields"]):
+            self._form["fields"][self._select] = attributes.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._form = None
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea and self._form is not None:
+            self._form["fields"][self._textarea] += data
+
+
+def _scan(response_or_html: Any) -> _FormScanner:
+    scanner = _FormScanner()
+    scanner.feed(html_of(response_or_html))
+    scanner.close()
+    return scanner
+
+
+def csrf_token(response_or_html: Any) -> str:
+    """The CSRF token in a page: a ``csrf_token`` hidden input, else a ``csrf-token`` meta tag."""
+    scanner = _scan(response_or_html)
+    for attributes in scanner.inputs:
+        if attributes.get("name") == "csrf_token" and attributes.get("value"):
+            return attributes["value"]
+    for attributes in scanner.metas:
+        if attributes.get("name") in {"csrf-token", "csrf_token"} and attributes.get("content"):
+            return attributes["content"]
+    html = html_of(response_or_html)
+    raise AssertionError("no csrf_token input or csrf-token meta tag in the page:\n"
+                         + html[:2000])
+
+
+def form_fields(response_or_html: Any, action: str | None = None, index: int = 0) -> dict[str, str]:
+    """The fields a browser would submit for a form (checked boxes, selected options, hidden
+    inputs, textareas), as a dict to update and post. Picks the form whose ``action`` contains
+    ``action`` if given, else the ``index``-th form in the page."""
+    forms = _scan(response_or_html).forms
+    if action is not None:
+        forms = [form for form in forms if action in form["attrs"].get("action", "")]
+        index = 0
+    if len(forms) <= index:
+        raise AssertionError(f"form {action or index!r} not found in the page")
+    return dict(forms[index]["fields"])
+
+
+def extract_links(text: str) -> list[str]:
+    """The http(s) links in a piece of text, in order, without trailing punctuation."""
+    return [link.rstrip(".,;:!?") for link in _LINK.findall(text)]
+
+
+def message_text(message: Message) -> str:
+    """The plain-text body of an email (the first ``text/plain`` part)."""
+    if isinstance(message, EmailMessage):
+        body = message.get_body(preferencelist=("plain",))
+        if body is not None:
+            return body.get_content()
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            charset = part.get_content_charset() or "utf-8"
+            return payload.decode(charset) if isinstance(payload, bytes) else str(payload)
+    raise AssertionError(f"message {message['Subject']!r} has no text/plain part")
+
+
+def message_html(message: EmailMessage) -> str | None:
+    """The HTML body of an email, if it has one."""
+    body = message.get_body(preferencelist=("html",))
+    return body.get_content() if body is not None else None
+
+
+def message_links(message: Message) -> list[str]:
+    """The http(s) links in an email's plain-text body."""
+    return extract_links(message_text(message))
+
+
+def path_of(url: str) -> str:
+    """``/path?query`` of an absolute URL, for passing a mailed link to the test client."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
