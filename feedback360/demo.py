@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from .demo_cycles import seed_demo_cycles
 from .extensions import db
 from .models import CoachAssignment, Cohort, User
 from .passwords import hash_password
@@ -72,5 +73,6 @@ def seed_demo(password: str) -> list[tuple[str, str]]:
         if exists is None:
             db.session.add(CoachAssignment(coach=coach, trainee=trainee))
     db.session.flush()
+    seed_demo_cycles(trainees, coaches)
     return [("admin", admin.email), *[("coach", c.email) for c in coaches],
             *[("trainee", t.email) for t in trainees]]

@@ -184,13 +184,15 @@ class FeedbackCycle(db.Model):
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     last_trainee_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The self-assessment in progress; it becomes a Response (is_self) when submitted.
-    self_draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    self_draft: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     trainee: Mapped[User] = relationship(foreign_keys=[trainee_id])
     released_by: Mapped[User | None] = relationship(foreign_keys=[released_by_id])
     instrument_version: Mapped[InstrumentVersion] = relationship()
     invitations: Mapped[list[Invitation]] = relationship(back_populates="cycle",
                                                           cascade="all, delete-orphan")
+    summary: Mapped[CycleSummary | None] = relationship(cascade="all, delete-orphan",
+                                                         passive_deletes=True)
 
 
 class Invitation(db.Model):
@@ -219,7 +221,8 @@ class Invitation(db.Model):
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
     reminded_count: Mapped[int] = mapped_column(Integer, default=0)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # none_as_null: Python None must be SQL NULL (not JSON "null") for the check constraints.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     decline_reason: Mapped[str | None] = mapped_column(Text)
     # Set when the trainee withdraws the request. Kept apart from ``status`` because the trainee
     # must not learn from a refusal whether this colleague had already answered.
@@ -288,6 +291,23 @@ class Comment(db.Model):
     hidden_reason: Mapped[str | None] = mapped_column(Text)
 
     response: Mapped[Response] = relationship(back_populates="comments")
+
+
+class CycleSummary(db.Model):
+    """A closed cycle's anonymity-safe aggregates, computed once when it closes.
+
+    A closed cycle never changes, so dashboards and cohort reports read this instead of
+    rescanning answers.
+    """
+
+    __tablename__ = "cycle_summaries"
+
+    cycle_id: Mapped[int] = mapped_column(
+        ForeignKey("feedback_cycles.id", ondelete="CASCADE"), primary_key=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    enough_responses: Mapped[bool] = mapped_column()
+    response_count: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DevelopmentGoal(db.Model):
@@ -363,7 +383,7 @@ class AuditEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(200))
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 
 from flask import current_app
 
@@ -31,7 +33,18 @@ def today() -> date:
 
 
 def available_instruments() -> dict[str, Instrument]:
-    return load_directory(current_app.config["INSTRUMENTS_DIR"])
+    return _instruments_in(current_app.config["INSTRUMENTS_DIR"], _directory_stamp())
+
+
+def _directory_stamp() -> tuple[tuple[str, int], ...]:
+    """Names and modification times: an edited file is re-read, an unchanged one is not."""
+    directory = Path(current_app.config["INSTRUMENTS_DIR"])
+    return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in directory.glob("*.yaml")))
+
+
+@lru_cache(maxsize=8)
+def _instruments_in(directory: str, _stamp: tuple[tuple[str, int], ...]) -> dict[str, Instrument]:
+    return load_directory(directory)
 
 
 def create_cycle(trainee: User, *, instrument_key: str, title: str,
