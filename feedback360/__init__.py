@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from jinja2 import (
+    ChainableUndefined,
+    ChoiceLoader,
+    FileSystemLoader,
+    PackageLoader,
+    select_autoescape,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,8 +45,10 @@ def register_templating(app: Flask) -> None:
     from .templating import register_template_helpers
 
     # nhsuk-frontend-jinja's macros rely on ChainableUndefined for optional nested parameters.
+    # Flask autoescapes only .html; the NHS.UK macros are .jinja files and must escape too.
     app.jinja_options = {**app.jinja_options, "undefined": ChainableUndefined,
-                         "trim_blocks": True, "lstrip_blocks": True}
+                         "trim_blocks": True, "lstrip_blocks": True,
+                         "autoescape": select_autoescape(("html", "htm", "xml", "jinja"))}
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(str(PROJECT_ROOT / "templates")),
         PackageLoader("nhsuk_frontend_jinja"),
@@ -76,9 +84,11 @@ def register_blueprints(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from .mail import register_delivery_after_request
     from .security import register_security_headers
+    from .views.survey import install_token_log_filter
 
     register_security_headers(app)
     register_delivery_after_request(app)
+    install_token_log_filter(app)
 
 
 def register_error_pages(app: Flask) -> None:

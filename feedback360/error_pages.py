@@ -71,7 +71,8 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
         if isinstance(error, HTTPException):  # pragma: no cover - handled above
             return http_error(error)
-        log.exception("Unhandled error on %s %s", request.method, request.path,
+        # The endpoint, not the path: a path may carry a survey token.
+        log.exception("Unhandled error on %s %s", request.method, request.endpoint,
                       exc_info=error)
         from .extensions import db
 

@@ -245,6 +245,9 @@ class Response(db.Model):
         Index("uq_responses_one_self_per_cycle", "cycle_id", unique=True,
               sqlite_where=text("is_self"), postgresql_where=text("is_self")),
         Index("ix_responses_cycle_group", "cycle_id", "rater_group"),
+        # SQLite would otherwise keep rows in insertion (rowid) order, which a dump could line
+        # up with invitations' completion days; keyed by random UUID the order means nothing.
+        {"sqlite_with_rowid": False},
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -264,6 +267,7 @@ class Answer(db.Model):
     __tablename__ = "answers"
     __table_args__ = (
         CheckConstraint("score IS NULL OR (score BETWEEN 0 AND 10)", name="score_range"),
+        {"sqlite_with_rowid": False},
     )
 
     response_id: Mapped[uuid.UUID] = mapped_column(
@@ -280,6 +284,7 @@ class Comment(db.Model):
         CheckConstraint(f"length(text) BETWEEN 1 AND {COMMENT_MAX_LENGTH}", name="text_length"),
         CheckConstraint(
             "(hidden_at IS NULL) = (hidden_reason IS NULL)", name="hidden_has_reason"),
+        {"sqlite_with_rowid": False},
     )
 
     response_id: Mapped[uuid.UUID] = mapped_column(

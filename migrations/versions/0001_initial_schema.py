@@ -215,7 +215,8 @@ def upgrade():
     sa.Column('is_self', sa.Boolean(), nullable=False),
     sa.CheckConstraint('(is_self AND rater_group IS NULL) OR (NOT is_self AND rater_group IS NOT NULL)', name=op.f('ck_responses_self_has_no_group')),
     sa.ForeignKeyConstraint(['cycle_id'], ['feedback_cycles.id'], name=op.f('fk_responses_cycle_id_feedback_cycles'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_responses'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_responses')),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.create_index('ix_responses_cycle_group', ['cycle_id', 'rater_group'], unique=False)
@@ -227,7 +228,8 @@ def upgrade():
     sa.Column('score', sa.SmallInteger(), nullable=True),
     sa.CheckConstraint('score IS NULL OR (score BETWEEN 0 AND 10)', name=op.f('ck_answers_score_range')),
     sa.ForeignKeyConstraint(['response_id'], ['responses.id'], name=op.f('fk_answers_response_id_responses'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('response_id', 'item_key', name=op.f('pk_answers'))
+    sa.PrimaryKeyConstraint('response_id', 'item_key', name=op.f('pk_answers')),
+    sqlite_with_rowid=False,
     )
     op.create_table('comments',
     sa.Column('response_id', sa.Uuid(), nullable=False),
@@ -240,7 +242,8 @@ def upgrade():
     sa.CheckConstraint('length(text) BETWEEN 1 AND 4000', name=op.f('ck_comments_text_length')),
     sa.ForeignKeyConstraint(['hidden_by_id'], ['users.id'], name=op.f('fk_comments_hidden_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['response_id'], ['responses.id'], name=op.f('fk_comments_response_id_responses'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('response_id', 'prompt_key', name=op.f('pk_comments'))
+    sa.PrimaryKeyConstraint('response_id', 'prompt_key', name=op.f('pk_comments')),
+    sqlite_with_rowid=False,
     )
     # ### end Alembic commands ###
 

@@ -1,0 +1,334 @@
+"""The rater's survey. Raters have no account: the emailed link ``/s/<token>`` is their key.
+
+The first visit exchanges the token for a rater session (the invitation's id and nonce in the
+signed session cookie) and redirects to ``/survey``, so the token does not stay in the address
+bar, the history, Referer headers or access logs. Every page checks the invitation again, so a
+withdrawal or the cycle closing takes effect at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from typing import Any
+
+from flask import Blueprint, Flask, abort, redirect, render_template, request, session, url_for
+from sqlalchemy.exc import IntegrityError
+
+from ..error_pages import render_error
+from ..extensions import db
+from ..instruments import Instrument
+from ..models import Invitation
+from ..services import DomainError
+from ..services.surveys import (
+    BadAnswers,
+    Draft,
+    LinkProblem,
+    apply_answers,
+    apply_comments,
+    decline,
+    instrument_of,
+    mark_opened,
+    read_survey_token,
+    submit_invitation,
+    usable_invitation,
+)
+from ..survey_forms import (
+    DeclineForm,
+    answers_as_form_data,
+    first_unanswered_page,
+    make_comments_form,
+    make_survey_form,
+    submitted_values,
+)
+from . import show_domain_error
+
+bp = Blueprint("survey", __name__)
+
+SESSION_KEY = "survey"
+# Why the rater session ended (submitted, declined, withdrawn...): it outlives the session so a
+# repeated submit, a refresh or the back button explains itself instead of a bare "not found".
+DONE_KEY = "survey_done"
+
+
+
+# --- Keeping the token out of logs ------------------------------------------------------------
+
+_TOKEN_IN_PATH = re.compile(r"/s/[^\s\"'?#]+")
+# Loggers that print request paths: werkzeug's dev server, gunicorn's access and error logs, and
+# the app's own unhandled-error log. A logger's filters do not apply to its children's records,
+# so each is named.
+TOKEN_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "feedback360.error_pages")
+
+
+class TokenLogFilter(logging.Filter):
+    """Rewrites ``/s/<token>`` to ``/s/[redacted]`` in a record's final message.
+
+    Matching anywhere (not only at the start of a path) errs towards redacting too much, which
+    costs nothing, rather than too little, which would leak a working link.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: logging reports it, not us
+            return True
+        redacted = _TOKEN_IN_PATH.sub("/s/[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def install_token_log_filter(app: Flask) -> None:
+    """Called from ``create_app``; idempotent, as tests create many apps in one process."""
+    for name in TOKEN_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, TokenLogFilter) for f in logger.filters):
+            logger.addFilter(TokenLogFilter())
+    app.extensions["survey_token_log_filter"] = True
+
+
+# --- Every response, every problem ------------------------------------------------------------
+
+@bp.after_request
+def private_headers(response):  # type: ignore[no-untyped-def]
+    # Assigned, not defaulted: the app-wide hook runs after this one and only sets defaults.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.errorhandler(LinkProblem)
+def link_problem(problem: LinkProblem):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    if request.endpoint != "survey.start" and SESSION_KEY in session:
+        _remember(problem)  # the invitation cannot become usable again
+    return render_template("survey/link_problem.html", problem=problem), problem.status
+
+
+@bp.errorhandler(BadAnswers)
+def bad_answers(error: BadAnswers):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    return render_error(400, f"{error.message}. Nothing from that page was saved. Go back, "
+                             "reload the page and try again.")
+
+
+def _rater() -> Invitation:
+    """The invitation this browser is answering, if it may still be answered."""
+    ref = session.get(SESSION_KEY)
+    if isinstance(ref, dict) and isinstance(ref.get("i"), int) and isinstance(ref.get("n"), str):
+        return usable_invitation(ref["i"], ref["n"])
+    done = session.get(DONE_KEY)
+    if isinstance(done, dict) and isinstance(done.get("message"), str):
+        raise LinkProblem(done["message"], status=int(done.get("status") or 410),
+                          detail=done.get("detail"))
+    raise LinkProblem("Open the link in your email", status=404,
+                      detail="To give feedback, open the personal link in the email that asked "
+                             "you for it. Any answers you saved are kept.")
+
+
+def _remember(problem: LinkProblem) -> None:
+    """End the rater session, keeping why, so later pages (and the back button) can say so."""
+    session.pop(SESSION_KEY, None)
+    session[DONE_KEY] = {"message": problem.message, "detail": problem.detail,
+                         "status": problem.status}
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The invitation was finished (submitted, declined, withdrawn) while this request ran:
+        # the database refuses a draft on it. Explain that rather than fail.
+        db.session.rollback()
+        _rater()
+        raise
+
+
+def _finish(declined: bool) -> None:
+    if declined:
+        _remember(LinkProblem("You declined this request",
+                              detail="You told us you would not give feedback this time."))
+    else:
+        _remember(LinkProblem("You have already given your feedback",
+                              detail="Thank you. Your answers were submitted and cannot be "
+                                     "changed."))
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+def _context(invitation: Invitation, **extra: Any) -> dict[str, Any]:
+    instrument = instrument_of(invitation)
+    cycle = invitation.cycle
+    return {"invitation": invitation, "cycle": cycle, "trainee": cycle.trainee,
+            "instrument": instrument, "group": instrument.group(invitation.rater_group),
+            "draft": Draft.load(invitation.draft), "page_total": _page_total(instrument),
+            **extra}
+
+
+def _page_total(instrument: Instrument) -> int:
+    return len(instrument.domains) + (1 if instrument.comments else 0)
+
+
+def _after_page(instrument: Instrument, n: int) -> str:
+    if n < len(instrument.domains):
+        return url_for(".page", n=n + 1)
+    return url_for(".comments") if instrument.comments else url_for(".review")
+
+
+def _resume_url(instrument: Instrument, draft: Draft) -> str:
+    n = first_unanswered_page(instrument, draft)
+    if n is not None:
+        return url_for(".page", n=n)
+    if instrument.comments and not draft.comments:
+        return url_for(".comments")
+    return url_for(".review")
+
+
+@bp.get("/s/<token>")
+def start(token: str):  # type: ignore[no-untyped-def]
+    invitation_id, nonce = read_survey_token(token)
+    invitation = usable_invitation(invitation_id, nonce)
+    session.pop(DONE_KEY, None)
+    session[SESSION_KEY] = {"i": invitation_id, "n": nonce}
+    mark_opened(invitation)
+    db.session.commit()
+    return redirect(url_for(".welcome"))
+
+
+@bp.get("/survey")
+def welcome():  # type: ignore[no-untyped-def]
+    invitation = _rater()
+    context = _context(invitation)
+    instrument, draft = context["instrument"], context["draft"]
+    return render_template("survey/welcome.html", **context,
+                           minutes=max(5, round(len(instrument.items) / 4)),
+                           started=bool(draft.answers or draft.comments),
+                           resume_url=_resume_url(instrument, draft))
+
+
+@bp.route("/survey/page/<int:n>", methods=["GET", "POST"])
+def page(n: int):  # type: ignore[no-untyped-def]
+    invitation = _rater()
+    instrument = instrument_of(invitation)
+    if not 1 <= n <= len(instrument.domains):
+        abort(404)
+    form_class = make_survey_form(instrument, instrument.domains[n - 1])
+    draft = Draft.load(invitation.draft)
+    form = form_class(data=answers_as_form_data(draft, form_class.item_keys))
+    if form.validate_on_submit():
+        submitted = submitted_values(request.form)
+        invitation.draft = apply_answers(draft, instrument, form_class.item_keys,
+                                         submitted).dump()
+        _commit()
+        if request.form.get("action") == "later":
+            return redirect(url_for(".saved"))
+        return redirect(_after_page(instrument, n))
+    back = url_for(".page", n=n - 1) if n > 1 else url_for(".welcome")
+    return render_template("survey/page.html", **_context(invitation), form=form, n=n,
+                           domain=form_class.page_domain, back_url=back,
+                           action_url=url_for(".page", n=n)), 400 if form.errors else 200
+
+
+@bp.route("/survey/comments", methods=["GET", "POST"])
+def comments():  # type: ignore[no-untyped-def]
+    invitation = _rater()
+    instrument = instrument_of(invitation)
+    if not instrument.comments:
+        abort(404)
+    form_class = make_comments_form(instrument)
+    draft = Draft.load(invitation.draft)
+    form = form_class(data=dict(draft.comments))
+    if form.validate_on_submit():
+        try:
+            updated = apply_comments(draft, instrument, submitted_values(request.form))
+        except BadAnswers:
+            raise
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            invitation.draft = updated.dump()
+            _commit()
+            if request.form.get("action") == "later":
+                return redirect(url_for(".saved"))
+            return redirect(url_for(".review"))
+    return render_template("survey/comments.html", **_context(invitation), form=form,
+                           n=_page_total(instrument),
+                           back_url=url_for(".page", n=len(instrument.domains))), \
+        400 if form.errors or form.form_errors else 200
+
+
+def _review(invitation: Invitation, error: str | None = None):  # type: ignore[no-untyped-def]
+    context = _context(invitation, error=error)
+    instrument, draft = context["instrument"], context["draft"]
+    needed = math.ceil(instrument.validity.min_rated_fraction * len(instrument.items))
+    return render_template(
+        "survey/review.html", **context, needed=needed,
+        unanswered=draft.unanswered(instrument), rated=draft.rated_count(),
+        page_urls=[url_for(".page", n=i) for i in range(1, len(instrument.domains) + 1)],
+        comments_url=url_for(".comments") if instrument.comments else None,
+        back_url=_previous_of_review(instrument), submit_url=url_for(".submit"),
+    ), 400 if error else 200
+
+
+def _previous_of_review(instrument: Instrument) -> str:
+    return url_for(".comments") if instrument.comments else url_for(
+        ".page", n=len(instrument.domains))
+
+
+@bp.get("/survey/review")
+def review():  # type: ignore[no-untyped-def]
+    return _review(_rater())
+
+
+@bp.post("/survey/submit")
+def submit():  # type: ignore[no-untyped-def]
+    invitation = _rater()
+    try:
+        submit_invitation(invitation.id, session[SESSION_KEY]["n"])
+    except LinkProblem:
+        raise
+    except DomainError as error:
+        db.session.rollback()
+        return _review(_rater(), error=error.message)
+    db.session.commit()
+    _finish(declined=False)
+    return redirect(url_for(".thanks"))
+
+
+@bp.get("/survey/thanks")
+def thanks():  # type: ignore[no-untyped-def]
+    # Deliberately needs no rater session: it is gone once the answers are in.
+    return render_template("survey/thanks.html")
+
+
+@bp.get("/survey/saved")
+def saved():  # type: ignore[no-untyped-def]
+    invitation = _rater()
+    context = _context(invitation)
+    return render_template("survey/saved.html", **context,
+                           resume_url=_resume_url(context["instrument"], context["draft"]))
+
+
+@bp.route("/survey/decline", methods=["GET", "POST"], endpoint="decline")
+def decline_request():  # type: ignore[no-untyped-def]
+    invitation = _rater()
+    form = DeclineForm()
+    if form.validate_on_submit():
+        try:
+            decline(invitation, form.reason.data)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            _commit()
+            _finish(declined=True)
+            return redirect(url_for(".declined"))
+    return render_template("survey/decline.html", **_context(invitation), form=form), \
+        400 if form.errors or form.form_errors else 200
+
+
+@bp.get("/survey/declined")
+def declined():  # type: ignore[no-untyped-def]
+    return render_template("survey/declined.html")
