@@ -20,10 +20,9 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
 def navigation_for(user) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
     if not getattr(user, "is_authenticated", False):
         return []
-    entries = [{"text": text, "href": url_for(endpoint)}
-               for text, endpoint in NAVIGATION.get(user.role, [])]
-    entries.append({"text": "Sign out", "href": url_for("auth.logout")})
-    return entries
+    # Signing out is a POST form in the header's account bar, not a navigation link.
+    return [{"text": text, "href": url_for(endpoint)}
+            for text, endpoint in NAVIGATION.get(user.role, [])]
 
 
 def format_date(value: date | datetime | None) -> str:
