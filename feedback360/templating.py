@@ -11,7 +11,7 @@ from .security import csp_nonce
 
 # Navigation per role: (label, endpoint). Later blueprints add their own entries here.
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
-    "trainee": [("My feedback", "home.index")],
+    "trainee": [("My feedback", "trainee.cycles")],
     "coach": [("My trainees", "home.index")],
     "admin": [("Home", "home.index"), ("Users", "admin.users")],
 }

@@ -60,11 +60,11 @@ def test_invite_activate_sign_in_and_out(client, smtp, admin, login):
                                    "csrf_token": csrf_token(weak.text)})
     assert done.status_code == 302
     home = client.get("/", follow_redirects=True)
-    assert home.request.path == "/home/trainee"
+    assert home.request.path == "/cycles/"
     assert "Nia Trainee" in home.text
 
     client.post("/auth/logout", data={"csrf_token": csrf_token(home.text)})
-    assert client.get("/home/trainee").status_code == 302
+    assert client.get("/cycles/").status_code == 302
     reused = client.get(path)
     assert reused.status_code == 410
     assert "already been used" in reused.text
@@ -109,7 +109,7 @@ def test_wrong_password_is_refused_and_audited(app, client, make_user, login):
     response = login(client, user.email, "not the password at all")
     assert response.status_code == 400
     assert "Enter a correct email address and password" in response.text
-    assert client.get("/home/trainee").status_code == 302
+    assert client.get("/cycles/").status_code == 302
     with app.app_context():
         actions = db.session.scalars(db.select(AuditEvent.action)).all()
     assert "login.failed" in actions
@@ -170,7 +170,7 @@ def test_password_reset_journey(app, client, smtp, make_user, login):
     assert login(client, user.email).status_code == 400  # old password
     assert login(client, user.email, NEW_PASSWORD).status_code == 302
     # Changing the password ended the session on the other device.
-    assert other_device.get("/home/trainee").status_code == 302
+    assert other_device.get("/cycles/").status_code == 302
 
 
 def test_reset_link_expires(app, client, smtp, make_user):
@@ -197,4 +197,4 @@ def test_forms_without_a_csrf_token_are_refused(client, make_user):
                                                 "password": "correct horse battery"})
     assert response.status_code == 400
     assert "There is a problem with your request" in response.text
-    assert client.get("/home/trainee").status_code == 302
+    assert client.get("/cycles/").status_code == 302

@@ -140,7 +140,7 @@ def test_another_trainee_a_coach_and_a_visitor_are_kept_out(app, make_app, login
     login(other, make_user(role="trainee"))
     for path in (base, f"{base}/page/1", f"{base}/review"):
         assert other.get(path).status_code == 404, path
-    token = csrf_token(other.get("/home/trainee"))  # the header's sign-out form
+    token = csrf_token(other.get("/cycles/"))  # the header's sign-out form
     assert other.post(f"{base}/submit", data={"csrf_token": token}).status_code == 404
 
     coach = make_app().test_client()

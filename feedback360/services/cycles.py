@@ -160,12 +160,19 @@ def nominate_many(cycle: FeedbackCycle, text: str) -> tuple[list[Invitation],
 
 def _add_invitation(cycle: FeedbackCycle, nomination: Nomination) -> Invitation:
     existing = next((i for i in cycle.invitations if i.rater_email == nomination.email), None)
+    if existing is not None and existing.status == "completed":
+        # Removed after answering, now added back: their answers already count, so they are
+        # not asked again (and the trainee is told nothing different).
+        existing.removed_at = None
+        db.session.flush()
+        return existing
     if existing is not None:  # nominated before, then removed: ask again with a new link
         invitation = existing
         invitation.rater_name, invitation.rater_group = nomination.name, nomination.group
         invitation.removed_at = None
         invitation.token_nonce = secrets.token_hex(16)
         invitation.status, invitation.completed_on, invitation.draft = "pending", None, None
+        invitation.decline_reason = None
     else:
         invitation = Invitation(cycle=cycle, rater_name=nomination.name,
                                 rater_email=nomination.email, rater_group=nomination.group,
@@ -232,6 +239,36 @@ def response_counts(cycle: FeedbackCycle) -> dict[str, int]:
         db.select(rated.c.rater_group, db.func.count())
         .where(rated.c.rated >= needed).group_by(rated.c.rater_group)).all()
     return {group: count for group, count in rows}
+
+
+POOLED_LABEL = "Other colleagues"
+
+
+def status_counts(cycle: FeedbackCycle, min_group: int) -> list[tuple[str, int]]:
+    """Responses per group as the trainee may see them while the cycle is open.
+
+    A count for a group of one or two nominees would tell the trainee who has answered, so
+    anonymous groups with fewer than ``min_group`` nominees are shown together.
+    """
+    instrument = instrument_for(cycle)
+    counts = response_counts(cycle)
+    nominees: dict[str, int] = {}
+    for invitation in active_invitations(cycle):
+        nominees[invitation.rater_group] = nominees.get(invitation.rater_group, 0) + 1
+    rows: list[tuple[str, int]] = []
+    pooled = 0
+    pooled_any = False
+    for group in instrument.rater_groups:
+        if not nominees.get(group.key) and not counts.get(group.key):
+            continue
+        if group.anonymous and nominees.get(group.key, 0) < min_group:
+            pooled += counts.get(group.key, 0)
+            pooled_any = True
+        else:
+            rows.append((group.label, counts.get(group.key, 0)))
+    if pooled_any:
+        rows.append((POOLED_LABEL, pooled))
+    return rows
 
 
 def response_progress(cycle: FeedbackCycle) -> Progress:

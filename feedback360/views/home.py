@@ -19,15 +19,6 @@ def index():  # type: ignore[no-untyped-def]
     return redirect(url_for(HOMES[current_user.role]))
 
 
-@bp.get("/home/trainee")
-@role_required("trainee")
-def trainee_home():  # type: ignore[no-untyped-def]
-    coaches = db.session.scalars(
-        db.select(User).join(CoachAssignment, CoachAssignment.coach_id == User.id)
-        .where(CoachAssignment.trainee_id == current_user.id).order_by(User.name)).all()
-    return render_template("home/trainee.html", coaches=coaches)
-
-
 @bp.get("/home/coach")
 @role_required("coach")
 def coach_home():  # type: ignore[no-untyped-def]
@@ -47,4 +38,4 @@ def admin_home():  # type: ignore[no-untyped-def]
     return render_template("home/admin.html", counts=counts, cohorts=cohorts)
 
 
-HOMES = {"trainee": "home.trainee_home", "coach": "home.coach_home", "admin": "home.admin_home"}
+HOMES = {"trainee": "trainee.cycles", "coach": "home.coach_home", "admin": "home.admin_home"}

@@ -49,7 +49,7 @@ def test_keyboard_only_sign_in_on_a_phone(mobile_page, live_server, make_user):
     page.keyboard.press("Tab")
     page.keyboard.type("correct horse battery")
     page.keyboard.press("Enter")
-    page.get_by_role("heading", name="My feedback").wait_for()
+    page.get_by_role("heading", name="My feedback cycles").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert_accessible(page)
 
