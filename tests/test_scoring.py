@@ -259,16 +259,16 @@ def hidden_columns(report: CycleReport, level: str, key: str) -> list[str]:
 
 
 def test_a_small_cell_is_hidden_with_the_next_smallest_so_it_cannot_be_derived() -> None:
-    # one nurse does not observe b1: nursing's b1 cell (2) is hidden, and peer's (3; later than
-    # senior's 3) with it, else All minus senior minus peer would give the two nurses away
-    one_skips = scores(5, b1=None, a1=2)  # the peers' a1 differ, so e1 is no exact average
-    report = score_cycle(answers(*times(3, "senior", 3), ("peer", 4), ("peer", scores(4, b1=5)),
-                                 ("peer", scores(4, b1=None, b2=5)), *times(2, "nursing", 5),
-                                 ("nursing", one_skips)), MINI)
+    # one nurse does not observe b1: nursing's b1 cell (2) is hidden, and peer's (4, smaller than
+    # senior's 5) with it, else All minus senior minus peer would give the two nurses away. (One
+    # peer skips b2, so peer's e3 is no exact average of b1 and b2 that would give b1 back.)
+    report = score_cycle(answers(*times(5, "senior", 3), *times(3, "peer", 4),
+                                 ("peer", scores(4, b2=None)), *times(2, "nursing", 5),
+                                 ("nursing", scores(5, b1=None))), MINI)
     b1 = report.row("item", "b1").cells
     assert hidden_columns(report, "item", "b1") == ["peer", "nursing"]
     assert b1["nursing"].n == 2 and b1["nursing"].mean is None and b1["senior"].mean == 3
-    assert b1[ALL].mean == pytest.approx(28 / 7)
+    assert b1[ALL].mean == pytest.approx(41 / 11)
     assert hidden_columns(report, "item", "b2") == []
     assert report.row("domain", "d2").cells["nursing"].mean == 5  # rated b2, so n = 3
     assert any("not shown" in note for note in report.notes)

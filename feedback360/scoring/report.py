@@ -135,7 +135,7 @@ class CycleReport:
     scale_min: int
     scale_max: int
     rules: AnonymityRules
-    enough: bool  # All raters reached min_total; if not, only self is scored
+    enough: bool  # All raters reached rules.needed; if not, only self is scored
     message: str
     dropped_responses: int
     validity: Validity
@@ -157,7 +157,11 @@ class CycleReport:
         return {"domain": self.domains, "element": self.elements, "item": self.items}[level]
 
     def row(self, level: str, key: str) -> Row:
-        return next(row for row in self.table(level) if row.key == key)
+        """The row for this domain, element or item key; KeyError if there is none."""
+        for row in self.table(level):
+            if row.key == key:
+                return row
+        raise KeyError(f"no {level} {key!r} in this report")
 
     def column(self, key: str) -> Column | None:
         return next((column for column in self.columns if column.key == key), None)
