@@ -20,6 +20,7 @@ from ..instruments import Instrument, load_directory, snapshot
 from ..models import FeedbackCycle, Invitation, Response, User
 from . import DomainError
 from .instrument_cache import instrument_for
+from .summaries import store_summary
 from .surveys import survey_link
 
 DEFAULT_WEEKS_OPEN = 6
@@ -376,6 +377,7 @@ def close_cycle(cycle: FeedbackCycle, *, by: User | None, early: bool = False) -
     cycle.closed_at = datetime.now(UTC)
     for invitation in cycle.invitations:
         invitation.draft = None  # unfinished answers are never used: do not keep them
+    store_summary(cycle)
     audit.record(by, "cycle.closed", f"cycle:{cycle.id}", early=early)
 
 

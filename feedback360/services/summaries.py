@@ -1,0 +1,117 @@
+"""A closed cycle's aggregates, computed once and stored (issue 4: "a closed cycle never changes").
+
+Dashboards and cohort reports read ``CycleSummary`` rows; only closing a cycle (or a summary that
+is missing, e.g. for a cycle closed before summaries existed) scans its answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+
+import pandas as pd
+from flask import current_app
+
+from ..extensions import db
+from ..models import Answer, Comment, CycleSummary, FeedbackCycle, Response
+from ..scoring import AnonymityRules, CycleReport, score_cycle
+from .instrument_cache import instrument_for
+
+ANSWER_COLUMNS = ["response", "group", "is_self", "item", "score"]
+
+
+def rules_from_config() -> AnonymityRules:
+    return AnonymityRules.from_config(current_app.config)
+
+
+def answers_frame(cycle_id: int) -> pd.DataFrame:
+    """The cycle's answers as scoring's long frame: one row per (response, item)."""
+    rows = db.session.execute(
+        db.select(Response.id, Response.rater_group, Response.is_self, Answer.item_key,
+                  Answer.score)
+        .join(Answer, Answer.response_id == Response.id)
+        .where(Response.cycle_id == cycle_id)).all()
+    frame = pd.DataFrame(
+        [(str(r), g, bool(s), item, float(score) if score is not None else float("nan"))
+         for r, g, s, item, score in rows], columns=ANSWER_COLUMNS)
+    return frame.astype({"score": "float64", "is_self": "bool"})
+
+
+def compute_report(cycle: FeedbackCycle) -> CycleReport:
+    return score_cycle(answers_frame(cycle.id), instrument_for(cycle), rules_from_config())
+
+
+def store_summary(cycle: FeedbackCycle) -> CycleSummary:
+    """Compute and keep the summary of a closed cycle (flushes; the caller commits)."""
+    report = compute_report(cycle)
+    summary = cycle.summary or CycleSummary(cycle_id=cycle.id)
+    summary.report = report.to_dict()
+    summary.enough_responses = report.enough
+    summary.response_count = report.validity.responses
+    cycle.summary = summary
+    db.session.flush()
+    return summary
+
+
+def report_for(cycle: FeedbackCycle) -> CycleReport:
+    """The stored report of a closed or released cycle; computed and stored if missing."""
+    if cycle.status not in ("closed", "released"):
+        raise ValueError("no scores exist while a cycle is open (DESIGN.md, rule 3)")
+    summary = cycle.summary or store_summary(cycle)
+    return CycleReport.from_dict(summary.report)
+
+
+@dataclass(frozen=True)
+class ShownComment:
+    prompt_key: str
+    text: str
+    group_label: str | None
+    hidden: bool
+    hidden_reason: str | None
+    response_id: str
+
+
+def comments_for(cycle: FeedbackCycle, report: CycleReport, *,
+                 include_hidden: bool) -> list[ShownComment]:
+    """Raters' comments, verbatim, in an order that says nothing about who wrote them.
+
+    A group label is shown only where that group has at least k counting responses (rule 4).
+    The order is shuffled with a seed of the cycle and the app's key, so it is stable between
+    page loads but unrelated to when or by whom the comments were written.
+    """
+    instrument = instrument_for(cycle)
+    k = report.rules.min_group
+    labelled = {key for key, n in report.group_counts.items() if n >= k}
+    rows = db.session.execute(
+        db.select(Comment, Response.rater_group)
+        .join(Response, Response.id == Comment.response_id)
+        .where(Response.cycle_id == cycle.id, ~Response.is_self)
+        .order_by(Comment.response_id, Comment.prompt_key)).all()
+    shown = [ShownComment(
+        prompt_key=comment.prompt_key, text=comment.text,
+        group_label=instrument.group(group).label if group in labelled else None,
+        hidden=comment.hidden_at is not None, hidden_reason=comment.hidden_reason,
+        response_id=str(comment.response_id))
+        for comment, group in rows if include_hidden or comment.hidden_at is None]
+    seed = hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{cycle.id}".encode()).hexdigest()
+    random.Random(seed).shuffle(shown)  # noqa: S311 - ordering, not security
+    return shown
+
+
+def previous_report(cycle: FeedbackCycle, *, released_only: bool
+                    ) -> tuple[FeedbackCycle, CycleReport] | None:
+    """The trainee's latest earlier cycle with a report, for "change since last time".
+
+    The trainee only ever sees released reports, so for them ``released_only`` is set.
+    """
+    statuses = ("released",) if released_only else ("closed", "released")
+    earlier = db.session.scalars(
+        db.select(FeedbackCycle).where(
+            FeedbackCycle.trainee_id == cycle.trainee_id, FeedbackCycle.id != cycle.id,
+            FeedbackCycle.status.in_(statuses),
+            FeedbackCycle.closes_on < cycle.closes_on)
+        .order_by(FeedbackCycle.closes_on.desc())).first()
+    if earlier is None:
+        return None
+    return earlier, report_for(earlier)
