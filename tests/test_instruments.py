@@ -221,15 +221,16 @@ def test_definition_round_trips_through_json(path: Path) -> None:
 
 
 def test_module_imports_neither_flask_nor_the_database_at_top_level() -> None:
-    source = (ROOT / "feedback360" / "instruments.py").read_text(encoding="utf-8")
     imported: set[str] = set()
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Import):
-            imported.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            imported.add(node.module or "")
+    for module in (ROOT / "feedback360" / "instruments").glob("*.py"):
+        for node in ast.parse(module.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(("." * node.level) + (node.module or ""))
     assert not {name for name in imported
-                if name.split(".")[0] in {"flask", "flask_sqlalchemy", "sqlalchemy"}}
+                if name.split(".")[0] in {"flask", "flask_sqlalchemy", "sqlalchemy"}
+                or name in {"..models", "..extensions"}}
 
 
 # --- errors name the file and the path inside it ------------------------------------------------

@@ -1,203 +1,31 @@
-"""Instruments: YAML definitions in ``instruments/`` loaded into frozen dataclasses (DESIGN.md).
-
-Every problem raises :class:`InstrumentError` naming the file and the path inside it, e.g.
-``clcf.yaml: domains[2].elements[1].items[0]: missing 'text'``. The YAML keys are the dataclass
-field names, so :meth:`Instrument.to_definition` gives back the same shape with every default
-filled in; ``sha256`` is taken over a canonical JSON dump of it, so comments and layout never change
-it but any change of content does. :func:`snapshot` freezes an instrument into the database the
-first time a cycle uses it; Flask and the database are imported only inside it.
-"""
+"""Reading instrument YAML: every problem names the file and the path inside it."""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import re
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import yaml
 from yaml.constructor import ConstructorError
 
-if TYPE_CHECKING:
-    from .models import InstrumentVersion
-
-KEY_PATTERN = re.compile(r"[a-z0-9-]+")
-KEY_MAX_LENGTH = 64  # the database's key columns
-TITLE_MAX_LENGTH = 200
-SCORE_LIMITS = (0, 10)  # the database's check constraint on Answer.score
-SENIOR_WORDS = "consultants, senior scientists or supervisors"
-
-
-class InstrumentError(Exception):
-    """A problem with an instrument definition: ``<source>: <path>: <problem>``."""
-
-    def __init__(self, source: str, path: str, problem: str) -> None:
-        self.source, self.path, self.problem = source, path, problem
-        super().__init__(": ".join(part for part in (source, path, problem) if part))
-
-
-class InstrumentVersionConflict(InstrumentError):
-    """The file's content differs from the stored snapshot with the same key and version."""
-
-
-@dataclass(frozen=True)
-class Scale:
-    min: int
-    max: int
-    labels: dict[int, str]
-    not_observed: str
-
-    @property
-    def points(self) -> tuple[int, ...]:
-        return tuple(range(self.min, self.max + 1))
-
-    def __hash__(self) -> int:  # labels is a dict; hashing keeps Instruments usable as cache keys
-        return hash((self.min, self.max, tuple(self.labels.items()), self.not_observed))
-
-
-@dataclass(frozen=True)
-class RaterGroup:
-    key: str
-    label: str
-    anonymous: bool = True
-    senior: bool = False
-    description: str | None = None
-
-
-@dataclass(frozen=True)
-class Item:
-    key: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Element:
-    key: str
-    title: str
-    items: tuple[Item, ...]
-
-
-@dataclass(frozen=True)
-class Domain:
-    key: str
-    title: str
-    elements: tuple[Element, ...]
-    description: str | None = None
-
-    @property
-    def items(self) -> tuple[Item, ...]:
-        return tuple(item for element in self.elements for item in element.items)
-
-
-@dataclass(frozen=True)
-class CommentPrompt:
-    key: str
-    prompt: str
-    hint: str | None = None
-
-
-@dataclass(frozen=True)
-class ValidityRule:
-    """When a cycle has enough responses for its report to be meaningful."""
-
-    min_responses: int
-    min_senior: int
-    min_rated_fraction: float
-
-    def describe(self, senior_words: str = SENIOR_WORDS) -> str:
-        n = self.min_responses
-        text = f"At least {n} {'colleague' if n == 1 else 'colleagues'} must respond"
-        if self.min_senior:
-            s = self.min_senior
-            text += (f", including at least {s} senior {'colleague' if s == 1 else 'colleagues'}"
-                     f" ({senior_words})")
-        fraction = {1.0: "all", 0.75: "at least three quarters", 0.5: "at least half",
-                    0.25: "at least a quarter"}.get(self.min_rated_fraction,
-                                                    f"at least {self.min_rated_fraction:.0%}")
-        return f"{text}. A response counts only if {fraction} of its statements are rated."
-
-
-@dataclass(frozen=True)
-class Instrument:
-    key: str
-    version: int
-    title: str
-    description: str | None
-    scale: Scale
-    rater_groups: tuple[RaterGroup, ...]
-    domains: tuple[Domain, ...]
-    comments: tuple[CommentPrompt, ...]
-    validity: ValidityRule
-    sha256: str = field(default="", metadata={"definition": False})
-    # Where it came from (a file path, or a database row): for messages only, not part of equality.
-    source: str = field(default="", compare=False, metadata={"definition": False})
-
-    @property
-    def elements(self) -> tuple[Element, ...]:
-        return tuple(element for domain in self.domains for element in domain.elements)
-
-    @property
-    def items(self) -> tuple[Item, ...]:
-        return tuple(item for domain in self.domains for item in domain.items)
-
-    @property
-    def item_keys(self) -> tuple[str, ...]:
-        return tuple(item.key for item in self.items)
-
-    @property
-    def group_keys(self) -> tuple[str, ...]:
-        return tuple(group.key for group in self.rater_groups)
-
-    @property
-    def senior_group_keys(self) -> tuple[str, ...]:
-        return tuple(group.key for group in self.rater_groups if group.senior)
-
-    @cached_property
-    def _item_index(self) -> dict[str, tuple[Domain, Element, Item]]:
-        return {item.key: (domain, element, item)
-                for domain in self.domains for element in domain.elements for item in element.items}
-
-    def item(self, key: str) -> Item:
-        """The item with this key; KeyError if there is none."""
-        return self._item_index[key][2]
-
-    def domain_of_item(self, item_key: str) -> Domain:
-        return self._item_index[item_key][0]
-
-    def element_of_item(self, item_key: str) -> Element:
-        return self._item_index[item_key][1]
-
-    def group(self, key: str) -> RaterGroup:
-        """The rater group with this key; KeyError if there is none (likewise ``domain``)."""
-        return {group.key: group for group in self.rater_groups}[key]
-
-    def domain(self, key: str) -> Domain:
-        return {domain.key: domain for domain in self.domains}[key]
-
-    def to_definition(self) -> dict[str, Any]:
-        """The full definition as plain JSON values (label keys become strings)."""
-        return _plain(self)
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.metadata.get("definition", True)}
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in sorted(value.items())}
-    return value
-
-
-def definition_sha256(definition: dict[str, Any]) -> str:
-    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
+from .model import (
+    KEY_MAX_LENGTH,
+    KEY_PATTERN,
+    SCORE_LIMITS,
+    TITLE_MAX_LENGTH,
+    CommentPrompt,
+    Domain,
+    Element,
+    Instrument,
+    InstrumentError,
+    Item,
+    RaterGroup,
+    Scale,
+    ValidityRule,
+    definition_sha256,
+)
 
 # --- reading and validating ---------------------------------------------------------------------
 
@@ -442,57 +270,3 @@ def load_directory(directory: str | Path) -> dict[str, Instrument]:
         instruments[instrument.key] = instrument
     return instruments
 
-
-def summarise(instrument: Instrument) -> str:
-    """A few lines for ``flask instruments check``."""
-    groups = ", ".join(
-        group.key + ("" if group.anonymous else " (named)") + (" (senior)" if group.senior else "")
-        for group in instrument.rater_groups)
-    labels = "; ".join(f"{p} {t}" for p, t in instrument.scale.labels.items())
-    return "\n".join([
-        f"{instrument.key} v{instrument.version}: {instrument.title}",
-        f"  source: {instrument.source or '-'}",
-        f"  sha256: {instrument.sha256}",
-        f"  {len(instrument.domains)} domains, {len(instrument.elements)} elements, "
-        f"{len(instrument.items)} items, {len(instrument.comments)} comment prompts",
-        f"  scale: {instrument.scale.min}-{instrument.scale.max} ({labels}); "
-        f"or {instrument.scale.not_observed!r}",
-        f"  rater groups: {groups}",
-        f"  validity: {instrument.validity.describe()}",
-    ])
-
-
-# --- the database snapshot ----------------------------------------------------------------------
-
-def snapshot(instrument: Instrument) -> InstrumentVersion:
-    """The stored InstrumentVersion for this key and version, created and flushed (never committed)
-    if absent; InstrumentVersionConflict if it holds other content, as old reports must not change.
-    """
-    from .extensions import db
-    from .models import InstrumentVersion
-
-    row = db.session.scalar(db.select(InstrumentVersion).filter_by(
-        key=instrument.key, version=instrument.version))
-    if row is None:
-        row = InstrumentVersion(key=instrument.key, version=instrument.version,
-                                sha256=instrument.sha256, title=instrument.title,
-                                definition=instrument.to_definition())
-        db.session.add(row)
-        db.session.flush()
-        return row
-    if row.sha256 != instrument.sha256:
-        latest = db.session.scalar(db.select(db.func.max(InstrumentVersion.version)).filter_by(
-            key=instrument.key)) or instrument.version
-        v = instrument.version
-        raise InstrumentVersionConflict(
-            instrument.source or instrument.key, "",
-            f"content changed but version is still {v}; bump 'version' to {latest + 1} to "
-            f"publish the change (reports from earlier cycles keep version {v})")
-    return row
-
-
-def instrument_from_version(row: InstrumentVersion) -> Instrument:
-    """The Instrument a stored snapshot describes (keeping the sha256 it was stored under)."""
-    instrument = from_definition(row.definition,
-                                 source=f"instrument_versions[{row.key} v{row.version}]")
-    return dataclasses.replace(instrument, sha256=row.sha256)
