@@ -1,0 +1,143 @@
+"""Every route, every role, against someone else's objects: the server refuses what it should.
+
+Trainee B owns a released cycle (with invitations, comments and a goal) and is coached by coach X.
+Trainee A, coach Y (coaches A only) and the admin must get 403 or 404 on every route that touches
+B's objects; visitors are sent to sign in. Positive controls prove the objects are reachable by
+the people who should reach them, so a blanket 404 could not pass for security.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from helpers import csrf_token
+
+from feedback360.extensions import db
+from feedback360.models import (
+    Answer,
+    CoachAssignment,
+    Comment,
+    DevelopmentGoal,
+    Invitation,
+    Response,
+    User,
+)
+from feedback360.services import cycles
+
+# Routes anyone may use (sign-in, the rater's tokenised survey, static files).
+PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/")
+ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
+              "coach": {"coach.trainees", "home.coach_home"},
+              "admin": {"admin.users", "admin.invite_user", "home.admin_home"}}
+
+
+@pytest.fixture
+def world(app, make_user):
+    """B's released cycle and its objects; returns the ids that fill the URL rules."""
+    trainee_b = make_user("b@nhs.net", name="Bea Bee")
+    trainee_a = make_user("a@nhs.net", name="Ann Aye")
+    coach_x = make_user("x@nhs.net", role="coach", name="Xan Coach")
+    coach_y = make_user("y@nhs.net", role="coach", name="Yas Coach")
+    make_user("admin@nhs.net", role="admin", name="Ada Admin")
+    with app.test_request_context():
+        db.session.add_all([CoachAssignment(coach_id=coach_x.id, trainee_id=trainee_b.id),
+                            CoachAssignment(coach_id=coach_y.id, trainee_id=trainee_a.id)])
+        owner = db.session.get(User, trainee_b.id)
+        cycle = cycles.create_cycle(owner, instrument_key="clcf", title="B's cycle",
+                                    closes_on=date.today() + timedelta(days=30))
+        groups = ["supervisor", "senior", *["peer"] * 10]
+        for number, group in enumerate(groups):
+            cycles.nominate(cycle, name=f"Rater {number}", email=f"r{number}@nhs.net",
+                            group=group)
+        cycles.launch(cycle)
+        items = cycles.instrument_for(cycle).item_keys
+        for number, group in enumerate(groups):
+            response = Response(cycle_id=cycle.id, rater_group=group)
+            response.answers = [Answer(item_key=key, score=1 + (number + i) % 5)
+                                for i, key in enumerate(items)]
+            response.comments = [Comment(prompt_key="strengths", text=f"Comment {number}")]
+            db.session.add(response)
+        cycles.close_cycle(cycle, by=None)
+        cycle.status, cycle.released_at, cycle.released_by_id = \
+            "released", datetime.now(UTC), coach_x.id
+        goal = DevelopmentGoal(cycle_id=cycle.id, author_id=trainee_b.id,
+                               domain_key="managing-services", action="Chair a meeting")
+        db.session.add(goal)
+        db.session.commit()
+        comment = db.session.scalars(db.select(Comment)).first()
+        invitation = db.session.scalars(db.select(Invitation)).first()
+        return {"cycle_id": cycle.id, "invitation_id": invitation.id, "goal_id": goal.id,
+                "response_id": str(comment.response_id), "prompt_key": comment.prompt_key,
+                "user_id": trainee_b.id, "page": 1, "n": 1, "token": "not-a-token",
+                "filename": "app.css"}
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def request(client, rule, method, values):
+    url = rule.build(values, append_unknown=False)[1]
+    if method == "GET":
+        return client.get(url)
+    token = csrf_token(client.get("/auth/login" if not client.signed_in else "/",
+                                  follow_redirects=True))
+    return client.post(url, data={"csrf_token": token})
+
+
+def client_for(app, login, email: str | None):
+    client = app.test_client()
+    client.signed_in = email is not None
+    if email:
+        assert login(client, email).status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("who", [None, "a@nhs.net", "y@nhs.net", "admin@nhs.net"])
+def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
+    client = client_for(app, login, who)
+    role = {None: None, "a@nhs.net": "trainee", "y@nhs.net": "coach",
+            "admin@nhs.net": "admin"}[who]
+    checked = 0
+    for rule, method in routes(app):
+        if rule.rule.startswith(PUBLIC_PREFIXES) or rule.rule == "/":
+            continue
+        response = request(client, rule, method, world)
+        where = f"{method} {rule.rule} as {role or 'visitor'}"
+        takes_object = bool(rule.arguments)
+        if role is None:
+            assert response.status_code == 302 and "/auth/login" in response.location, where
+        elif takes_object and not (role == "admin" and rule.endpoint == "admin.resend_activation"):
+            assert response.status_code in (403, 404), f"{where}: {response.status_code}"
+        elif rule.endpoint in ROLE_HOMES[role] or (
+                role == "admin" and rule.endpoint == "admin.resend_activation"):
+            assert response.status_code < 500 and response.status_code not in (403, 404), where
+        else:
+            assert response.status_code == 403, f"{where}: {response.status_code}"
+        checked += 1
+    assert checked > 25
+
+
+@pytest.mark.parametrize(("who", "path"), [
+    ("b@nhs.net", "/cycles/{cycle_id}"),
+    ("b@nhs.net", "/cycles/{cycle_id}/report"),
+    ("b@nhs.net", "/cycles/{cycle_id}/goals/{goal_id}/edit"),
+    ("x@nhs.net", "/cycles/{cycle_id}/report"),
+    ("x@nhs.net", "/cycles/{cycle_id}/goals/{goal_id}/edit"),
+    ("x@nhs.net", "/coach/cycles/{cycle_id}/comments/{response_id}/{prompt_key}/hide"),
+])
+def test_the_right_people_do_reach_them(app, world, login, who, path):
+    client = client_for(app, login, who)
+    assert client.get(path.format(**world)).status_code == 200
+
+
+def test_public_routes_never_fail_on_nonsense(app, world, client):
+    for rule, method in routes(app):
+        if not rule.rule.startswith(PUBLIC_PREFIXES) or rule.endpoint == "static":
+            continue
+        client.signed_in = False
+        response = request(client, rule, method, world)
+        assert response.status_code < 500, f"{method} {rule.rule}: {response.status_code}"
