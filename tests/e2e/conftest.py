@@ -76,12 +76,34 @@ def app_config(app_config: dict[str, Any], live_server_port: int) -> dict[str, A
     return {**app_config, "SERVER_BASE_URL": f"http://127.0.0.1:{live_server_port}"}
 
 
+def _closing_once_sent(app: Any) -> Callable[..., Any]:
+    """Close each response (running its ``call_on_close`` work: mail delivery) as soon as its
+    body is written, as gunicorn does.
+
+    Werkzeug's development server closes a response only after draining the socket, and skips
+    ``close()`` when that read fails; Chromium often resets the connection of a redirect whose
+    body it did not read, which left mail queued for ``flask deliver-mail`` in about one run in
+    six.
+    """
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        body = app(environ, start_response)
+        try:
+            yield from body
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app, live_server_port: int) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 in a background thread; yields the base URL (no slash)."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", live_server_port, app, threaded=True)
+    server = make_server("127.0.0.1", live_server_port, _closing_once_sent(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="live-server", daemon=True)
     thread.start()
