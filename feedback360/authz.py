@@ -6,8 +6,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort
-from flask_login import LoginManager, current_user
+from flask import abort, current_app, g, request, session
+from flask_login import COOKIE_NAME, LoginManager, current_user
 
 from .extensions import db
 from .models import User
@@ -32,6 +32,27 @@ def configure_login_manager(manager: LoginManager) -> None:
     manager.login_message = "Sign in to continue"
     manager.login_message_category = "info"
     manager.session_protection = "strong"
+
+
+def settle_anonymous_visitor() -> None:
+    """Before a request that carries no sign-in, settle that nobody is signed in.
+
+    For raters (``views/survey.py``), who have no account. Flask-Login would find nobody too,
+    but on the way its "strong" session protection takes any session without its identifier
+    (a rater's holds only the survey reference and the CSRF token) for a stolen one: it deletes
+    its keys and asks for the remember-me cookie to be cleared, so every page that reads
+    ``current_user`` (the layout does) re-signed and re-sent the session cookie and sent an
+    expired ``remember_token``. A request whose session holds a user id, or that carries a
+    remember-me cookie, is left to Flask-Login, session protection included. (This app has no
+    request or header loader, the only other ways Flask-Login finds a user.)
+    """
+    if "_login_user" in g or "_user_id" in session:
+        return
+    if current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) in request.cookies:
+        return
+    from .extensions import login_manager
+
+    g._login_user = login_manager.anonymous_user()  # where Flask-Login keeps the request's user
 
 
 def role_required(*roles: str) -> Callable[[F], F]:

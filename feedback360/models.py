@@ -149,7 +149,8 @@ class InstrumentVersion(db.Model):
     version: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200))
-    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Deferred: loaded only when a process first rebuilds the instrument (instrument_cache).
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -181,7 +182,9 @@ class FeedbackCycle(db.Model):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # RESTRICT: a released cycle must always say who released it (see the check above);
+    # accounts are deactivated, not deleted.
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     last_trainee_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The self-assessment in progress; it becomes a Response (is_self) when submitted.
     self_draft: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

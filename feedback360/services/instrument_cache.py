@@ -6,6 +6,10 @@ from ..instruments import Instrument, instrument_from_version
 from ..models import FeedbackCycle
 
 # Snapshots never change once written, so (id, sha256) is a safe key for the whole process.
+# The sha256 is in the key because one process can meet different databases (the tests do),
+# where the same id holds another snapshot. InstrumentVersion.definition is a deferred column:
+# reading the key loads the row's small columns only, and the JSON definition is fetched and
+# decoded on a miss, once per snapshot and process.
 _instruments: dict[tuple[int, str], Instrument] = {}
 
 

@@ -6,12 +6,15 @@ and never counted as a rater.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 
 from .. import tokens
 from ..extensions import db
@@ -59,9 +62,24 @@ def read_survey_token(token: str) -> tuple[int, str]:
     return payload["i"], payload["n"]
 
 
+# Built once: SQLAlchemy then computes its cache key once, not on every request.
+_cycle = joinedload(Invitation.cycle, innerjoin=True)
+_INVITATION_WITH_CYCLE = (
+    select(Invitation).where(Invitation.id == bindparam("invitation_id"))
+    .options(_cycle.joinedload(FeedbackCycle.instrument_version, innerjoin=True),
+             _cycle.joinedload(FeedbackCycle.trainee, innerjoin=True)))
+
+
 def usable_invitation(invitation_id: int, nonce: str) -> Invitation:
-    """The invitation behind a link or a rater session, if it may still be answered."""
-    invitation = db.session.get(Invitation, invitation_id)
+    """The invitation behind a link or a rater session, if it may still be answered.
+
+    Loaded in one query with what every survey page then reads: its cycle, the cycle's
+    instrument snapshot (without the definition: a deferred column) and the trainee.
+    """
+    invitation = db.session.identity_map.get(identity_key(Invitation, invitation_id))
+    if invitation is None:  # as Session.get: no query when this request has it already (submit)
+        invitation = db.session.execute(_INVITATION_WITH_CYCLE,
+                                        {"invitation_id": invitation_id}).scalar_one_or_none()
     if invitation is None or invitation.cycle.status == "draft":
         raise LinkProblem("This link is not valid", status=404)
     if invitation.removed_at is not None or invitation.token_nonce != nonce:
@@ -199,9 +217,28 @@ def submit_invitation(invitation_id: int, nonce: str) -> None:
     if claimed.rowcount != 1:
         raise LinkProblem("You have already given your feedback",
                           detail="Thank you. Your answers were submitted and cannot be changed.")
-    db.session.add(_response_from(draft, cycle_id, rater_group=group, is_self=False))
-    db.session.flush()
+    _insert_response(draft, cycle_id, rater_group=group)
     db.session.expire(invitation)
+
+
+def _insert_response(draft: Draft, cycle_id: int, *, rater_group: str) -> None:
+    """A rater's Response, its answers and its comments: one INSERT each, the answers and the
+    comments as one executemany, without an ORM object per answer.
+
+    Core inserts on the tables, not ORM bulk inserts (``insert(Answer)``): the ORM leaves out
+    None values and batches rows by the columns they set, so every "not observed" answer would
+    split the answers into another statement.
+    """
+    response_id = uuid.uuid4()  # random, as Response.id's default: says nothing of who or when
+    db.session.execute(insert(Response.__table__).values(
+        id=response_id, cycle_id=cycle_id, rater_group=rater_group, is_self=False))
+    db.session.execute(insert(Answer.__table__), [
+        {"response_id": response_id, "item_key": key, "score": score}
+        for key, score in draft.answers.items()])
+    if draft.comments:
+        db.session.execute(insert(Comment.__table__), [
+            {"response_id": response_id, "prompt_key": key, "text": text}
+            for key, text in draft.comments.items()])
 
 
 def submit_self_assessment(cycle: FeedbackCycle) -> Response:

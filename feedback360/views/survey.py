@@ -11,11 +11,26 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
+from wtforms import Field
 
+from ..authz import settle_anonymous_visitor
 from ..error_pages import render_error
 from ..extensions import db
 from ..instruments import Instrument
@@ -91,6 +106,11 @@ def install_token_log_filter(app: Flask) -> None:
 
 # --- Every response, every problem ------------------------------------------------------------
 
+# Raters have no account: without a sign-in on the request, settle that at once, so reading
+# current_user (the layout does) does not rewrite the rater's session cookie on every page.
+bp.before_request(settle_anonymous_visitor)
+
+
 @bp.after_request
 def private_headers(response):  # type: ignore[no-untyped-def]
     # Assigned, not defaulted: the app-wide hook runs after this one and only sets defaults.
@@ -155,6 +175,59 @@ def _finish(declined: bool) -> None:
         _remember(LinkProblem("You have already given your feedback",
                               detail="Thank you. Your answers were submitted and cannot be "
                                      "changed."))
+
+
+# --- Rendered once ----------------------------------------------------------------------------
+
+@bp.app_template_global()
+def layout_block_for_visitors(name: str, caller: Callable[[], Markup]) -> Markup:
+    """A block of base.html (``templates/survey/_layout.html``: skip link, header, footer)
+    rendered once per app and process for visitors who are not signed in, then reused.
+
+    What those blocks show a visitor who is not signed in depends on nothing in the request
+    but the path the app is mounted at, which is part of the key. Signed-in visitors' blocks
+    name them, so they are always rendered; so is everything while templates reload (debug).
+    """
+    if current_user.is_authenticated or current_app.jinja_env.auto_reload:
+        return caller()
+    blocks = current_app.extensions.setdefault("survey_layout_blocks", {})
+    key = (name, request.script_root)
+    html = blocks.get(key)
+    if html is None:
+        html = blocks[key] = caller()  # Markup: the block as the template rendered it
+    return html
+
+
+# Rendered item radios (templates/survey/_macros.html), by everything they show. Five scale
+# points and "not observed", each chosen or not: at most seven versions of each item.
+_item_radios: dict[tuple[object, ...], Markup] = {}
+_ITEM_RADIOS_MAX = 10_000
+
+
+@bp.app_template_global()
+def item_radios_once(field: Field, caller: Callable[[], Markup]) -> Markup:
+    """``item_radios``'s markup for a field, rendered once per process for each different
+    field: the markup depends only on what the key holds. A field with an error is always
+    rendered. Used by the survey and the self-assessment alike."""
+    if field.errors:
+        return caller()
+    key = (_shown(field.id), _shown(field.name), _shown(field.label.text),
+           _shown(field.description),
+           tuple((_shown(c.value), _shown(c.label), bool(c.selected))
+                 for c in field.iter_choices()))
+    html = _item_radios.get(key)
+    if html is None:
+        if len(_item_radios) >= _ITEM_RADIOS_MAX:
+            _item_radios.clear()
+        html = _item_radios[key] = caller()
+    return html
+
+
+def _shown(value: object) -> object:
+    """A key for what the template shows for ``value``: a plain string as itself (it is shown
+    escaped), anything else (Markup, a number) by its escaped form, tagged so it never equals
+    a plain string."""
+    return value if type(value) is str else ("escaped", str(escape(value)))
 
 
 # --- Pages ------------------------------------------------------------------------------------
