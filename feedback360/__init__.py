@@ -75,9 +75,21 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .views import admin, auth, home, self_assessment, survey, trainee
+    from .views import (
+        admin,
+        assets,
+        auth,
+        coach,
+        home,
+        plan,
+        reports,
+        self_assessment,
+        survey,
+        trainee,
+    )
 
-    for blueprint in (home.bp, auth.bp, admin.bp, trainee.bp, self_assessment.bp, survey.bp):
+    for blueprint in (home.bp, auth.bp, admin.bp, trainee.bp, self_assessment.bp, survey.bp,
+                      assets.bp, reports.bp, coach.bp, plan.bp):
         app.register_blueprint(blueprint)
 
 

@@ -28,7 +28,7 @@ from feedback360.services import cycles
 # Routes anyone may use (sign-in, the rater's tokenised survey, static files).
 PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/")
 ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
-              "coach": {"coach.trainees", "home.coach_home"},
+              "coach": {"coach.trainees"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home"}}
 
 

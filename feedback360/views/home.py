@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from ..authz import role_required
 from ..extensions import db
-from ..models import CoachAssignment, Cohort, User
+from ..models import Cohort, User
 
 bp = Blueprint("home", __name__)
 
@@ -17,15 +17,6 @@ def index():  # type: ignore[no-untyped-def]
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     return redirect(url_for(HOMES[current_user.role]))
-
-
-@bp.get("/home/coach")
-@role_required("coach")
-def coach_home():  # type: ignore[no-untyped-def]
-    trainees = db.session.scalars(
-        db.select(User).join(CoachAssignment, CoachAssignment.trainee_id == User.id)
-        .where(CoachAssignment.coach_id == current_user.id).order_by(User.name)).all()
-    return render_template("home/coach.html", trainees=trainees)
 
 
 @bp.get("/home/admin")
@@ -38,4 +29,4 @@ def admin_home():  # type: ignore[no-untyped-def]
     return render_template("home/admin.html", counts=counts, cohorts=cohorts)
 
 
-HOMES = {"trainee": "trainee.cycles", "coach": "home.coach_home", "admin": "home.admin_home"}
+HOMES = {"trainee": "trainee.cycles", "coach": "coach.trainees", "admin": "home.admin_home"}

@@ -138,7 +138,7 @@ def upgrade():
     sa.CheckConstraint('length(title) > 0', name=op.f('ck_feedback_cycles_title_not_blank')),
     sa.CheckConstraint('opens_on IS NULL OR closes_on >= opens_on', name=op.f('ck_feedback_cycles_closes_after_opens')),
     sa.ForeignKeyConstraint(['instrument_version_id'], ['instrument_versions.id'], name=op.f('fk_feedback_cycles_instrument_version_id_instrument_versions')),
-    sa.ForeignKeyConstraint(['released_by_id'], ['users.id'], name=op.f('fk_feedback_cycles_released_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['released_by_id'], ['users.id'], name=op.f('fk_feedback_cycles_released_by_id_users'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['trainee_id'], ['users.id'], name=op.f('fk_feedback_cycles_trainee_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback_cycles'))
     )
