@@ -169,6 +169,9 @@ class FeedbackCycle(db.Model):
         CheckConstraint("length(title) > 0", name="title_not_blank"),
         Index("ix_feedback_cycles_trainee_status", "trainee_id", "status"),
         Index("ix_feedback_cycles_status_closes_on", "status", "closes_on"),
+        # "the trainee's previous cycle": without statistics SQLite would otherwise walk every
+        # closed cycle of every trainee (bench/README.md, "dashboard").
+        Index("ix_feedback_cycles_trainee_closes_on", "trainee_id", "closes_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -196,6 +199,51 @@ class FeedbackCycle(db.Model):
                                                           cascade="all, delete-orphan")
     summary: Mapped[CycleSummary | None] = relationship(cascade="all, delete-orphan",
                                                          passive_deletes=True)
+    # Set when a programme lead opened this cycle for a whole cohort.
+    cohort_launch: Mapped[CohortLaunch | None] = relationship(
+        secondary="cohort_launch_cycles", viewonly=True)
+
+
+class CohortLaunch(db.Model):
+    """A programme lead's 360 round for a whole cohort: one cycle per trainee, same instrument
+    and close date. Its cycles point back here, which is how the lead follows their progress."""
+
+    __tablename__ = "cohort_launches"
+    __table_args__ = (
+        CheckConstraint("length(title) > 0", name="title_not_blank"),
+        Index("ix_cohort_launches_cohort", "cohort_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    instrument_version_id: Mapped[int] = mapped_column(ForeignKey("instrument_versions.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    closes_on: Mapped[date] = mapped_column(Date)
+    launched_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    launched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cohort: Mapped[Cohort] = relationship()
+    instrument_version: Mapped[InstrumentVersion] = relationship()
+    launched_by: Mapped[User | None] = relationship()
+    cycles: Mapped[list[FeedbackCycle]] = relationship(secondary="cohort_launch_cycles",
+                                                       viewonly=True)
+
+
+class CohortLaunchCycle(db.Model):
+    """Which cycle a cohort launch opened for which trainee: at most one each.
+
+    A table of its own rather than a column on ``feedback_cycles``: SQLite can add a foreign-key
+    column only by rebuilding that table, which invitations and responses reference.
+    """
+
+    __tablename__ = "cohort_launch_cycles"
+    __table_args__ = (UniqueConstraint("launch_id", "trainee_id"),)
+
+    cycle_id: Mapped[int] = mapped_column(
+        ForeignKey("feedback_cycles.id", ondelete="CASCADE"), primary_key=True)
+    launch_id: Mapped[int] = mapped_column(ForeignKey("cohort_launches.id", ondelete="CASCADE"))
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
 
 class Invitation(db.Model):
@@ -316,6 +364,30 @@ class CycleSummary(db.Model):
     enough_responses: Mapped[bool] = mapped_column()
     response_count: Mapped[int] = mapped_column(Integer)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CycleScore(db.Model):
+    """One domain, element or item of a closed cycle's summary, as a narrow row: the trainee's
+    own score and all raters' mean (None where the summary shows none).
+
+    Written with ``CycleSummary``, from the same anonymity-safe report. Cohort reports read these
+    rows (a few per cycle and key) instead of decoding every cycle's whole report.
+    """
+
+    __tablename__ = "cycle_scores"
+    __table_args__ = (
+        CheckConstraint(_in("level", ("domain", "element", "item")), name="level_known"),
+        CheckConstraint("others_n >= 0", name="others_n_positive"),
+        Index("ix_cycle_scores_level_key", "level", "key"),
+    )
+
+    cycle_id: Mapped[int] = mapped_column(
+        ForeignKey("feedback_cycles.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    self_score: Mapped[float | None] = mapped_column()
+    others_mean: Mapped[float | None] = mapped_column()
+    others_n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DevelopmentGoal(db.Model):

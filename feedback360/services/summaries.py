@@ -14,8 +14,8 @@ import pandas as pd
 from flask import current_app
 
 from ..extensions import db
-from ..models import Answer, Comment, CycleSummary, FeedbackCycle, Response
-from ..scoring import AnonymityRules, CycleReport, score_cycle
+from ..models import Answer, Comment, CycleScore, CycleSummary, FeedbackCycle, Response
+from ..scoring import ALL, LEVELS, SELF, AnonymityRules, CycleReport, score_cycle
 from .instrument_cache import instrument_for
 
 ANSWER_COLUMNS = ["response", "group", "is_self", "item", "score"]
@@ -50,8 +50,27 @@ def store_summary(cycle: FeedbackCycle) -> CycleSummary:
     summary.enough_responses = report.enough
     summary.response_count = report.validity.responses
     cycle.summary = summary
+    db.session.execute(db.delete(CycleScore).where(CycleScore.cycle_id == cycle.id))
     db.session.flush()
+    scores = score_rows(cycle.id, report)
+    if scores:
+        db.session.execute(db.insert(CycleScore), scores)
     return summary
+
+
+def score_rows(cycle_id: int, report: CycleReport) -> list[dict[str, object]]:
+    """The report's domain, element and item rows as ``CycleScore`` rows: self and all raters,
+    as the report shows them (a suppressed or missing cell is None)."""
+    rows = []
+    for level in LEVELS:
+        for row in report.table(level):
+            own, others = row.cells.get(SELF), row.cells.get(ALL)
+            rows.append({
+                "cycle_id": cycle_id, "level": level, "key": row.key,
+                "self_score": own.mean if own is not None else None,
+                "others_mean": others.mean if others is not None else None,
+                "others_n": others.n if others is not None and others.shown else 0})
+    return rows
 
 
 def report_for(cycle: FeedbackCycle) -> CycleReport:
@@ -111,7 +130,7 @@ def previous_report(cycle: FeedbackCycle, *, released_only: bool
             FeedbackCycle.trainee_id == cycle.trainee_id, FeedbackCycle.id != cycle.id,
             FeedbackCycle.status.in_(statuses),
             FeedbackCycle.closes_on < cycle.closes_on)
-        .order_by(FeedbackCycle.closes_on.desc())).first()
+        .order_by(FeedbackCycle.closes_on.desc()).limit(1)).first()
     if earlier is None:
         return None
     return earlier, report_for(earlier)
