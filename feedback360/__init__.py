@@ -94,9 +94,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from .log_redaction import install_token_log_filter
     from .mail import register_delivery_after_request
     from .security import register_security_headers
-    from .views.survey import install_token_log_filter
 
     register_security_headers(app)
     register_delivery_after_request(app)

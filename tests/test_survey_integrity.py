@@ -317,7 +317,7 @@ def test_sqlite_storage_order_does_not_record_submission_order(app, db_backend):
 # --- Logs never hold a working link --------------------------------------------------------------
 
 def test_the_token_log_filter_redacts_survey_paths(app, caplog):
-    from feedback360.views.survey import TokenLogFilter, install_token_log_filter
+    from feedback360.log_redaction import TokenLogFilter, install_token_log_filter
 
     install_token_log_filter(app)
     install_token_log_filter(app)  # every create_app calls it: still one filter per logger
@@ -339,7 +339,7 @@ def test_the_token_log_filter_redacts_survey_paths(app, caplog):
 def test_the_dev_server_logs_no_token(app, launched, caplog):
     from werkzeug.serving import make_server
 
-    from feedback360.views.survey import install_token_log_filter
+    from feedback360.log_redaction import install_token_log_filter
 
     install_token_log_filter(app)
     caplog.set_level(logging.INFO, logger="werkzeug")

@@ -8,15 +8,12 @@ withdrawal or the cycle closing takes effect at once.
 
 from __future__ import annotations
 
-import logging
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import (
     Blueprint,
-    Flask,
     abort,
     current_app,
     redirect,
@@ -65,43 +62,6 @@ SESSION_KEY = "survey"
 # Why the rater session ended (submitted, declined, withdrawn...): it outlives the session so a
 # repeated submit, a refresh or the back button explains itself instead of a bare "not found".
 DONE_KEY = "survey_done"
-
-
-
-# --- Keeping the token out of logs ------------------------------------------------------------
-
-_TOKEN_IN_PATH = re.compile(r"/s/[^\s\"'?#]+")
-# Loggers that print request paths: werkzeug's dev server, gunicorn's access and error logs, and
-# the app's own unhandled-error log. A logger's filters do not apply to its children's records,
-# so each is named.
-TOKEN_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "feedback360.error_pages")
-
-
-class TokenLogFilter(logging.Filter):
-    """Rewrites ``/s/<token>`` to ``/s/[redacted]`` in a record's final message.
-
-    Matching anywhere (not only at the start of a path) errs towards redacting too much, which
-    costs nothing, rather than too little, which would leak a working link.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):  # a malformed record: logging reports it, not us
-            return True
-        redacted = _TOKEN_IN_PATH.sub("/s/[redacted]", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-def install_token_log_filter(app: Flask) -> None:
-    """Called from ``create_app``; idempotent, as tests create many apps in one process."""
-    for name in TOKEN_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, TokenLogFilter) for f in logger.filters):
-            logger.addFilter(TokenLogFilter())
-    app.extensions["survey_token_log_filter"] = True
 
 
 # --- Every response, every problem ------------------------------------------------------------
