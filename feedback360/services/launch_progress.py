@@ -8,9 +8,11 @@ colleagues they nominated and how many answers count), never a score and never w
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ScalarSelect, case, func, select
 
 from ..extensions import db
 from ..instruments import Instrument
@@ -136,7 +138,7 @@ def _against_rule(instrument: Instrument, by_group: dict[str, int]) -> Progress:
                     instrument.validity.min_senior)
 
 
-def _nominations_by_group(in_launch) -> dict[int, dict[str, int]]:  # type: ignore[no-untyped-def]
+def _nominations_by_group(in_launch: ScalarSelect[int]) -> dict[int, dict[str, int]]:
     """Active nominees per cycle and group, as ``cycles.nomination_progress`` counts them."""
     rows = db.session.execute(
         select(Invitation.cycle_id, Invitation.rater_group, func.count())
@@ -145,7 +147,8 @@ def _nominations_by_group(in_launch) -> dict[int, dict[str, int]]:  # type: igno
     return _nest(rows)
 
 
-def _counted_responses_by_group(in_launch, instrument: Instrument) -> dict[int, dict[str, int]]:  # type: ignore[no-untyped-def]
+def _counted_responses_by_group(in_launch: ScalarSelect[int],
+                                instrument: Instrument) -> dict[int, dict[str, int]]:
     """Responses that count under the rule, per cycle and group (``cycles.response_counts``)."""
     needed = instrument.validity.min_rated_fraction * len(instrument.items)
     rated = (select(Response.cycle_id, Response.rater_group,
@@ -159,7 +162,7 @@ def _counted_responses_by_group(in_launch, instrument: Instrument) -> dict[int, 
     return _nest(rows)
 
 
-def _nest(rows) -> dict[int, dict[str, int]]:  # type: ignore[no-untyped-def]
+def _nest(rows: Iterable[Any]) -> dict[int, dict[str, int]]:
     nested: dict[int, dict[str, int]] = defaultdict(dict)
     for cycle_id, group, count in rows:
         nested[cycle_id][group] = count
