@@ -219,7 +219,8 @@ def test_launch_confirms_then_opens_a_cycle_and_emails_each_trainee(
         body, markup = message_text(message), message_html(message)
         for wanted in ("Helen Lead, your programme lead", "STP 2026 Medical Physics",
                        "Medical Physics autumn 360", long_date(closes), "Rate yourself",
-                       "Nominate colleagues", RULE):
+                       "Nominate at least 10 colleagues, including at least 2 senior colleagues",
+                       RULE):
             assert wanted in body and wanted in markup, wanted
     [ready_mail] = smtp.messages_to(ready.email)
     assert smtp.links(ready_mail) == [f"http://localhost/cycles/{opened[ready.email]}"]
@@ -256,11 +257,26 @@ def test_an_archived_cohort_is_refused(app, lead, make_cohort, make_user, method
     assert count(app, FeedbackCycle) == 0
 
 
-def test_a_cohort_without_trainees_is_refused(app, lead, cohort, make_user):
-    make_user(role="coach", cohort=cohort)  # not a trainee: does not count
+@pytest.mark.parametrize(("members", "message"), [
+    ([], "STP 2026 Medical Physics has no trainees yet"),
+    (["busy", "busy"], "Every trainee in STP 2026 Medical Physics already has a draft or open "
+                       "feedback cycle"),
+    (["busy", "deactivated"], "No trainee in STP 2026 Medical Physics can be given a new "
+                              "cycle: each has a deactivated account or already has"),
+])
+def test_a_cohort_with_nobody_to_launch_for_is_refused(app, lead, cohort, make_user, members,
+                                                       message):
+    make_user(role="coach", cohort=cohort)  # not a trainee: never counts
+    for member in members:
+        trainee = make_user(cohort=cohort, active=member != "deactivated")
+        if member == "busy":
+            with app.test_request_context("/"):
+                cycles.create_cycle(db.session.get(User, trainee.id), instrument_key="clcf",
+                                    title="My own", closes_on=None)
+                db.session.commit()
     response = fill_in(lead, cohort.id)
     assert response.status_code == 400
-    assert "STP 2026 Medical Physics has no trainees yet" in text_of(response)
+    assert message in text_of(response)
     assert count(app, CohortLaunch) == 0
 
 

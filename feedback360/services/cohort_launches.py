@@ -69,9 +69,9 @@ def plan_launch(cohort: Cohort, *, instrument_key: str, title: str,
         db.select(User).where(User.cohort_id == cohort.id, User.role == "trainee")
         .order_by(User.name, User.id)).all()
     busy = set(db.session.scalars(
-        db.select(FeedbackCycle.trainee_id).distinct().where(
-            FeedbackCycle.trainee_id.in_([m.id for m in members]),
-            FeedbackCycle.status.in_(("draft", "open"))))) if members else set()
+        db.select(FeedbackCycle.trainee_id).distinct()
+        .join(User, User.id == FeedbackCycle.trainee_id)
+        .where(User.cohort_id == cohort.id, FeedbackCycle.status.in_(("draft", "open")))))
     trainees: list[User] = []
     skipped: list[SkippedTrainee] = []
     for member in members:
@@ -82,12 +82,19 @@ def plan_launch(cohort: Cohort, *, instrument_key: str, title: str,
         else:
             trainees.append(member)
     if not trainees:
-        raise DomainError(
-            f"Every trainee in {cohort.name} already has a draft or open feedback cycle, so "
-            "there is nobody to open one for." if skipped else
-            f"{cohort.name} has no trainees yet. Add trainees to the cohort first.")
+        raise DomainError(_nobody_to_launch_for(cohort, skipped))
     return LaunchPlan(cohort=cohort, instrument=instruments[instrument_key], title=title,
                       closes_on=closes_on, trainees=trainees, skipped=skipped)
+
+
+def _nobody_to_launch_for(cohort: Cohort, skipped: list[SkippedTrainee]) -> str:
+    if not skipped:
+        return f"{cohort.name} has no trainees yet. Add trainees to the cohort first."
+    if all(skip.reason == SKIP_HAS_CYCLE for skip in skipped):
+        return (f"Every trainee in {cohort.name} already has a draft or open feedback cycle, so "
+                "there is nobody to open one for.")
+    return (f"No trainee in {cohort.name} can be given a new cycle: each has a deactivated "
+            "account or already has a draft or open feedback cycle.")
 
 
 def launch_for_cohort(cohort: Cohort, *, instrument_key: str, title: str, closes_on: date | None,
