@@ -80,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
         assets,
         auth,
         coach,
+        cohort,
         home,
         plan,
         reports,
@@ -89,7 +90,7 @@ def register_blueprints(app: Flask) -> None:
     )
 
     for blueprint in (home.bp, auth.bp, admin.bp, trainee.bp, self_assessment.bp, survey.bp,
-                      assets.bp, reports.bp, coach.bp, plan.bp):
+                      assets.bp, reports.bp, coach.bp, plan.bp, cohort.bp):
         app.register_blueprint(blueprint)
 
 

@@ -11,7 +11,15 @@ from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, Field, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    EmailField,
+    Field,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -93,3 +101,14 @@ class BulkNomineesForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A confirmation page's button: nothing to fill in but the CSRF token."""
+
+
+class CohortLaunchForm(NewCycleForm):
+    """A programme lead's launch for a whole cohort: the trainee's own form, then a confirmation.
+
+    ``confirmed`` is set by the confirmation page, which sends the same values back."""
+
+    title = StringField("Title", validators=[
+        DataRequired("Enter a title"),
+        Length(max=200, message="Title must be 200 characters or fewer")])
+    confirmed = HiddenField()

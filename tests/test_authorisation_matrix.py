@@ -17,30 +17,41 @@ from feedback360.extensions import db
 from feedback360.models import (
     Answer,
     CoachAssignment,
+    Cohort,
     Comment,
     DevelopmentGoal,
     Invitation,
     Response,
     User,
 )
-from feedback360.services import cycles
+from feedback360.services import cohort_launches, cycles
 
 # Routes anyone may use (sign-in, the rater's tokenised survey, static files).
 PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/")
 ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
               "coach": {"coach.trainees"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home"}}
+# Admin routes whose URL names an object programme leads manage (an account, a cohort, a cohort
+# launch): admins must reach them, everyone else is refused like any other route.
+ADMIN_MANAGED = {"admin.resend_activation", "cohort.launch", "cohort.launches",
+                 "cohort.progress"}
 
 
 @pytest.fixture
-def world(app, make_user):
-    """B's released cycle and its objects; returns the ids that fill the URL rules."""
+def world(app, make_user, make_cohort):
+    """B's released cycle and its objects, and a cohort launched by the admin (for trainee C);
+    returns the ids that fill the URL rules."""
+    cohort = make_cohort("World cohort")
+    make_user("c@nhs.net", name="Cy Sea", cohort=cohort)
     trainee_b = make_user("b@nhs.net", name="Bea Bee")
     trainee_a = make_user("a@nhs.net", name="Ann Aye")
     coach_x = make_user("x@nhs.net", role="coach", name="Xan Coach")
     coach_y = make_user("y@nhs.net", role="coach", name="Yas Coach")
-    make_user("admin@nhs.net", role="admin", name="Ada Admin")
+    admin = make_user("admin@nhs.net", role="admin", name="Ada Admin")
     with app.test_request_context():
+        launch = cohort_launches.launch_for_cohort(
+            db.session.get(Cohort, cohort.id), instrument_key="clcf", title="World launch",
+            closes_on=date.today() + timedelta(days=30), launched_by=db.session.get(User, admin.id))
         db.session.add_all([CoachAssignment(coach_id=coach_x.id, trainee_id=trainee_b.id),
                             CoachAssignment(coach_id=coach_y.id, trainee_id=trainee_a.id)])
         owner = db.session.get(User, trainee_b.id)
@@ -70,7 +81,7 @@ def world(app, make_user):
         return {"cycle_id": cycle.id, "invitation_id": invitation.id, "goal_id": goal.id,
                 "response_id": str(comment.response_id), "prompt_key": comment.prompt_key,
                 "user_id": trainee_b.id, "page": 1, "n": 1, "token": "not-a-token",
-                "filename": "app.css"}
+                "filename": "app.css", "cohort_id": cohort.id, "launch_id": launch.id}
 
 
 def routes(app):
@@ -110,10 +121,10 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
         takes_object = bool(rule.arguments)
         if role is None:
             assert response.status_code == 302 and "/auth/login" in response.location, where
-        elif takes_object and not (role == "admin" and rule.endpoint == "admin.resend_activation"):
+        elif takes_object and not (role == "admin" and rule.endpoint in ADMIN_MANAGED):
             assert response.status_code in (403, 404), f"{where}: {response.status_code}"
         elif rule.endpoint in ROLE_HOMES[role] or (
-                role == "admin" and rule.endpoint == "admin.resend_activation"):
+                role == "admin" and rule.endpoint in ADMIN_MANAGED):
             assert response.status_code < 500 and response.status_code not in (403, 404), where
         else:
             assert response.status_code == 403, f"{where}: {response.status_code}"

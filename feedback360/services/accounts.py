@@ -53,11 +53,20 @@ def invite_user(*, email: str, name: str, role: str, invited_by: User | None,
 def send_activation(user: User, sent_by: User | None) -> None:
     if user.password_hash is not None:
         raise DomainError("This account is already active")
+    mail.queue(user.email, "Activate your feedback360 account", "activate_account",
+               user=user, invited_by=sent_by, link=activation_link(user),
+               days=activation_days())
+
+
+def activation_link(user: User) -> str:
+    """A fresh activation link for an account without a password (it dies once one is set)."""
     token = tokens.issue(tokens.ACCOUNT_ACTIVATION,
                          {"uid": user.id, "fp": tokens.password_fingerprint(None)})
-    mail.queue(user.email, "Activate your feedback360 account", "activate_account",
-               user=user, invited_by=sent_by, link=absolute_url("auth.activate", token=token),
-               days=current_app.config["ACTIVATION_TOKEN_MAX_AGE"] // 86400)
+    return absolute_url("auth.activate", token=token)
+
+
+def activation_days() -> int:
+    return current_app.config["ACTIVATION_TOKEN_MAX_AGE"] // 86400
 
 
 def _user_from_token(salt: str, token: str, max_age: int) -> User:

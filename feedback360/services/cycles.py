@@ -49,7 +49,9 @@ def _instruments_in(directory: str, _stamp: tuple[tuple[str, int], ...]) -> dict
 
 
 def create_cycle(trainee: User, *, instrument_key: str, title: str,
-                 closes_on: date | None) -> FeedbackCycle:
+                 closes_on: date | None, created_by: User | None = None) -> FeedbackCycle:
+    """A draft cycle for ``trainee``; ``created_by`` is whoever asked (a programme lead opening
+    cycles for a cohort), the trainee by default."""
     instruments = available_instruments()
     if instrument_key not in instruments:
         raise DomainError("Select a questionnaire", field="instrument")
@@ -60,7 +62,7 @@ def create_cycle(trainee: User, *, instrument_key: str, title: str,
                           title=title.strip() or version.title, closes_on=closes_on)
     db.session.add(cycle)
     db.session.flush()
-    audit.record(trainee, "cycle.created", f"cycle:{cycle.id}")
+    audit.record(created_by or trainee, "cycle.created", f"cycle:{cycle.id}")
     return cycle
 
 

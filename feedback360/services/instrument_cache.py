@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..instruments import Instrument, instrument_from_version
-from ..models import FeedbackCycle
+from ..models import FeedbackCycle, InstrumentVersion
 
 # Snapshots never change once written, so (id, sha256) is a safe key for the whole process.
 # The sha256 is in the key because one process can meet different databases (the tests do),
@@ -14,7 +14,10 @@ _instruments: dict[tuple[int, str], Instrument] = {}
 
 
 def instrument_for(cycle: FeedbackCycle) -> Instrument:
-    version = cycle.instrument_version
+    return instrument_of_version(cycle.instrument_version)
+
+
+def instrument_of_version(version: InstrumentVersion) -> Instrument:
     key = (version.id, version.sha256)
     instrument = _instruments.get(key)
     if instrument is None:

@@ -1,0 +1,169 @@
+"""How a cohort launch is going, trainee by trainee: counts against the validity rule, no scores.
+
+The lead sees what each trainee sees of their own cycle (whether they rated themselves, how many
+colleagues they nominated and how many answers count), never a score and never who answered
+(DESIGN.md, Anonymity rules 3 and 6). Five grouped queries serve a launch of any size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ScalarSelect, case, func, select
+
+from ..extensions import db
+from ..instruments import Instrument
+from ..models import (
+    Answer,
+    CohortLaunch,
+    CohortLaunchCycle,
+    FeedbackCycle,
+    Invitation,
+    Response,
+    User,
+)
+from .cycles import Progress
+from .instrument_cache import instrument_of_version
+
+# What the lead should do about a trainee, most urgent first (the order of the table).
+STEPS = {
+    "self_and_nominate": "Not started: remind them to rate themself and nominate colleagues",
+    "nominate": "Nominating: not enough colleagues yet",
+    "launch": "Ready: remind them to launch",
+    "responses": "Open: waiting for enough responses",
+    "met": "Open: enough responses",
+    "closed": "Closed",
+}
+STEP_ORDER = {step: index for index, step in enumerate(STEPS)}
+
+
+@dataclass(frozen=True)
+class TraineeProgress:
+    cycle_id: int
+    trainee_id: int
+    name: str
+    email: str
+    activated: bool
+    status: str
+    self_assessed: bool
+    self_in_progress: bool
+    nominated: Progress
+    responses: Progress
+
+    @property
+    def step(self) -> str:
+        if self.status in ("closed", "released"):
+            return "closed"
+        if self.status == "open":
+            return "met" if self.responses.met else "responses"
+        if self.nominated.met:
+            return "launch"
+        if self.nominated.count or self.self_assessed or self.self_in_progress:
+            return "nominate"
+        return "self_and_nominate"
+
+    @property
+    def next_step(self) -> str:
+        return STEPS[self.step]
+
+    @property
+    def nudge_order(self) -> tuple[int, float, str]:
+        """Furthest behind first: by step, then by how little of the rule is met yet."""
+        progress = self.responses if self.status == "open" else self.nominated
+        return (STEP_ORDER[self.step], progress.count / max(progress.required, 1),
+                self.name.casefold())
+
+
+@dataclass(frozen=True)
+class LaunchTotals:
+    trainees: int
+    launched: int  # opened to colleagues (open, closed or released)
+    self_assessed: int
+    rule_met: int  # open or closed with enough responses under the rule
+    asked: int  # colleagues asked, on launched cycles
+    answered: int  # of those, how many have answered
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.answered / self.asked if self.asked else None
+
+
+def launch_progress(launch: CohortLaunch) -> list[TraineeProgress]:
+    """One row per cycle the launch opened, the trainees furthest behind first."""
+    instrument = instrument_of_version(launch.instrument_version)
+    in_launch = select(CohortLaunchCycle.cycle_id).where(
+        CohortLaunchCycle.launch_id == launch.id).scalar_subquery()
+    cycles = db.session.execute(
+        select(FeedbackCycle.id, FeedbackCycle.status, FeedbackCycle.self_draft.is_not(None),
+               User.id, User.name, User.email, User.password_hash.is_not(None))
+        .join(CohortLaunchCycle, CohortLaunchCycle.cycle_id == FeedbackCycle.id)
+        .join(User, User.id == FeedbackCycle.trainee_id)
+        .where(CohortLaunchCycle.launch_id == launch.id)).all()
+    self_done = set(db.session.scalars(select(Response.cycle_id).where(
+        Response.cycle_id.in_(in_launch), Response.is_self)))
+    nominated = _nominations_by_group(in_launch)
+    answered = _counted_responses_by_group(in_launch, instrument)
+    rows = [
+        TraineeProgress(
+            cycle_id=cycle_id, trainee_id=trainee_id, name=name, email=email,
+            activated=activated, status=status, self_assessed=cycle_id in self_done,
+            self_in_progress=bool(has_draft),
+            nominated=_against_rule(instrument, nominated.get(cycle_id, {})),
+            responses=_against_rule(instrument, answered.get(cycle_id, {})))
+        for cycle_id, status, has_draft, trainee_id, name, email, activated in cycles]
+    return sorted(rows, key=lambda row: row.nudge_order)
+
+
+def launch_totals(launch: CohortLaunch, rows: list[TraineeProgress]) -> LaunchTotals:
+    launched = [row for row in rows if row.status != "draft"]
+    asked, answered = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(case((Invitation.status == "completed", 1),
+                                                         else_=0)), 0))
+        .join(FeedbackCycle, FeedbackCycle.id == Invitation.cycle_id)
+        .join(CohortLaunchCycle, CohortLaunchCycle.cycle_id == FeedbackCycle.id)
+        .where(CohortLaunchCycle.launch_id == launch.id, FeedbackCycle.status != "draft",
+               Invitation.removed_at.is_(None))).one()
+    return LaunchTotals(trainees=len(rows), launched=len(launched),
+                        self_assessed=sum(row.self_assessed for row in rows),
+                        rule_met=sum(row.responses.met for row in launched),
+                        asked=asked, answered=int(answered))
+
+
+def _against_rule(instrument: Instrument, by_group: dict[str, int]) -> Progress:
+    senior = sum(n for group, n in by_group.items() if group in instrument.senior_group_keys)
+    return Progress(sum(by_group.values()), instrument.validity.min_responses, senior,
+                    instrument.validity.min_senior)
+
+
+def _nominations_by_group(in_launch: ScalarSelect[int]) -> dict[int, dict[str, int]]:
+    """Active nominees per cycle and group, as ``cycles.nomination_progress`` counts them."""
+    rows = db.session.execute(
+        select(Invitation.cycle_id, Invitation.rater_group, func.count())
+        .where(Invitation.cycle_id.in_(in_launch), Invitation.removed_at.is_(None))
+        .group_by(Invitation.cycle_id, Invitation.rater_group))
+    return _nest(rows)
+
+
+def _counted_responses_by_group(in_launch: ScalarSelect[int],
+                                instrument: Instrument) -> dict[int, dict[str, int]]:
+    """Responses that count under the rule, per cycle and group (``cycles.response_counts``)."""
+    needed = instrument.validity.min_rated_fraction * len(instrument.items)
+    rated = (select(Response.cycle_id, Response.rater_group,
+                    func.count(Answer.score).label("rated"))
+             .join(Answer, Answer.response_id == Response.id, isouter=True)
+             .where(Response.cycle_id.in_(in_launch), ~Response.is_self)
+             .group_by(Response.id, Response.cycle_id, Response.rater_group).subquery())
+    rows = db.session.execute(
+        select(rated.c.cycle_id, rated.c.rater_group, func.count())
+        .where(rated.c.rated >= needed).group_by(rated.c.cycle_id, rated.c.rater_group))
+    return _nest(rows)
+
+
+def _nest(rows: Iterable[Any]) -> dict[int, dict[str, int]]:
+    nested: dict[int, dict[str, int]] = defaultdict(dict)
+    for cycle_id, group, count in rows:
+        nested[cycle_id][group] = count
+    return nested
