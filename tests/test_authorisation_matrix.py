@@ -29,19 +29,27 @@ from feedback360.services import cycles
 PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/")
 ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
               "coach": {"coach.trainees"},
-              "admin": {"admin.users", "admin.invite_user", "home.admin_home"}}
+              "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
+                        "admin.new_cohort", "admin.import_users", "admin.confirm_import"}}
+# Routes taking objects that programme leads manage (B's account, B's cohort, B's coach
+# assignment): the admin reaches them, everybody else still gets 403.
+ADMIN_MANAGED = {"admin.resend_activation", "admin.cohort", "admin.edit_cohort",
+                 "admin.archive_cohort", "admin.unarchive_cohort", "admin.assign_cohort_coach",
+                 "admin.trainee_coaches", "admin.remove_assignment"}
 
 
 @pytest.fixture
-def world(app, make_user):
+def world(app, make_user, make_cohort):
     """B's released cycle and its objects; returns the ids that fill the URL rules."""
-    trainee_b = make_user("b@nhs.net", name="Bea Bee")
+    cohort = make_cohort("B's intake")
+    trainee_b = make_user("b@nhs.net", name="Bea Bee", cohort=cohort)
     trainee_a = make_user("a@nhs.net", name="Ann Aye")
     coach_x = make_user("x@nhs.net", role="coach", name="Xan Coach")
     coach_y = make_user("y@nhs.net", role="coach", name="Yas Coach")
     make_user("admin@nhs.net", role="admin", name="Ada Admin")
     with app.test_request_context():
-        db.session.add_all([CoachAssignment(coach_id=coach_x.id, trainee_id=trainee_b.id),
+        assignment_b = CoachAssignment(coach_id=coach_x.id, trainee_id=trainee_b.id)
+        db.session.add_all([assignment_b,
                             CoachAssignment(coach_id=coach_y.id, trainee_id=trainee_a.id)])
         owner = db.session.get(User, trainee_b.id)
         cycle = cycles.create_cycle(owner, instrument_key="clcf", title="B's cycle",
@@ -69,7 +77,8 @@ def world(app, make_user):
         invitation = db.session.scalars(db.select(Invitation)).first()
         return {"cycle_id": cycle.id, "invitation_id": invitation.id, "goal_id": goal.id,
                 "response_id": str(comment.response_id), "prompt_key": comment.prompt_key,
-                "user_id": trainee_b.id, "page": 1, "n": 1, "token": "not-a-token",
+                "user_id": trainee_b.id, "cohort_id": cohort.id,
+                "assignment_id": assignment_b.id, "page": 1, "n": 1, "token": "not-a-token",
                 "filename": "app.css"}
 
 
@@ -110,10 +119,10 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
         takes_object = bool(rule.arguments)
         if role is None:
             assert response.status_code == 302 and "/auth/login" in response.location, where
-        elif takes_object and not (role == "admin" and rule.endpoint == "admin.resend_activation"):
+        elif takes_object and not (role == "admin" and rule.endpoint in ADMIN_MANAGED):
             assert response.status_code in (403, 404), f"{where}: {response.status_code}"
         elif rule.endpoint in ROLE_HOMES[role] or (
-                role == "admin" and rule.endpoint == "admin.resend_activation"):
+                role == "admin" and rule.endpoint in ADMIN_MANAGED):
             assert response.status_code < 500 and response.status_code not in (403, 404), where
         else:
             assert response.status_code == 403, f"{where}: {response.status_code}"
