@@ -121,7 +121,8 @@ def decode(data: bytes) -> str:
 
 def parse(text: str) -> tuple[tuple[str, ...], list[RosterRow]]:
     """The file's columns (in ``COLUMNS`` names) and its non-blank rows with their line numbers."""
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    # strict: a stray quote means a garbled file, better refused than half-read
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
     header: tuple[str, ...] | None = None
     rows: list[RosterRow] = []
     line = 1
@@ -204,16 +205,16 @@ def _check(row: RosterRow, columns: tuple[str, ...], cohorts: dict[str, Cohort],
            reasons: list[str]) -> PlannedUser | None:
     values = row.values
     if "_extra" in values:
-        reasons.append(f"the row has {values['_extra']} values but the header has "
+        reasons.append(f"The row has {values['_extra']} values but the header has "
                        f"{len(columns)} columns")
     name = " ".join(values["name"].split())
     if not name:
-        reasons.append("the name is missing")
+        reasons.append("The name is missing")
     elif len(name) > TEXT_MAX_LENGTH:
-        reasons.append(f"the name is longer than {TEXT_MAX_LENGTH} characters")
+        reasons.append(f"The name is longer than {TEXT_MAX_LENGTH} characters")
     email = ""
     if not values["email"]:
-        reasons.append("the email address is missing")
+        reasons.append("The email address is missing")
     else:
         try:
             email = accounts.normalise_email(values["email"])
@@ -226,8 +227,8 @@ def _check(row: RosterRow, columns: tuple[str, ...], cohorts: dict[str, Cohort],
                 first_line[email] = row.line
     role = ROLE_NAMES.get(_column_name(values["role"]))
     if role is None:
-        reasons.append(f"unknown role '{values['role']}' (use trainee, coach or admin)"
-                       if values["role"] else "the role is missing (trainee, coach or admin)")
+        reasons.append(f"Unknown role '{values['role']}' (use trainee, coach or admin)"
+                       if values["role"] else "The role is missing (trainee, coach or admin)")
     user = existing.get(email)
     if user is not None and role is not None and role != user.role:
         reasons.append(f"{email} already has {_article(user.role)} {user.role} account; an "
@@ -261,13 +262,13 @@ def _cohort(raw: str, role: str | None, cohorts: dict[str, Cohort],
     if not raw:
         return None
     if role is not None and role != "trainee":
-        reasons.append(f"only trainees belong to a cohort, not {_article(role)} {role}")
+        reasons.append(f"Only trainees belong to a cohort, not {_article(role)} {role}")
         return None
     cohort = cohorts.get(" ".join(raw.split()).lower())
     if cohort is None:
-        reasons.append(f"there is no cohort called '{raw}' (create it first)")
+        reasons.append(f"There is no cohort called '{raw}' (create it first)")
     elif cohort.archived:
-        reasons.append(f"the cohort {cohort.name} is archived")
+        reasons.append(f"The cohort {cohort.name} is archived")
     return cohort
 
 
@@ -275,7 +276,7 @@ def _training_year(raw: str, reasons: list[str]) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or int(raw) not in TRAINING_YEARS:
-        reasons.append(f"training year '{raw}' is not a whole number from "
+        reasons.append(f"Training year '{raw}' is not a whole number from "
                        f"{TRAINING_YEARS.start} to {TRAINING_YEARS.stop - 1}")
         return None
     return int(raw)
@@ -284,7 +285,7 @@ def _training_year(raw: str, reasons: list[str]) -> int | None:
 def _text(raw: str, label: str, reasons: list[str]) -> str | None:
     value = " ".join(raw.split()) or None
     if value and len(value) > TEXT_MAX_LENGTH:
-        reasons.append(f"the {label} is longer than {TEXT_MAX_LENGTH} characters")
+        reasons.append(f"The {label} is longer than {TEXT_MAX_LENGTH} characters")
     return value
 
 
@@ -292,10 +293,10 @@ def _text(raw: str, label: str, reasons: list[str]) -> str | None:
 
 def apply(planned: ImportPlan, *, by: User | None) -> dict[str, int]:
     """Create and update the good rows of ``planned`` (skipping the bad); returns the counts."""
-    for row in planned.creates:
-        accounts.invite_user(email=row.email, name=row.name, role=row.role, invited_by=by,
-                             cohort=row.cohort, specialty=row.specialty,
-                             training_year=row.training_year, site=row.site)
+    accounts.invite_checked([
+        accounts.Invitee(email=row.email, name=row.name, role=row.role, cohort=row.cohort,
+                         specialty=row.specialty, training_year=row.training_year, site=row.site)
+        for row in planned.creates], invited_by=by)
     for row in planned.updates:
         user = row.user
         assert user is not None
