@@ -82,5 +82,6 @@ class AssignCoachForm(FlaskForm):
 
 
 class BulkAssignCoachForm(AssignCoachForm):
-    trainee_ids = SelectMultipleField("Trainees", coerce=int, validate_choice=True,
+    # Checked against the cohort by the view, which can say what is wrong with a choice.
+    trainee_ids = SelectMultipleField("Trainees", coerce=int, validate_choice=False,
                                       validators=[DataRequired("Select at least one trainee")])

@@ -62,12 +62,14 @@ def assign_cohort_coach(cohort_id: int):  # type: ignore[no-untyped-def]
     trainees = cohorts.trainees_of(cohort)
     form = BulkAssignCoachForm()
     _coach_choices(form)
-    form.trainee_ids.choices = [SelectChoice(t.id, t.name) for t in trainees]
     if form.validate_on_submit():
         coach = db.session.get(User, form.coach_id.data)
         assert coach is not None
-        chosen = [t for t in trainees if t.id in set(form.trainee_ids.data)]
+        wanted = set(form.trainee_ids.data)
+        chosen = [t for t in trainees if t.id in wanted]
         try:
+            if len(chosen) != len(wanted):
+                raise DomainError(f"Select only trainees of {cohort.name}", field="trainee_ids")
             result = coaching.assign_many(coach, chosen, by=current_user)
         except DomainError as error:
             show_domain_error(form, error)
