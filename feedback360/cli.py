@@ -18,6 +18,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(instruments_group)
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(close_due_cycles_command)
+    app.cli.add_command(import_users_command)
 
 
 @click.command("create-admin")
@@ -122,3 +123,50 @@ def check_instruments(directory: Path | None) -> None:
         click.echo(summarise(instrument))
         click.echo()
     click.echo(f"{len(instruments)} instrument(s) valid in {directory}")
+
+
+@click.command("import-users")
+@with_appcontext
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Report what would change; save nothing.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Import the good rows even if other rows have problems (they are skipped).")
+def import_users_command(file, dry_run: bool, skip_invalid: bool) -> None:  # type: ignore[no-untyped-def]
+    """Import users from a CSV file (the admin page's rules; see services/roster.py).
+
+    Prints one line per row. Exit status 1, with nothing saved, if the file cannot be read, if
+    it is a --dry-run and any row has a problem, or if any row has a problem and --skip-invalid
+    was not given; otherwise the good rows are imported (new people are emailed) and it is 0.
+    """
+    from .services import roster
+
+    try:
+        planned = roster.plan(roster.decode(file.read()))
+    except roster.RosterFileError as error:
+        raise click.ClickException(error.message) from error
+    for line, text in _roster_report(planned):
+        click.echo(f"line {line}: {text}")
+    counts = planned.counts()
+    summary = (f"{counts['created']} to create, {counts['updated']} to update, "
+               f"{counts['unchanged']} unchanged, {counts['skipped']} with problems")
+    if dry_run or (planned.problems and not skip_invalid):
+        click.echo(f"{summary}. Nothing was imported"
+                   + ("" if dry_run else " (give --skip-invalid to import the good rows)") + ".")
+        if planned.problems:
+            raise SystemExit(1)
+        return
+    roster.apply(planned, by=None)
+    db.session.commit()
+    _deliver_now()
+    click.echo(f"Imported: {counts['created']} created, {counts['updated']} updated, "
+               f"{counts['unchanged']} unchanged, {counts['skipped']} skipped.")
+
+
+def _roster_report(planned):  # type: ignore[no-untyped-def]
+    """(line, text) for every row of an import plan, in file order."""
+    lines = [(row.line, f"error: {'; '.join(row.reasons)}") for row in planned.problems]
+    lines += [(row.line, f"create {row.role} {row.email}") for row in planned.creates]
+    lines += [(row.line, f"update {row.email} ({', '.join(row.changes)})")
+              for row in planned.updates]
+    lines += [(row.line, f"unchanged {row.email}") for row in planned.unchanged]
+    return sorted(lines)

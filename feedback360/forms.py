@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 ROLE_CHOICES = [SelectChoice("trainee", "Trainee"), SelectChoice("coach", "Coach"),
@@ -44,3 +54,34 @@ class InviteUserForm(FlaskForm):
     training_year = IntegerField("Training year", validators=[
         Optional(), NumberRange(min=1, max=10, message="Training year must be between 1 and 10")])
     site = StringField("Site", validators=[Optional(), Length(max=120)])
+
+
+class CohortForm(FlaskForm):
+    # Uniqueness and lengths are the service's rules too (services/cohorts.py).
+    name = StringField("Cohort name", validators=[
+        DataRequired("Enter a name for the cohort"), Length(max=120)])
+    programme = StringField("Programme", validators=[Optional(), Length(max=120)])
+    intake_year = IntegerField("Intake year", validators=[
+        Optional(), NumberRange(min=2000, max=2100,
+                                message="Intake year must be between 2000 and 2100")])
+
+
+class RosterUploadForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired("Select a CSV file to upload")])
+
+
+class ConfirmImportForm(FlaskForm):
+    """The dry run's confirm button; ``roster`` is the previewed file, signed (tokens.py)."""
+
+    roster = HiddenField(validators=[DataRequired()])
+
+
+class AssignCoachForm(FlaskForm):
+    coach_id = SelectField("Coach", coerce=int, validate_choice=True,
+                           validators=[DataRequired("Select a coach")])
+
+
+class BulkAssignCoachForm(AssignCoachForm):
+    # Checked against the cohort by the view, which can say what is wrong with a choice.
+    trainee_ids = SelectMultipleField("Trainees", coerce=int, validate_choice=False,
+                                      validators=[DataRequired("Select at least one trainee")])

@@ -13,7 +13,7 @@ from .security import csp_nonce
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
     "trainee": [("My feedback", "trainee.cycles")],
     "coach": [("My trainees", "coach.trainees")],
-    "admin": [("Home", "home.index"), ("Users", "admin.users")],
+    "admin": [("Home", "home.index"), ("Users", "admin.users"), ("Cohorts", "admin.cohorts")],
 }
 
 

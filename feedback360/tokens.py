@@ -15,8 +15,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 ACCOUNT_ACTIVATION = "account-activation"
 PASSWORD_RESET = "password-reset"  # noqa: S105 - a salt name, not a secret
 SURVEY_INVITATION = "survey-invitation"
+ROSTER_IMPORT = "roster-import"  # a previewed CSV file, posted back to confirm the import
 
-SALTS = (ACCOUNT_ACTIVATION, PASSWORD_RESET, SURVEY_INVITATION)
+SALTS = (ACCOUNT_ACTIVATION, PASSWORD_RESET, SURVEY_INVITATION, ROSTER_IMPORT)
 
 
 class TokenInvalid(Exception):

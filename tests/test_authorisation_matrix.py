@@ -30,11 +30,14 @@ from feedback360.services import cohort_launches, cycles
 PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/")
 ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
               "coach": {"coach.trainees"},
-              "admin": {"admin.users", "admin.invite_user", "home.admin_home"}}
-# Admin routes whose URL names an object programme leads manage (an account, a cohort, a cohort
-# launch): admins must reach them, everyone else is refused like any other route.
-ADMIN_MANAGED = {"admin.resend_activation", "cohort.launch", "cohort.launches",
-                 "cohort.progress"}
+              "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
+                        "admin.new_cohort", "admin.import_users", "admin.confirm_import"}}
+# Routes taking objects that programme leads manage (B's account, a cohort, B's coach
+# assignment, a cohort launch): the admin reaches them, everybody else still gets 403.
+ADMIN_MANAGED = {"admin.resend_activation", "admin.cohort", "admin.edit_cohort",
+                 "admin.archive_cohort", "admin.unarchive_cohort", "admin.assign_cohort_coach",
+                 "admin.trainee_coaches", "admin.remove_assignment", "cohort.launch",
+                 "cohort.launches", "cohort.progress"}
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def world(app, make_user, make_cohort):
     returns the ids that fill the URL rules."""
     cohort = make_cohort("World cohort")
     make_user("c@nhs.net", name="Cy Sea", cohort=cohort)
-    trainee_b = make_user("b@nhs.net", name="Bea Bee")
+    trainee_b = make_user("b@nhs.net", name="Bea Bee", cohort=make_cohort("B's intake"))
     trainee_a = make_user("a@nhs.net", name="Ann Aye")
     coach_x = make_user("x@nhs.net", role="coach", name="Xan Coach")
     coach_y = make_user("y@nhs.net", role="coach", name="Yas Coach")
@@ -52,7 +55,8 @@ def world(app, make_user, make_cohort):
         launch = cohort_launches.launch_for_cohort(
             db.session.get(Cohort, cohort.id), instrument_key="clcf", title="World launch",
             closes_on=date.today() + timedelta(days=30), launched_by=db.session.get(User, admin.id))
-        db.session.add_all([CoachAssignment(coach_id=coach_x.id, trainee_id=trainee_b.id),
+        assignment_b = CoachAssignment(coach_id=coach_x.id, trainee_id=trainee_b.id)
+        db.session.add_all([assignment_b,
                             CoachAssignment(coach_id=coach_y.id, trainee_id=trainee_a.id)])
         owner = db.session.get(User, trainee_b.id)
         cycle = cycles.create_cycle(owner, instrument_key="clcf", title="B's cycle",
@@ -81,7 +85,8 @@ def world(app, make_user, make_cohort):
         return {"cycle_id": cycle.id, "invitation_id": invitation.id, "goal_id": goal.id,
                 "response_id": str(comment.response_id), "prompt_key": comment.prompt_key,
                 "user_id": trainee_b.id, "page": 1, "n": 1, "token": "not-a-token",
-                "filename": "app.css", "cohort_id": cohort.id, "launch_id": launch.id}
+                "filename": "app.css", "cohort_id": cohort.id, "launch_id": launch.id,
+                "assignment_id": assignment_b.id}
 
 
 def routes(app):

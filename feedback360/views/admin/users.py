@@ -1,25 +1,17 @@
-"""Administration for programme leads: people and their accounts."""
+"""People and their accounts: the list, invitations, and resending an activation email."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..authz import role_required
-from ..extensions import db
-from ..forms import InviteUserForm
-from ..models import ROLES, Cohort, User
-from ..services import DomainError, accounts
-from . import show_domain_error
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@bp.before_request
-@role_required("admin")
-def require_admin() -> None:
-    """Every route in this blueprint is for programme leads only."""
+from ...extensions import db
+from ...forms import InviteUserForm
+from ...models import ROLES, Cohort, User
+from ...services import DomainError, accounts, cohorts
+from .. import show_domain_error
+from . import bp
 
 
 @bp.get("/users")
@@ -35,10 +27,8 @@ def users():  # type: ignore[no-untyped-def]
 @bp.route("/users/invite", methods=["GET", "POST"])
 def invite_user():  # type: ignore[no-untyped-def]
     form = InviteUserForm()
-    cohorts = db.session.scalars(db.select(Cohort).where(~Cohort.archived)
-                                 .order_by(Cohort.name)).all()
     form.cohort_id.choices = [SelectChoice(0, "No cohort"),
-                             *[SelectChoice(c.id, c.name) for c in cohorts]]
+                              *[SelectChoice(c.id, c.name) for c in cohorts.active_cohorts()]]
     if form.validate_on_submit():
         cohort = db.session.get(Cohort, form.cohort_id.data) if form.cohort_id.data else None
         try:

@@ -1,0 +1,22 @@
+"""Administration for programme leads: one blueprint, one module per concern.
+
+``users`` (accounts and invitations), ``cohorts`` (intakes), ``imports`` (the CSV import of users)
+and ``coaching`` (coach assignments). Every route is for admins only.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ...authz import role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@role_required("admin")
+def require_admin() -> None:
+    """Every route in this blueprint is for programme leads only."""
+
+
+from . import coaching, cohorts, imports, users  # noqa: E402,F401  (register the routes on bp)

@@ -1,0 +1,68 @@
+"""A programme lead creates a cohort, imports its people from a CSV file with a bad row, and
+assigns a coach to several trainees at once, in Chromium; every page passes axe-core."""
+
+from __future__ import annotations
+
+from a11y import assert_accessible
+
+CSV = """Name,Email,Role,Cohort,Specialty,Training year,Site
+Amara Okafor,amara@nhs.net,trainee,STP 2026 Genomics,Genomics,1,Leeds
+Ben Hughes,ben@nhs.net,trainee,STP 2026 Genomics,Genomics,2,Preston
+Dr Priya Sharma,priya@nhs.net,coach,,,,
+Nobody,not-an-email,trainee,STP 2026 Genomics,,12,
+"""
+
+
+def test_cohort_import_and_bulk_coach_assignment(page, live_server, make_user, smtp,
+                                                 tmp_path):
+    make_user("lead@nhs.net", role="admin", name="Lena Lead")
+    page.goto("/auth/login")
+    page.get_by_label("Email address").fill("lead@nhs.net")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+
+    page.get_by_role("link", name="Cohorts").first.click()
+    page.get_by_role("heading", name="Cohorts", exact=True).wait_for()
+    assert_accessible(page)
+    page.get_by_role("link", name="Create a cohort").click()
+    page.get_by_role("button", name="Create cohort").click()
+    page.locator(".nhsuk-error-summary").wait_for()
+    assert_accessible(page)
+    page.get_by_label("Cohort name").fill("STP 2026 Genomics")
+    page.get_by_label("Intake year").fill("2026")
+    page.get_by_role("button", name="Create cohort").click()
+    page.get_by_role("heading", name="STP 2026 Genomics", exact=True).wait_for()
+
+    page.goto("/admin/users/import")
+    page.get_by_role("button", name="Preview the import").click()
+    page.locator(".nhsuk-error-summary").wait_for()
+    assert_accessible(page)
+    path = tmp_path / "people.csv"
+    path.write_text(CSV, encoding="utf-8")
+    page.get_by_label("CSV file").set_input_files(str(path))
+    page.get_by_role("button", name="Preview the import").click()
+    page.get_by_role("heading", name="Check the import", exact=True).wait_for()
+    assert "not-an-email" in page.locator("#problems + table").inner_text()
+    assert_accessible(page)
+    page.get_by_role("button", name="Import 3 people and skip 1 row").click()
+    page.get_by_role("heading", name="Import complete", exact=True).wait_for()
+    assert_accessible(page)
+    assert len(smtp.wait_for(3)) == 3
+
+    page.get_by_role("link", name="Go to cohorts").click()
+    page.get_by_role("link", name="STP 2026 Genomics").click()
+    page.get_by_role("heading", name="STP 2026 Genomics", exact=True).wait_for()
+    assert_accessible(page)
+    page.get_by_label("Select Amara Okafor").check()
+    page.get_by_label("Select Ben Hughes").check()
+    page.get_by_label("Coach").select_option(label="Dr Priya Sharma")
+    page.get_by_role("button", name="Assign coach").click()
+    page.get_by_text("Dr Priya Sharma is now the coach of Amara Okafor, Ben Hughes").wait_for()
+    assert page.locator("tbody tr").filter(has_text="Awaiting activation").count() == 2
+
+    page.get_by_role("link", name="Change the coaches of Amara Okafor").click()
+    page.get_by_role("heading", name="Coaches", exact=True).wait_for()
+    assert_accessible(page)
+    page.get_by_role("button", name="Remove Dr Priya Sharma").click()
+    page.get_by_text("has no coach yet").wait_for()
+
