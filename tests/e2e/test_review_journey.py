@@ -34,6 +34,8 @@ KEPT = "Calm and clear at every handover"
 IDENTIFYING = "Named Sister Jones on ward 7"
 HIDE_REASON = "Names a colleague on the ward"
 NOTE = "Talked about chairing the M&M meeting; Tara is keen to try it in spring"
+TRAINEE_GOAL = "Take up the first suggested opportunity within three months"
+COACH_GOAL = "Ask two colleagues for feedback on it afterwards"
 DESKTOP_WIDTH, PHONE_WIDTH = 1280, 360
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
@@ -132,10 +134,9 @@ def test_coach_reviews_and_releases_then_both_plan(new_context, live_server, app
     trainee_reads_report(tara, link, audit)
 
     due = date.today() + timedelta(days=90)
-    add_goal(tara, audit, action="Take up the first suggested opportunity by March", due=due,
-             status="In progress")
+    add_goal(tara, audit, "trainee", action=TRAINEE_GOAL, due=due, status="In progress")
     colin.reload()
-    add_goal(colin, audit, action="Ask two colleagues for feedback on it afterwards",
+    add_goal(colin, audit, "coach", action=COACH_GOAL,
              due=due + timedelta(days=30), status="Not started", element=True)
 
     for page, whose in ((tara, "your"), (colin, f"{TRAINEE}'s")):
@@ -143,9 +144,9 @@ def test_coach_reviews_and_releases_then_both_plan(new_context, live_server, app
         expect(page.locator("#development-plan")).to_contain_text(f"{whose} lowest-rated domain")
         rows = goal_rows(page)
         assert len(rows) == 2, rows
-        assert "Take up the first suggested opportunity by March" in rows[0]
+        assert TRAINEE_GOAL in rows[0]
         assert "In progress" in rows[0]
-        assert "Ask two colleagues for feedback on it afterwards" in rows[1]
+        assert COACH_GOAL in rows[1]
     screenshots(tara, "plan-trainee")
 
 
@@ -246,7 +247,7 @@ def trainee_reads_report(page: Any, link: str, audit: Audit) -> None:
     screenshots(page, "dashboard-trainee")
 
 
-def add_goal(page: Any, audit: Audit, *, action: str, due: date, status: str,
+def add_goal(page: Any, audit: Audit, who: str, *, action: str, due: date, status: str,
              element: bool = False) -> None:
     """Add a goal for the first suggested domain, its first opportunity as the support (or one
     of that domain's elements, if ``element``)."""
@@ -277,4 +278,4 @@ def add_goal(page: Any, audit: Audit, *, action: str, due: date, status: str,
     expect(row).to_contain_text(domain)
     expect(row).to_contain_text(opportunity)
     expect(row).to_contain_text(f"{due.day} {due:%B %Y}")
-    audit(page, "dashboard with plan")
+    audit(page, f"dashboard with plan, {who}")
