@@ -42,7 +42,7 @@ PLAN: list[list[Spec]] = [  # one list per trainee, in seed_demo's order, earlie
     [Spec("closed", 21, instrument="clcf-enhanced")],
     [Spec("closed", 196, released=True), Spec("closed", 14)],
     [Spec("closed", 10, declined=1)],
-    [Spec("closed", 210), Spec("closed", 28)],
+    [Spec("closed", 210, released=True), Spec("closed", 28, released=True)],  # change shows
     [Spec("open", 12, answered=4, invited=12, declined=1)],
     [Spec("open", 37, answered=11, invited=13)],  # the rule met; closes in five days
     [Spec("open", 16, answered=7, invited=12, halfway=1, instrument="clcf-enhanced")],
