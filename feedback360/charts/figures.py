@@ -64,7 +64,7 @@ def domain_radar(report: CycleReport) -> Chart:
                        "gridcolor": PALE_GREY, "angle": 90, "tickangle": 90},
         "angularaxis": {"direction": "clockwise", "rotation": 90, "gridcolor": PALE_GREY},
         "bgcolor": "#ffffff"}, legend=_legend(top=False),
-        meta=_narrow(height=470, margin={"l": 72, "r": 72, "t": 48, "b": 30}))
+        meta=_narrow(height=470, margin={"l": 84, "r": 84, "t": 48, "b": 30}))
     return Chart(
         "domain-radar", "Domains: self-assessment and colleagues",
         "Each line is one set of raters; the further out, the higher the average score for that "
