@@ -35,13 +35,7 @@ from ..models import (
     Invitation,
     User,
 )
-from ..scoring.cohort import (
-    DIMENSIONS,
-    CohortReport,
-    Selection,
-    build_cohort_report,
-    scored_cycles,
-)
+from ..scoring.cohort import DIMENSIONS, CohortAnalysis, CohortReport, Selection
 from . import DomainError, NotFound
 from .instrument_cache import instrument_for
 
@@ -207,18 +201,28 @@ def _intakes(cohort: Cohort) -> pd.DataFrame:
     return frame
 
 
-def cohort_report(filters: ReportFilters) -> CohortReport:
-    """The report for these filters (needs an app context). Unpublishable filters give a report
-    with a message and no numbers; NotFound for an unknown cohort."""
-    frames = _frames(filters.cohort_id)
-    instrument = frames.instrument
-    if instrument is None:
-        return _empty_report(filters)
+def analysis(cohort_id: int) -> CohortAnalysis | None:
+    """The cohort's frames, audited once for every selection; None before any cycle closed
+    (NotFound for an unknown cohort)."""
+    frames = _frames(cohort_id)
+    if frames.instrument is None:
+        return None
     threshold = float(current_app.config.get("BLIND_SPOT_THRESHOLD", 1.0))
-    return build_cohort_report(
-        frames.scores, frames.trainees, frames.cycles, frames.participation, instrument,
-        min_trainees(), selection=filters.selection, launches=frames.launches,
-        threshold=threshold, intakes=_intakes(frames.cohort))
+    return CohortAnalysis(
+        frames.scores, frames.trainees, frames.cycles, frames.participation, frames.instrument,
+        min_trainees(), launches=frames.launches, threshold=threshold,
+        intakes=_intakes(frames.cohort))
+
+
+def cohort_report(filters: ReportFilters, audited: CohortAnalysis | None = None
+                  ) -> CohortReport:
+    """The report for these filters (needs an app context). Unpublishable filters give a report
+    with a message and no numbers; NotFound for an unknown cohort. ``audited``: the cohort's
+    :func:`analysis`, when the caller has it already."""
+    audited = audited or analysis(filters.cohort_id)
+    if audited is None:
+        return _empty_report(filters)
+    return audited.report(filters.selection)
 
 
 def _empty_report(filters: ReportFilters) -> CohortReport:
@@ -260,14 +264,11 @@ def item_level_rows(filters: ReportFilters) -> pd.DataFrame:
     if filters.launch_id is None or any(getattr(filters, d) is not None for d in DIMENSIONS):
         raise DomainError("The item-level file is available for one whole launch: choose a "
                           "launch and no specialty, training year or site.")
-    report = cohort_report(filters)
-    if not report.scores_shown:
+    audited = analysis(filters.cohort_id)
+    report = cohort_report(filters, audited)
+    if audited is None or not report.scores_shown:
         raise DomainError(report.message or "This launch's scores cannot be shown.")
-    frames = _frames(filters.cohort_id)
-    assert frames.instrument is not None  # the report has scores
-    cycles = frames.cycles[frames.cycles["launch_id"].eq(filters.launch_id).fillna(False)]
-    scored, _ = scored_cycles(frames.scores, cycles, frames.instrument)
-    ids = [int(i) for i in scored[scored].index]
+    ids = audited.scored_cycle_ids(filters.selection)
     rows = pd.DataFrame(db.session.execute(
         db.select(CycleScore.cycle_id, CycleScore.key, CycleScore.self_score,
                   CycleScore.others_mean)
@@ -276,7 +277,7 @@ def item_level_rows(filters: ReportFilters) -> pd.DataFrame:
     ).all(), columns=["cycle_id", "item", "self_score", "others_mean"])
     rows = rows[rows["cycle_id"].isin(ids)]
     pseudonyms = _pseudonyms(ids)
-    instrument = frames.instrument
+    instrument = audited.instrument
     order = {key: i for i, key in enumerate(instrument.item_keys)}
     rows = rows[rows["item"].isin(order)].copy()
     rows["trainee"] = rows["cycle_id"].map(pseudonyms)

@@ -5,7 +5,14 @@ service loads; :mod:`.disclosure` decides, once for the whole cohort and whateve
 asked for, which sets of trainees may be described (DESIGN.md, Anonymity rule 5).
 """
 
-from .build import UNRECORDED, build_cohort_report, dimension_key, headings, scored_cycles
+from .build import (
+    UNRECORDED,
+    CohortAnalysis,
+    build_cohort_report,
+    dimension_key,
+    headings,
+    scored_cycles,
+)
 from .disclosure import Disclosure
 from .model import (
     DIMENSION_TITLES,
@@ -23,7 +30,25 @@ from .model import (
     Stats,
 )
 
-__all__ = ["DIMENSIONS", "DIMENSION_TITLES", "NOT_RECORDED", "UNRECORDED", "Breakdown", "Cell",
-           "CohortReport", "Disclosure", "GroupParticipation", "IntakePoint", "Participation",
-           "Perception", "ScoreRow", "Selection", "Stats", "build_cohort_report",
-           "dimension_key", "headings", "scored_cycles"]
+__all__ = [
+    "DIMENSIONS",
+    "DIMENSION_TITLES",
+    "NOT_RECORDED",
+    "UNRECORDED",
+    "Breakdown",
+    "Cell",
+    "CohortAnalysis",
+    "CohortReport",
+    "Disclosure",
+    "GroupParticipation",
+    "IntakePoint",
+    "Participation",
+    "Perception",
+    "ScoreRow",
+    "Selection",
+    "Stats",
+    "build_cohort_report",
+    "dimension_key",
+    "headings",
+    "scored_cycles",
+]
