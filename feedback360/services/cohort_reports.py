@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from flask import current_app
+from sqlalchemy import Select
 
 from ..extensions import db
 from ..instruments import Instrument
@@ -93,6 +95,13 @@ def _cohort(cohort_id: int) -> Cohort:
     return cohort
 
 
+def _frame(statement: Select[Any], columns: list[str]) -> pd.DataFrame:
+    """A Core query's rows as columns: no ORM row objects (a cohort has thousands of rows)."""
+    rows = db.session.connection().execute(statement).fetchall()
+    return pd.DataFrame(dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True))
+                        if rows else {c: [] for c in columns}, columns=columns)
+
+
 def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
     """Every closed or released cycle of the trainees now in these cohorts, with its launch
     (if any), whether its summary had enough responses, and whether it is the trainee's latest
@@ -100,7 +109,7 @@ def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
     running = (db.select(CohortLaunchCycle.launch_id)
                .join(FeedbackCycle, FeedbackCycle.id == CohortLaunchCycle.cycle_id)
                .where(FeedbackCycle.status.in_(("draft", "open"))))
-    rows = db.session.execute(
+    frame = _frame(
         db.select(FeedbackCycle.id, FeedbackCycle.trainee_id, User.cohort_id,
                   FeedbackCycle.instrument_version_id, CohortLaunchCycle.launch_id,
                   CycleSummary.enough_responses, FeedbackCycle.closes_on, FeedbackCycle.closed_at)
@@ -110,9 +119,9 @@ def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
         .where(User.cohort_id.in_(cohort_ids), User.role == "trainee",
                FeedbackCycle.status.in_(REPORTED),
                db.or_(CohortLaunchCycle.launch_id.is_(None),
-                      CohortLaunchCycle.launch_id.not_in(running)))).all()
-    frame = pd.DataFrame(rows, columns=["cycle_id", "trainee_id", "cohort_id", "version_id",
-                                        "launch_id", "enough", "closes_on", "closed_at"])
+                      CohortLaunchCycle.launch_id.not_in(running))),
+        ["cycle_id", "trainee_id", "cohort_id", "version_id", "launch_id", "enough",
+         "closes_on", "closed_at"])
     frame["enough"] = frame["enough"].fillna(False).astype(bool)
     frame["launch_id"] = frame["launch_id"].astype("Int64")
     order = frame.sort_values(["trainee_id", "closes_on", "closed_at", "cycle_id"])
@@ -122,21 +131,21 @@ def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
 
 
 def _scores(cohort_ids: list[int], levels: tuple[str, ...] = SCORE_LEVELS) -> pd.DataFrame:
-    rows = db.session.execute(
+    frame = _frame(
         db.select(CycleScore.cycle_id, CycleScore.level, CycleScore.key, CycleScore.self_score,
                   CycleScore.others_mean)
         .join(FeedbackCycle, FeedbackCycle.id == CycleScore.cycle_id)
         .join(User, User.id == FeedbackCycle.trainee_id)
         .where(User.cohort_id.in_(cohort_ids), User.role == "trainee",
-               FeedbackCycle.status.in_(REPORTED), CycleScore.level.in_(levels))).all()
-    frame = pd.DataFrame(rows, columns=["cycle_id", "level", "key", "self_score", "others_mean"])
+               FeedbackCycle.status.in_(REPORTED), CycleScore.level.in_(levels)),
+        ["cycle_id", "level", "key", "self_score", "others_mean"])
     return frame.astype({"self_score": "float64", "others_mean": "float64"})
 
 
 def _participation(cohort_id: int) -> pd.DataFrame:
     """Invitations per cycle and rater group: asked (not withdrawn), answered, declined."""
     live = Invitation.removed_at.is_(None)
-    rows = db.session.execute(
+    return _frame(
         db.select(Invitation.cycle_id, Invitation.rater_group,
                   db.func.count().filter(live),
                   db.func.count().filter(live, Invitation.status == "completed"),
@@ -145,9 +154,8 @@ def _participation(cohort_id: int) -> pd.DataFrame:
         .join(User, User.id == FeedbackCycle.trainee_id)
         .where(User.cohort_id == cohort_id, User.role == "trainee",
                FeedbackCycle.status.in_(REPORTED))
-        .group_by(Invitation.cycle_id, Invitation.rater_group)).all()
-    return pd.DataFrame(rows, columns=["cycle_id", "rater_group", "invited", "completed",
-                                       "declined"])
+        .group_by(Invitation.cycle_id, Invitation.rater_group),
+        ["cycle_id", "rater_group", "invited", "completed", "declined"])
 
 
 def _instrument(launch_versions: list[int], cycles: pd.DataFrame) -> Instrument | None:
@@ -164,10 +172,10 @@ def _instrument(launch_versions: list[int], cycles: pd.DataFrame) -> Instrument 
 
 def _frames(cohort_id: int) -> _Frames:
     cohort = _cohort(cohort_id)
-    trainees = pd.DataFrame(db.session.execute(
+    trainees = _frame(
         db.select(User.id, User.specialty, User.training_year, User.site)
-        .where(User.cohort_id == cohort_id, User.role == "trainee")).all(),
-        columns=["trainee_id", *DIMENSIONS])
+        .where(User.cohort_id == cohort_id, User.role == "trainee"),
+        ["trainee_id", *DIMENSIONS])
     launches = db.session.execute(
         db.select(CohortLaunch.id, CohortLaunch.instrument_version_id)
         .where(CohortLaunch.cohort_id == cohort_id)
@@ -270,12 +278,12 @@ def item_level_rows(filters: ReportFilters) -> pd.DataFrame:
     if audited is None or not report.scores_shown:
         raise DomainError(report.message or "This launch's scores cannot be shown.")
     ids = audited.scored_cycle_ids(filters.selection)
-    rows = pd.DataFrame(db.session.execute(
+    rows = _frame(
         db.select(CycleScore.cycle_id, CycleScore.key, CycleScore.self_score,
                   CycleScore.others_mean)
         .join(CohortLaunchCycle, CohortLaunchCycle.cycle_id == CycleScore.cycle_id)
-        .where(CohortLaunchCycle.launch_id == filters.launch_id, CycleScore.level == "item")
-    ).all(), columns=["cycle_id", "item", "self_score", "others_mean"])
+        .where(CohortLaunchCycle.launch_id == filters.launch_id, CycleScore.level == "item"),
+        ["cycle_id", "item", "self_score", "others_mean"])
     rows = rows[rows["cycle_id"].isin(ids)]
     pseudonyms = _pseudonyms(ids)
     instrument = audited.instrument
