@@ -123,7 +123,7 @@ def indicator(ids, universe: list[int]) -> np.ndarray:
 
 people_strategy = st.lists(
     st.tuples(st.sampled_from([*SPECIALTIES, None]), st.sampled_from([*YEARS, None]),
-              st.sampled_from(SITES)), min_size=0, max_size=24)
+              st.sampled_from([*SITES, None])), min_size=0, max_size=24)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -290,9 +290,10 @@ def item_level_rows(filters: ReportFilters) -> pd.DataFrame:
     order = {key: i for i, key in enumerate(instrument.item_keys)}
     rows = rows[rows["item"].isin(order)].copy()
     rows["trainee"] = rows["cycle_id"].map(pseudonyms)
-    rows["domain"] = rows["item"].map(lambda k: instrument.domain_of_item(k).title)
-    rows["element"] = rows["item"].map(lambda k: instrument.element_of_item(k).title)
-    rows["statement"] = rows["item"].map(lambda k: instrument.item(k).text)
+    for column, title in (("domain", lambda k: instrument.domain_of_item(k).title),
+                          ("element", lambda k: instrument.element_of_item(k).title),
+                          ("statement", lambda k: instrument.item(k).text)):
+        rows[column] = rows["item"].map({key: title(key) for key in order})
     rows["order"] = rows["item"].map(order)
     rows = rows.sort_values(["trainee", "order"])
     return rows[ITEM_COLUMNS].astype({"self_score": "float64", "others_mean": "float64"}
