@@ -21,6 +21,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from flask import current_app
 from sqlalchemy import Select
@@ -37,12 +38,12 @@ from ..models import (
     Invitation,
     User,
 )
-from ..scoring.cohort import DIMENSIONS, CohortAnalysis, CohortReport, Selection
+from ..scoring.cohort import DIMENSIONS, CohortAnalysis, CohortReport, Selection, headings
 from . import DomainError, NotFound
 from .instrument_cache import instrument_for
 
 REPORTED = ("closed", "released")
-SCORE_LEVELS = ("domain", "element")
+SCORE_LEVELS = ("domain", "element")  # the report's; items only for the item-level file
 
 
 @dataclass(frozen=True)
@@ -130,16 +131,32 @@ def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
     return frame
 
 
-def _scores(cohort_ids: list[int], levels: tuple[str, ...] = SCORE_LEVELS) -> pd.DataFrame:
+def _scores(cohort_ids: list[int], instrument: Instrument | None) -> pd.DataFrame:
+    """The instrument's domain and element rows of these cohorts' closed cycles. Each (level,
+    key) travels as its position in the instrument (a CASE in SQL): a number per row rather
+    than two strings, which is most of the cost for thousands of trainees."""
+    columns = ["cycle_id", "level", "key", "self_score", "others_mean"]
+    if instrument is None:
+        return pd.DataFrame({c: [] for c in columns})
+    wanted = [(level, key) for level, key, _, _ in headings(instrument)]
+    position = db.case(*[(db.and_(CycleScore.level == level, CycleScore.key == key), i)
+                         for i, (level, key) in enumerate(wanted)], else_=-1)
     frame = _frame(
-        db.select(CycleScore.cycle_id, CycleScore.level, CycleScore.key, CycleScore.self_score,
-                  CycleScore.others_mean)
+        db.select(CycleScore.cycle_id, position, CycleScore.self_score, CycleScore.others_mean)
         .join(FeedbackCycle, FeedbackCycle.id == CycleScore.cycle_id)
         .join(User, User.id == FeedbackCycle.trainee_id)
         .where(User.cohort_id.in_(cohort_ids), User.role == "trainee",
-               FeedbackCycle.status.in_(REPORTED), CycleScore.level.in_(levels)),
-        ["cycle_id", "level", "key", "self_score", "others_mean"])
-    return frame.astype({"self_score": "float64", "others_mean": "float64"})
+               FeedbackCycle.status.in_(REPORTED), CycleScore.level.in_(SCORE_LEVELS)),
+        ["cycle_id", "position", "self_score", "others_mean"])
+    frame = frame[frame["position"] >= 0]
+    codes = frame["position"].to_numpy(dtype=int)
+    return pd.DataFrame({
+        "cycle_id": frame["cycle_id"].to_numpy(),
+        "level": np.array([level for level, _ in wanted], dtype=object)[codes],
+        "key": np.array([key for _, key in wanted], dtype=object)[codes],
+        "self_score": frame["self_score"].to_numpy(dtype="float64", na_value=np.nan),
+        "others_mean": frame["others_mean"].to_numpy(dtype="float64", na_value=np.nan)},
+        columns=columns)
 
 
 def _participation(cohort_id: int) -> pd.DataFrame:
@@ -183,11 +200,11 @@ def _frames(cohort_id: int) -> _Frames:
     launch_ids = [launch_id for launch_id, _ in launches]
     cycles = _closed_cycles([cohort_id])
     cycles = cycles[cycles["latest"] | cycles["launch_id"].isin(launch_ids).fillna(False)]
-    scores = _scores([cohort_id])
+    instrument = _instrument([v for _, v in launches], cycles)
+    scores = _scores([cohort_id], instrument)
     scores = scores[scores["cycle_id"].isin(cycles["cycle_id"])]
-    return _Frames(cohort, _instrument([v for _, v in launches], cycles), launch_ids,
-                   trainees, cycles.reset_index(drop=True), scores,
-                   _participation(cohort_id))
+    return _Frames(cohort, instrument, launch_ids, trainees, cycles.reset_index(drop=True),
+                   scores, _participation(cohort_id))
 
 
 def _intakes(frames: _Frames) -> pd.DataFrame:
@@ -202,7 +219,7 @@ def _intakes(frames: _Frames) -> pd.DataFrame:
         ids = [c.id for c in others]
         earlier = _closed_cycles(ids)
         cycles = pd.concat([cycles, earlier[earlier["latest"]]], ignore_index=True)
-        scores = pd.concat([scores, _scores(ids)], ignore_index=True)
+        scores = pd.concat([scores, _scores(ids, frames.instrument)], ignore_index=True)
     frame = cycles[["cycle_id", "cohort_id", "enough"]].merge(scores, on="cycle_id")
     names = {c.id: (c.name, c.intake_year, c.id == cohort.id) for c in [cohort, *others]}
     for position, column in enumerate(("cohort", "intake_year", "current")):
