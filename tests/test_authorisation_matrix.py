@@ -37,7 +37,8 @@ ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
 ADMIN_MANAGED = {"admin.resend_activation", "admin.cohort", "admin.edit_cohort",
                  "admin.archive_cohort", "admin.unarchive_cohort", "admin.assign_cohort_coach",
                  "admin.trainee_coaches", "admin.remove_assignment", "cohort.launch",
-                 "cohort.launches", "cohort.progress"}
+                 "cohort.launches", "cohort.progress", "cohort_reports.report",
+                 "cohort_reports.download"}
 
 
 @pytest.fixture
@@ -144,6 +145,7 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("x@nhs.net", "/cycles/{cycle_id}/report"),
     ("x@nhs.net", "/cycles/{cycle_id}/goals/{goal_id}/edit"),
     ("x@nhs.net", "/coach/cycles/{cycle_id}/comments/{response_id}/{prompt_key}/hide"),
+    ("admin@nhs.net", "/cohorts/{cohort_id}/report"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):
     client = client_for(app, login, who)
