@@ -1,0 +1,30 @@
+"""The data model (DESIGN.md, "Data model"): typed SQLAlchemy 2.0 models and nothing else.
+
+Check constraints make invalid states impossible in the database itself, whatever code writes to it.
+Who answered (``Invitation``) is kept apart from what they answered (``Response``, ``Answer``,
+``Comment``): no column, foreign key or timestamp links the two (DESIGN.md, Anonymity rule 1).
+One module per area; everything is importable from here.
+"""
+
+from .columns import UTCDateTime, utcnow
+from .cycles import (
+    CYCLE_STATUSES,
+    INVITATION_STATUSES,
+    CohortLaunch,
+    CohortLaunchCycle,
+    FeedbackCycle,
+    InstrumentVersion,
+    Invitation,
+)
+from .people import ROLES, CoachAssignment, Cohort, User
+from .reports import GOAL_STATUSES, CoachNote, CycleScore, CycleSummary, DevelopmentGoal
+from .responses import COMMENT_MAX_LENGTH, Answer, Comment, Response
+from .system import OUTBOX_STATUSES, AuditEvent, OutboxMessage
+
+__all__ = [
+    "COMMENT_MAX_LENGTH", "CYCLE_STATUSES", "GOAL_STATUSES", "INVITATION_STATUSES",
+    "OUTBOX_STATUSES", "ROLES", "Answer", "AuditEvent", "CoachAssignment", "CoachNote", "Cohort",
+    "CohortLaunch", "CohortLaunchCycle", "Comment", "CycleScore", "CycleSummary",
+    "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion", "Invitation", "OutboxMessage",
+    "Response", "UTCDateTime", "User", "utcnow",
+]

@@ -1,0 +1,182 @@
+"""Feedback cycles, the instrument snapshots they use, cohort launches and invitations.
+
+An ``Invitation`` is who was asked; it is never linked to what they answered (``responses``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .columns import UTCDateTime, _in, utcnow
+
+if TYPE_CHECKING:  # relationship targets are resolved by name through the registry
+    from .people import Cohort, User
+    from .reports import CycleSummary
+
+CYCLE_STATUSES = ("draft", "open", "closed", "released")
+INVITATION_STATUSES = ("pending", "sent", "opened", "declined", "completed")
+
+
+class InstrumentVersion(db.Model):
+    """A frozen copy of an instrument as a cycle first used it; old reports never change."""
+
+    __tablename__ = "instrument_versions"
+    __table_args__ = (
+        UniqueConstraint("key", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("length(sha256) = 64", name="sha256_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    # Deferred: loaded only when a process first rebuilds the instrument (instrument_cache).
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeedbackCycle(db.Model):
+    __tablename__ = "feedback_cycles"
+    __table_args__ = (
+        CheckConstraint(_in("status", CYCLE_STATUSES), name="status_known"),
+        CheckConstraint(
+            "(status = 'released') = (released_at IS NOT NULL AND released_by_id IS NOT NULL)",
+            name="released_has_when_and_who",
+        ),
+        CheckConstraint("status IN ('draft', 'open') OR closed_at IS NOT NULL",
+                        name="closed_has_when"),
+        CheckConstraint("status = 'draft' OR opened_at IS NOT NULL", name="opened_has_when"),
+        CheckConstraint("opens_on IS NULL OR closes_on >= opens_on", name="closes_after_opens"),
+        CheckConstraint("length(title) > 0", name="title_not_blank"),
+        Index("ix_feedback_cycles_trainee_status", "trainee_id", "status"),
+        Index("ix_feedback_cycles_status_closes_on", "status", "closes_on"),
+        # "the trainee's previous cycle": without statistics SQLite would otherwise walk every
+        # closed cycle of every trainee (bench/README.md, "dashboard").
+        Index("ix_feedback_cycles_trainee_closes_on", "trainee_id", "closes_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    instrument_version_id: Mapped[int] = mapped_column(ForeignKey("instrument_versions.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    opens_on: Mapped[date | None] = mapped_column(Date)
+    closes_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # RESTRICT: a released cycle must always say who released it (see the check above);
+    # accounts are deactivated, not deleted.
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    last_trainee_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The self-assessment in progress; it becomes a Response (is_self) when submitted.
+    self_draft: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+    trainee: Mapped[User] = relationship(foreign_keys=[trainee_id])
+    released_by: Mapped[User | None] = relationship(foreign_keys=[released_by_id])
+    instrument_version: Mapped[InstrumentVersion] = relationship()
+    invitations: Mapped[list[Invitation]] = relationship(back_populates="cycle",
+                                                          cascade="all, delete-orphan")
+    summary: Mapped[CycleSummary | None] = relationship(cascade="all, delete-orphan",
+                                                         passive_deletes=True)
+    # Set when a programme lead opened this cycle for a whole cohort.
+    cohort_launch: Mapped[CohortLaunch | None] = relationship(
+        secondary="cohort_launch_cycles", viewonly=True)
+
+
+class CohortLaunch(db.Model):
+    """A programme lead's 360 round for a whole cohort: one cycle per trainee, same instrument
+    and close date. Its cycles point back here, which is how the lead follows their progress."""
+
+    __tablename__ = "cohort_launches"
+    __table_args__ = (
+        CheckConstraint("length(title) > 0", name="title_not_blank"),
+        Index("ix_cohort_launches_cohort", "cohort_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    instrument_version_id: Mapped[int] = mapped_column(ForeignKey("instrument_versions.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    closes_on: Mapped[date] = mapped_column(Date)
+    launched_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    launched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cohort: Mapped[Cohort] = relationship()
+    instrument_version: Mapped[InstrumentVersion] = relationship()
+    launched_by: Mapped[User | None] = relationship()
+    cycles: Mapped[list[FeedbackCycle]] = relationship(secondary="cohort_launch_cycles",
+                                                       viewonly=True)
+
+
+class CohortLaunchCycle(db.Model):
+    """Which cycle a cohort launch opened for which trainee: at most one each.
+
+    A table of its own rather than a column on ``feedback_cycles``: SQLite can add a foreign-key
+    column only by rebuilding that table, which invitations and responses reference.
+    """
+
+    __tablename__ = "cohort_launch_cycles"
+    __table_args__ = (UniqueConstraint("launch_id", "trainee_id"),)
+
+    cycle_id: Mapped[int] = mapped_column(
+        ForeignKey("feedback_cycles.id", ondelete="CASCADE"), primary_key=True)
+    launch_id: Mapped[int] = mapped_column(ForeignKey("cohort_launches.id", ondelete="CASCADE"))
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class Invitation(db.Model):
+    """Who was asked. Never linked to what they answered."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "rater_email"),
+        CheckConstraint(_in("status", INVITATION_STATUSES), name="status_known"),
+        CheckConstraint("rater_email = lower(rater_email)", name="email_case_folded"),
+        CheckConstraint("(status = 'completed') = (completed_on IS NOT NULL)",
+                        name="completed_has_day"),
+        CheckConstraint("(status NOT IN ('completed', 'declined') AND removed_at IS NULL) "
+                        "OR draft IS NULL", name="no_draft_when_finished"),
+        CheckConstraint("sent_count >= 0 AND reminded_count >= 0", name="counters_positive"),
+        Index("ix_invitations_cycle_status", "cycle_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("feedback_cycles.id", ondelete="CASCADE"))
+    rater_email: Mapped[str] = mapped_column(String(254))
+    rater_name: Mapped[str] = mapped_column(String(120))
+    rater_group: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    token_nonce: Mapped[str] = mapped_column(String(32))
+    sent_count: Mapped[int] = mapped_column(Integer, default=0)
+    reminded_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # none_as_null: Python None must be SQL NULL (not JSON "null") for the check constraints.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when the trainee withdraws the request. Kept apart from ``status`` because the trainee
+    # must not learn from a refusal whether this colleague had already answered.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A day, never a time: a precise moment could be matched against anything else timed.
+    completed_on: Mapped[date | None] = mapped_column(Date)
+
+    cycle: Mapped[FeedbackCycle] = relationship(back_populates="invitations")
