@@ -36,7 +36,8 @@ def report_sheets(report: CohortReport, about: Mapping[str, object]) -> dict[str
         [("Trainees in the selection", shown.trainees), ("With a closed cycle", shown.launched),
          ("With enough responses to score", shown.scored),
          ("Responses per trainee", _round(shown.responses_per_trainee))],
-        columns=["Measure", "Value"])
+        # object, not float64, so the counts stay whole numbers ("6", not "6.0") in the CSV
+        columns=["Measure", "Value"], dtype=object)
     if report.scores_shown:
         sheets["Domains and elements"] = _distributions(report)
         sheets["Teaching priorities"] = pd.DataFrame(
