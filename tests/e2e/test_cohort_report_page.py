@@ -26,7 +26,7 @@ def test_the_lead_reads_and_filters_the_cohort_report(page, live_server, app, co
     sign_in(page, "lead@nhs.net")
     problems = watch(page)
     page.goto("/home/admin")
-    page.get_by_role("link", name="STP 2026 cohort cohort report").click()
+    page.get_by_role("link", name="Cohort report for STP 2026 cohort").click()
     page.locator(".js-plotly-plot").first.wait_for()
     page.wait_for_function("document.documentElement.dataset.chartsDrawn === 'true'")
     charts = page.locator("script.app-chart-data").count()
