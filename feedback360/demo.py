@@ -1,4 +1,8 @@
-"""Demo data for ``flask seed-demo``: a programme lead, two coaches and an intake of trainees.
+"""Demo data for ``flask seed-demo``: a programme lead, two coaches and two intakes of trainees.
+
+The current intake's cycles show every state (demo_cycles.PLAN). Last year's intake took part in
+one cohort launch that has long closed, so its cohort report has figures by specialty and site,
+and both intakes' reports have a trend.
 
 Running it again changes nothing: it finds the accounts it made before.
 """
@@ -8,9 +12,9 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from .demo_cycles import seed_demo_cycles
+from .demo_cycles import Spec, seed_demo_cycles
 from .extensions import db
-from .models import CoachAssignment, Cohort, User
+from .models import CoachAssignment, Cohort, CohortLaunch, CohortLaunchCycle, FeedbackCycle, User
 from .passwords import hash_password
 
 DEMO_DOMAIN = "demo.feedback360.nhs.uk"
@@ -31,6 +35,22 @@ TRAINEES = [
     ("Kwame Asante", "Clinical Engineering", 2, "Manchester Royal Infirmary"),
     ("Lucy Morgan", "Clinical Engineering", 1, "Royal Preston Hospital"),
 ]
+EARLIER_COHORT_NAME = "STP 2025 Healthcare Science"
+# Two specialties and two sites of five each: every one of them can be shown on its own.
+EARLIER_TRAINEES = [
+    ("Maya Bennett", "Medical Physics", 2, "Leeds General Infirmary"),
+    ("Nathan Cole", "Medical Physics", 2, "Leeds General Infirmary"),
+    ("Olivia Grant", "Medical Physics", 2, "Leeds General Infirmary"),
+    ("Priya Nair", "Medical Physics", 2, "Manchester Royal Infirmary"),
+    ("Rory Quinn", "Medical Physics", 2, "Manchester Royal Infirmary"),
+    ("Sara Lindqvist", "Clinical Biochemistry", 2, "Leeds General Infirmary"),
+    ("Tom Bailey", "Clinical Biochemistry", 2, "Leeds General Infirmary"),
+    ("Uma Desai", "Clinical Biochemistry", 2, "Manchester Royal Infirmary"),
+    ("Victor Osei", "Clinical Biochemistry", 2, "Manchester Royal Infirmary"),
+    ("Wendy Harper", "Clinical Biochemistry", 2, "Manchester Royal Infirmary"),
+]
+EARLIER_LAUNCH = "Year 1 leadership 360"
+EARLIER_PLAN = [[Spec("closed", 200, released=True)]]  # closed and released long ago
 COACHES = [("Dr Priya Sharma", "coach.sharma"), ("Dr Tom Fletcher", "coach.fletcher")]
 ADMIN = ("Helen Bradshaw", "programme.lead")
 
@@ -50,18 +70,19 @@ def _account(name: str, local: str, role: str, password_hash: str, **profile: ob
     return user
 
 
-def seed_demo(password: str) -> list[tuple[str, str]]:
-    """Create (or find) the demo accounts; returns (role, email) pairs to print."""
-    password_hash = hash_password(password)  # one hash for all: argon2 is slow on purpose
-    cohort = db.session.scalar(db.select(Cohort).where(Cohort.name == COHORT_NAME))
+def _cohort(name: str, intake_year: int) -> Cohort:
+    cohort = db.session.scalar(db.select(Cohort).where(Cohort.name == name))
     if cohort is None:
-        cohort = Cohort(name=COHORT_NAME, programme="Scientist Training Programme",
-                        intake_year=2026)
+        cohort = Cohort(name=name, programme="Scientist Training Programme",
+                        intake_year=intake_year)
         db.session.add(cohort)
-    admin = _account(ADMIN[0], ADMIN[1], "admin", password_hash)
-    coaches = [_account(name, local, "coach", password_hash) for name, local in COACHES]
+    return cohort
+
+
+def _trainees(cohort: Cohort, people: list[tuple[str, str, int, str]], coaches: list[User],
+              password_hash: str) -> list[User]:
     trainees = []
-    for name, specialty, year, site in TRAINEES:
+    for name, specialty, year, site in people:
         local = "trainee." + name.split()[-1].lower()
         trainees.append(_account(name, local, "trainee", password_hash, cohort=cohort,
                                  specialty=specialty, training_year=year, site=site))
@@ -73,6 +94,39 @@ def seed_demo(password: str) -> list[tuple[str, str]]:
         if exists is None:
             db.session.add(CoachAssignment(coach=coach, trainee=trainee))
     db.session.flush()
+    return trainees
+
+
+def _closed_launch(cohort: Cohort, trainees: list[User], coaches: list[User],
+                   lead: User) -> None:
+    """The trainees' one closed cycle each, as a cohort launch by ``lead`` had opened them."""
+    if db.session.scalar(db.select(CohortLaunch.id).where(CohortLaunch.cohort_id == cohort.id)):
+        return
+    seed_demo_cycles(trainees, coaches, plan=EARLIER_PLAN)
+    cycles = list(db.session.scalars(db.select(FeedbackCycle).where(
+        FeedbackCycle.trainee_id.in_([t.id for t in trainees]))))
+    launch = CohortLaunch(cohort=cohort, instrument_version=cycles[0].instrument_version,
+                          title=EARLIER_LAUNCH, closes_on=cycles[0].closes_on, launched_by=lead,
+                          launched_at=min(c.created_at for c in cycles))
+    db.session.add(launch)
+    db.session.flush()
+    for cycle in cycles:
+        cycle.title = EARLIER_LAUNCH
+        db.session.add(CohortLaunchCycle(cycle_id=cycle.id, launch_id=launch.id,
+                                         trainee_id=cycle.trainee_id))
+    db.session.flush()
+
+
+def seed_demo(password: str) -> list[tuple[str, str]]:
+    """Create (or find) the demo accounts; returns (role, email) pairs to print."""
+    password_hash = hash_password(password)  # one hash for all: argon2 is slow on purpose
+    cohort = _cohort(COHORT_NAME, 2026)
+    earlier = _cohort(EARLIER_COHORT_NAME, 2025)
+    admin = _account(ADMIN[0], ADMIN[1], "admin", password_hash)
+    coaches = [_account(name, local, "coach", password_hash) for name, local in COACHES]
+    trainees = _trainees(cohort, TRAINEES, coaches, password_hash)
+    earlier_trainees = _trainees(earlier, EARLIER_TRAINEES, coaches, password_hash)
     seed_demo_cycles(trainees, coaches)
+    _closed_launch(earlier, earlier_trainees, coaches, admin)
     return [("admin", admin.email), *[("coach", c.email) for c in coaches],
-            *[("trainee", t.email) for t in trainees]]
+            *[("trainee", t.email) for t in trainees + earlier_trainees]]

@@ -377,8 +377,9 @@ def _launch(cycle: FeedbackCycle, instrument: Instrument, invitations: list[Invi
     return opened_at
 
 
-def seed_demo_cycles(trainees: list[User], coaches: list[User], rng_seed: int = 2026) -> None:
-    """Give each trainee who has no cycle yet the cycles of their place in ``PLAN``; flushes."""
+def seed_demo_cycles(trainees: list[User], coaches: list[User], rng_seed: int = 2026,
+                     plan: list[list[Spec]] = PLAN) -> None:
+    """Give each trainee who has no cycle yet the cycles of their place in ``plan``; flushes."""
     db.session.flush()
     has_cycles = set(db.session.scalars(db.select(FeedbackCycle.trainee_id).where(
         FeedbackCycle.trainee_id.in_([t.id for t in trainees]))))
@@ -395,5 +396,5 @@ def seed_demo_cycles(trainees: list[User], coaches: list[User], rng_seed: int = 
         coach = next((c for c in coaches if c.id == coach_id),
                      coaches[index % len(coaches)] if coaches else None)
         people = _People(rng)
-        for cycle_no, spec in enumerate(PLAN[index % len(PLAN)]):
+        for cycle_no, spec in enumerate(plan[index % len(plan)]):
             _seed_cycle(trainee, spec, cycle_no, profile, people, rng, coach, instruments)

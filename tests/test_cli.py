@@ -20,8 +20,8 @@ def test_seed_demo_prints_logins_and_is_repeatable(app, runner):
     with app.app_context():
         roles = dict(db.session.execute(
             db.select(User.role, db.func.count()).group_by(User.role)).all())
-        assert roles == {"admin": 1, "coach": 2, "trainee": 12}
-        assert count(CoachAssignment) == 12
+        assert roles == {"admin": 1, "coach": 2, "trainee": 22}  # two intakes: 12 and 10
+        assert count(CoachAssignment) == 22
         trainees = db.session.scalars(db.select(User).where(User.role == "trainee")).all()
         assert all(t.specialty and t.training_year and t.site and t.cohort for t in trainees)
 

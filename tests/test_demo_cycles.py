@@ -10,11 +10,13 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from statistics import mean
 
-from feedback360.demo import seed_demo
+from feedback360.demo import EARLIER_COHORT_NAME, seed_demo
 from feedback360.demo_cycles import RATER_DOMAINS, seed_demo_cycles
 from feedback360.extensions import db
 from feedback360.models import (
     Answer,
+    Cohort,
+    CohortLaunch,
     Comment,
     FeedbackCycle,
     Invitation,
@@ -22,6 +24,7 @@ from feedback360.models import (
     Response,
     User,
 )
+from feedback360.services.cohort_reports import ReportFilters, cohort_report
 from feedback360.services.cycles import response_progress, today
 from feedback360.services.instrument_cache import instrument_for
 
@@ -55,6 +58,7 @@ def test_demo_cycles(app):
         trainees, coaches = _seed()
         check_every_state_is_seeded_and_consistent(trainees, coaches)
         check_answers_are_believable(trainees)
+        check_the_earlier_intake_has_a_cohort_report()
         # Running it again adds nothing.
         models = (FeedbackCycle, Invitation, Response, Answer, Comment, OutboxMessage)
         before = [_count(m) for m in models]
@@ -131,6 +135,24 @@ def check_every_state_is_seeded_and_consistent(trainees: list[User], coaches: li
                              .where(OutboxMessage.status != "sent")) == 0
     assert _count(OutboxMessage) == sum(len(c.invitations) for c in cycles
                                         if c.status != "draft")
+
+
+def check_the_earlier_intake_has_a_cohort_report():
+    """Last year's intake: one launch, every cycle of it closed, a report with figures by
+    specialty and site, and a trend with this year's intake."""
+    cohort = db.session.scalar(db.select(Cohort).where(Cohort.name == EARLIER_COHORT_NAME))
+    (launch,) = db.session.scalars(db.select(CohortLaunch).where(
+        CohortLaunch.cohort_id == cohort.id))
+    trainees = {u.id for u in db.session.scalars(db.select(User).where(
+        User.cohort_id == cohort.id))}
+    assert {c.trainee_id for c in launch.cycles} == trainees
+    assert {c.status for c in launch.cycles} <= {"closed", "released"}
+    assert {(c.title, c.closes_on) for c in launch.cycles} == {(launch.title, launch.closes_on)}
+    report = cohort_report(ReportFilters(cohort.id, launch_id=launch.id))
+    assert report.publishable and report.participation.scored == len(trainees)
+    shown = {b.title: [c.n for c in b.cells] for b in report.breakdowns}
+    assert shown["Specialty"] == [5, 5] and shown["Site"] == [5, 5]
+    assert [p.n is not None for p in cohort_report(ReportFilters(cohort.id)).trend] == [True] * 2
 
 
 def check_answers_are_believable(trainees: list[User]):

@@ -125,9 +125,12 @@ def trend_chart(report: CohortReport) -> Chart | None:
                          line={"color": GROUP_COLOURS[i % len(GROUP_COLOURS)], "width": 3},
                          hovertemplate=f"%{{x}}: %{{y:.2f}}<extra>{_hover(title)}</extra>")
               for i, (key, title) in enumerate(report.domain_titles.items())]
-    layout = _layout(height=460, legend=_legend(top=False),
+    # The legend above the plot: below it, it ran into the intakes' (long) names.
+    layout = _layout(height=460, legend=_legend(),
                      yaxis=_score_axis(report, "Colleagues' average"),
-                     xaxis={"type": "category", "fixedrange": True, "automargin": True},
+                     xaxis={"type": "category", "fixedrange": True, "automargin": True,
+                            "tickmode": "array", "tickvals": names,
+                            "ticktext": [_wrap(name, 24) for name in names]},
                      meta=_narrow(height=420))
     return Chart("trend", "Trend across intakes",
                  "Colleagues' average for each domain, one point per intake of this programme.",
