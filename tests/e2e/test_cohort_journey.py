@@ -49,6 +49,7 @@ COHORT = "STP 2026 Physical Sciences"
 PASSWORD = "correct horse battery"
 # (name, email, specialty, training year, site). Medical Physics 6 and Genomics 5: each
 # specialty can be shown on its own; year 3 is one trainee, so it never can.
+# Tara answers through the pages; her name is the one test_feedback_cycle_journey.Survey expects.
 TARA = ("Tara Trainee", "tara.trainee@nhs.net", "Medical Physics", 2, "Leeds")
 TRAINEES = [
     TARA,
