@@ -13,11 +13,20 @@ closing early would change the figures by exactly one trainee between two page l
 Which instrument: the cohort's most recent launch's (without launches, the most recent cycle's).
 A cycle scored on an instrument lacking one of its domains or elements counts in participation
 only.
+
+The audited analysis is kept per process (:func:`analysis`): a closed cycle's summary never
+changes, so the cohort's figures change only when what they are built from does, and that is
+read first in a few narrow queries (trainees, closed cycles with their summaries' time, launches,
+the same programme's other intakes) and fingerprinted. The expensive parts, the score rows, the
+invitation counts and the disclosure audit, run once per fingerprint.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +84,27 @@ class FilterOptions:
 
 
 @dataclass(frozen=True)
+class _Basis:
+    """What a cohort's figures are built from, cheap to read: the fingerprint's input."""
+
+    cohort: Cohort
+    launches: list[tuple[int, int]]  # (id, instrument version), newest first
+    trainees: pd.DataFrame
+    cycles: pd.DataFrame  # this cohort's reported cycles
+    others: list[Cohort]  # the same programme's other intakes
+    other_cycles: pd.DataFrame  # their trainees' latest reported cycles
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for frame in (self.trainees, self.cycles, self.other_cycles):
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+            digest.update(b"|")
+        cohorts = [(c.id, c.name, c.programme, c.intake_year) for c in [self.cohort, *self.others]]
+        digest.update(repr((self.launches, cohorts)).encode())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
 class _Frames:
     cohort: Cohort
     instrument: Instrument | None
@@ -113,16 +143,18 @@ def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
     frame = _frame(
         db.select(FeedbackCycle.id, FeedbackCycle.trainee_id, User.cohort_id,
                   FeedbackCycle.instrument_version_id, CohortLaunchCycle.launch_id,
-                  CycleSummary.enough_responses, FeedbackCycle.closes_on, FeedbackCycle.closed_at)
+                  CycleSummary.enough_responses, FeedbackCycle.closes_on, FeedbackCycle.closed_at,
+                  CycleSummary.computed_at)
         .join(User, User.id == FeedbackCycle.trainee_id)
         .outerjoin(CohortLaunchCycle, CohortLaunchCycle.cycle_id == FeedbackCycle.id)
         .outerjoin(CycleSummary, CycleSummary.cycle_id == FeedbackCycle.id)
         .where(User.cohort_id.in_(cohort_ids), User.role == "trainee",
                FeedbackCycle.status.in_(REPORTED),
                db.or_(CohortLaunchCycle.launch_id.is_(None),
-                      CohortLaunchCycle.launch_id.not_in(running))),
+                      CohortLaunchCycle.launch_id.not_in(running)))
+        .order_by(FeedbackCycle.id),
         ["cycle_id", "trainee_id", "cohort_id", "version_id", "launch_id", "enough",
-         "closes_on", "closed_at"])
+         "closes_on", "closed_at", "summary_at"])
     frame["enough"] = frame["enough"].fillna(False).astype(bool)
     frame["launch_id"] = frame["launch_id"].astype("Int64")
     order = frame.sort_values(["trainee_id", "closes_on", "closed_at", "cycle_id"])
@@ -187,39 +219,47 @@ def _instrument(launch_versions: list[int], cycles: pd.DataFrame) -> Instrument 
     return instrument_for(cycle) if cycle is not None else None
 
 
-def _frames(cohort_id: int) -> _Frames:
+def _basis(cohort_id: int) -> _Basis:
     cohort = _cohort(cohort_id)
     trainees = _frame(
         db.select(User.id, User.specialty, User.training_year, User.site)
-        .where(User.cohort_id == cohort_id, User.role == "trainee"),
+        .where(User.cohort_id == cohort_id, User.role == "trainee").order_by(User.id),
         ["trainee_id", *DIMENSIONS])
-    launches = db.session.execute(
+    launches = [(launch_id, version) for launch_id, version in db.session.execute(
         db.select(CohortLaunch.id, CohortLaunch.instrument_version_id)
         .where(CohortLaunch.cohort_id == cohort_id)
-        .order_by(CohortLaunch.launched_at.desc(), CohortLaunch.id.desc())).all()
+        .order_by(CohortLaunch.launched_at.desc(), CohortLaunch.id.desc()))]
     launch_ids = [launch_id for launch_id, _ in launches]
     cycles = _closed_cycles([cohort_id])
     cycles = cycles[cycles["latest"] | cycles["launch_id"].isin(launch_ids).fillna(False)]
-    instrument = _instrument([v for _, v in launches], cycles)
+    others = list(db.session.scalars(db.select(Cohort).where(
+        Cohort.programme == cohort.programme, Cohort.id != cohort.id).order_by(Cohort.id))
+    ) if cohort.programme else []
+    other_cycles = _closed_cycles([c.id for c in others]) if others else cycles.iloc[:0]
+    other_cycles = other_cycles[other_cycles["latest"]]
+    return _Basis(cohort, launches, trainees, cycles.reset_index(drop=True), others,
+                  other_cycles.reset_index(drop=True))
+
+
+def _frames(basis: _Basis) -> _Frames:
+    cohort_id = basis.cohort.id
+    instrument = _instrument([v for _, v in basis.launches], basis.cycles)
     scores = _scores([cohort_id], instrument)
-    scores = scores[scores["cycle_id"].isin(cycles["cycle_id"])]
-    return _Frames(cohort, instrument, launch_ids, trainees, cycles.reset_index(drop=True),
-                   scores, _participation(cohort_id))
+    scores = scores[scores["cycle_id"].isin(basis.cycles["cycle_id"])]
+    return _Frames(basis.cohort, instrument, [launch_id for launch_id, _ in basis.launches],
+                   basis.trainees, basis.cycles, scores, _participation(cohort_id))
 
 
-def _intakes(frames: _Frames) -> pd.DataFrame:
+def _intakes(frames: _Frames, basis: _Basis) -> pd.DataFrame:
     """Each trainee's latest cycle and its domain and element scores, for every cohort of the
     same programme (this one's from ``frames``), for the trend across intakes."""
-    cohort = frames.cohort
-    others = list(db.session.scalars(db.select(Cohort).where(
-        Cohort.programme == cohort.programme, Cohort.id != cohort.id))) if cohort.programme else []
+    cohort, others = frames.cohort, basis.others
     cycles = frames.cycles[frames.cycles["latest"]].assign(cohort_id=cohort.id)
     scores = frames.scores
     if others:
-        ids = [c.id for c in others]
-        earlier = _closed_cycles(ids)
-        cycles = pd.concat([cycles, earlier[earlier["latest"]]], ignore_index=True)
-        scores = pd.concat([scores, _scores(ids, frames.instrument)], ignore_index=True)
+        cycles = pd.concat([cycles, basis.other_cycles], ignore_index=True)
+        scores = pd.concat([scores, _scores([c.id for c in others], frames.instrument)],
+                           ignore_index=True)
     frame = cycles[["cycle_id", "cohort_id", "enough"]].merge(scores, on="cycle_id")
     names = {c.id: (c.name, c.intake_year, c.id == cohort.id) for c in [cohort, *others]}
     for position, column in enumerate(("cohort", "intake_year", "current")):
@@ -227,17 +267,38 @@ def _intakes(frames: _Frames) -> pd.DataFrame:
     return frame
 
 
+ANALYSES_KEPT = 32
+_analyses: OrderedDict[tuple[Any, ...], CohortAnalysis | None] = OrderedDict()
+_analyses_lock = threading.Lock()
+
+
 def analysis(cohort_id: int) -> CohortAnalysis | None:
     """The cohort's frames, audited once for every selection; None before any cycle closed
-    (NotFound for an unknown cohort)."""
-    frames = _frames(cohort_id)
+    (NotFound for an unknown cohort). Kept per process for as long as its basis is unchanged."""
+    basis = _basis(cohort_id)
+    threshold = float(current_app.config.get("BLIND_SPOT_THRESHOLD", 1.0))
+    key = (current_app.config["SQLALCHEMY_DATABASE_URI"], cohort_id, min_trainees(), threshold,
+           basis.fingerprint())
+    with _analyses_lock:
+        if key in _analyses:
+            _analyses.move_to_end(key)
+            return _analyses[key]
+    made = _analyse(basis, threshold)
+    with _analyses_lock:
+        _analyses[key] = made
+        while len(_analyses) > ANALYSES_KEPT:
+            _analyses.popitem(last=False)
+    return made
+
+
+def _analyse(basis: _Basis, threshold: float) -> CohortAnalysis | None:
+    frames = _frames(basis)
     if frames.instrument is None:
         return None
-    threshold = float(current_app.config.get("BLIND_SPOT_THRESHOLD", 1.0))
     return CohortAnalysis(
         frames.scores, frames.trainees, frames.cycles, frames.participation, frames.instrument,
         min_trainees(), launches=frames.launches, threshold=threshold,
-        intakes=_intakes(frames))
+        intakes=_intakes(frames, basis))
 
 
 def cohort_report(filters: ReportFilters, audited: CohortAnalysis | None = None
