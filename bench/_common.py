@@ -65,8 +65,10 @@ def _proc_stat(pid: int) -> tuple[int, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def _tree_cpu(root_pid: int | None) -> float:
-    """CPU seconds of a process and its live children (workers, PostgreSQL backends)."""
+def _tree_cpu(root_pid: int | None, *, reaped: bool = False) -> float:
+    """CPU seconds of a process and its live children (workers, PostgreSQL backends); with
+    ``reaped``, also of the children it has already waited for (PostgreSQL's parallel query
+    workers live for one query: their CPU then shows only in the postmaster's cutime)."""
     if root_pid is None:
         return 0.0
     total = 0.0
@@ -76,6 +78,11 @@ def _tree_cpu(root_pid: int | None) -> float:
         stat = _proc_stat(int(entry.name))
         if stat and (int(entry.name) == root_pid or stat[0] == root_pid):
             total += stat[1]
+    if reaped:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            raw = Path(f"/proc/{root_pid}/stat").read_text()
+            fields = raw[raw.rindex(")") + 2:].split()
+            total += (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
     return total
 
 

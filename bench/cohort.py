@@ -512,11 +512,11 @@ def run_worker(args: argparse.Namespace) -> int:
         for call in range(args.calls):
             if profiler:
                 profiler.enable()
-            db0 = _tree_cpu(args.db_pid)
+            db0 = _tree_cpu(args.db_pid, reaped=True)
             wall0, cpu0 = time.perf_counter(), time.process_time()
             facts = do()
             wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-            db_cpu = _tree_cpu(args.db_pid) - db0
+            db_cpu = _tree_cpu(args.db_pid, reaped=True) - db0
             if profiler:
                 profiler.disable()
             figures["calls"].append({"wall_s": round(wall, 4), "cpu_s": round(cpu, 4),
