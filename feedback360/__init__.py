@@ -91,6 +91,8 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (home.bp, auth.bp, admin.bp, trainee.bp, self_assessment.bp, survey.bp,
                       assets.bp, reports.bp, coach.bp, plan.bp):
         app.register_blueprint(blueprint)
+    from .views.cohort_reports import bp as cohort_reports_bp
+    app.register_blueprint(cohort_reports_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

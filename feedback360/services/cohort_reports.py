@@ -182,22 +182,23 @@ def _frames(cohort_id: int) -> _Frames:
                    _participation(cohort_id))
 
 
-def _intakes(cohort: Cohort) -> pd.DataFrame:
+def _intakes(frames: _Frames) -> pd.DataFrame:
     """Each trainee's latest cycle and its domain and element scores, for every cohort of the
-    same programme (this one included), for the trend across intakes."""
-    cohorts = [cohort]
-    if cohort.programme:
-        cohorts = list(db.session.scalars(db.select(Cohort).where(
-            Cohort.programme == cohort.programme)))
-    ids = [c.id for c in cohorts]
-    cycles = _closed_cycles(ids)
-    cycles = cycles[cycles["latest"]]
-    scores = _scores(ids)
+    same programme (this one's from ``frames``), for the trend across intakes."""
+    cohort = frames.cohort
+    others = list(db.session.scalars(db.select(Cohort).where(
+        Cohort.programme == cohort.programme, Cohort.id != cohort.id))) if cohort.programme else []
+    cycles = frames.cycles[frames.cycles["latest"]].assign(cohort_id=cohort.id)
+    scores = frames.scores
+    if others:
+        ids = [c.id for c in others]
+        earlier = _closed_cycles(ids)
+        cycles = pd.concat([cycles, earlier[earlier["latest"]]], ignore_index=True)
+        scores = pd.concat([scores, _scores(ids)], ignore_index=True)
     frame = cycles[["cycle_id", "cohort_id", "enough"]].merge(scores, on="cycle_id")
-    names = {c.id: (c.name, c.intake_year, c.id == cohort.id) for c in cohorts}
-    frame["cohort"] = frame["cohort_id"].map(lambda i: names[i][0])
-    frame["intake_year"] = frame["cohort_id"].map(lambda i: names[i][1])
-    frame["current"] = frame["cohort_id"].map(lambda i: names[i][2])
+    names = {c.id: (c.name, c.intake_year, c.id == cohort.id) for c in [cohort, *others]}
+    for position, column in enumerate(("cohort", "intake_year", "current")):
+        frame[column] = frame["cohort_id"].map(lambda i, p=position: names[i][p])
     return frame
 
 
@@ -211,7 +212,7 @@ def analysis(cohort_id: int) -> CohortAnalysis | None:
     return CohortAnalysis(
         frames.scores, frames.trainees, frames.cycles, frames.participation, frames.instrument,
         min_trainees(), launches=frames.launches, threshold=threshold,
-        intakes=_intakes(frames.cohort))
+        intakes=_intakes(frames))
 
 
 def cohort_report(filters: ReportFilters, audited: CohortAnalysis | None = None

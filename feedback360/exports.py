@@ -1,0 +1,83 @@
+"""Spreadsheet exports (issue 5, point 4): plain rows in, CSV or XLSX bytes out. Pure: no Flask.
+
+Every text cell that a spreadsheet could read as a formula (one starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return: OWASP's "CSV injection") is prefixed with a single quote, in
+CSV and in XLSX alike; numbers stay numbers (a negative number is a number, not a formula).
+Names of cohorts, sites and specialties come from administrators' CSV imports, and instrument
+wording from YAML files, so none of it is trusted.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+SHEET_NAME_LIMIT = 31  # Excel's
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` made safe for a spreadsheet cell: text that could start a formula gets a
+    leading single quote; anything else is returned as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        value = value.item()
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return neutralise(value)
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every cell neutralised (headers too)."""
+    safe = frame.astype(object).map(_cell) if len(frame) else frame.astype(object)
+    safe.columns = [neutralise(str(c)) for c in frame.columns]
+    return safe
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """UTF-8 with a byte-order mark, so spreadsheet programs read accents correctly."""
+    return safe_frame(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+def to_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    used: set[str] = set()
+    for name, frame in sheets.items():
+        sheet = workbook.create_sheet(_sheet_name(name, used))
+        safe = safe_frame(frame)
+        sheet.append(list(safe.columns))
+        for row in safe.itertuples(index=False):
+            sheet.append(list(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    """Excel's rules: at most 31 characters, none of []:*?/\\, unique, not starting with '."""
+    cleaned = "".join(" " if c in "[]:*?/\\" else c for c in name).strip(" '") or "Sheet"
+    candidate, number = cleaned[:SHEET_NAME_LIMIT], 2
+    while candidate.casefold() in used:
+        suffix = f" ({number})"
+        candidate, number = cleaned[:SHEET_NAME_LIMIT - len(suffix)] + suffix, number + 1
+    used.add(candidate.casefold())
+    return candidate
+
+
+def records_frame(records: Iterable[Mapping[str, Any]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(list(records), columns=columns)

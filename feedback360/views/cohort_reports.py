@@ -1,0 +1,133 @@
+"""The cohort report and its exports (issue 5, points 3 and 4). Admins only.
+
+``GET /cohorts/<id>/report`` (``cohort_reports.report``): filters as a GET form; what may be shown
+is decided by the service for the whole cohort, so a combination that would single someone out
+gets a message, not numbers. ``GET /cohorts/<id>/report/download?file=aggregates|items&
+format=csv|xlsx`` (``cohort_reports.download``): the same aggregates as a file, or the item-level
+file for one whole launch; every download is audit-logged and never cached.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from .. import audit
+from ..authz import role_required
+from ..charts.cohort import (
+    breakdown_table,
+    cohort_charts,
+    distribution_chart,
+    participation_table,
+    perception_table,
+    priorities_table,
+    trend_table,
+)
+from ..cohort_report_forms import ReportFilterForm
+from ..exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, to_csv, to_xlsx
+from ..extensions import db
+from ..models import Cohort
+from ..scoring.cohort.tables import long_form, report_sheets
+from ..services import DomainError
+from ..services.cohort_reports import (
+    ReportFilters,
+    analysis,
+    cohort_report,
+    filter_options,
+    item_level_rows,
+)
+from .assets import PLOTLY_VERSION
+
+bp = Blueprint("cohort_reports", __name__)
+
+FILES = ("aggregates", "items")
+FORMATS = {"csv": CSV_MEDIA_TYPE, "xlsx": XLSX_MEDIA_TYPE}
+
+
+@bp.get("/cohorts/<int:cohort_id>/report")
+@role_required("admin")
+def report(cohort_id: int):  # type: ignore[no-untyped-def]
+    cohort = db.get_or_404(Cohort, cohort_id)
+    options = filter_options(cohort.id)
+    form = ReportFilterForm(request.args, options)
+    if request.args and not form.validate():
+        return render_template("cohort_reports/report.html", cohort=cohort, form=form,
+                               report=None, charts=[], tables={}, items_allowed=False,
+                               plotly_version=PLOTLY_VERSION), 400
+    filters = form.filters(cohort.id)
+    shown = cohort_report(filters, analysis(cohort.id))
+    return render_template(
+        "cohort_reports/report.html", cohort=cohort, form=form, report=shown,
+        charts={chart.id: chart for chart in cohort_charts(shown)}, tables=_tables(shown),
+        items_allowed=_items_allowed(filters) and shown.scores_shown, query=form.query,
+        plotly_version=PLOTLY_VERSION)
+
+
+def _items_allowed(filters: ReportFilters) -> bool:
+    return filters.launch_id is not None and not any(
+        (filters.specialty, filters.training_year, filters.site))
+
+
+def _tables(shown) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    tables: dict[str, object] = {"trend": trend_table(shown) if shown.trend else None}
+    if shown.participation is not None:
+        tables["participation"] = participation_table(shown)
+    if shown.scores_shown:
+        tables["weakest"] = priorities_table(
+            shown, shown.weakest, "Weakest elements: lowest colleagues' average")
+        tables["strongest"] = priorities_table(
+            shown, shown.strongest, "Strongest elements: highest colleagues' average")
+        tables["elements"] = distribution_chart(shown, shown.elements, chart_id="elements",
+                                                noun="Element").table
+        tables["breakdowns"] = [breakdown_table(shown, b) for b in shown.breakdowns]
+    if shown.perception:
+        tables["perception_elements"] = perception_table(shown, level="element")
+    return tables
+
+
+@bp.get("/cohorts/<int:cohort_id>/report/download")
+@role_required("admin")
+def download(cohort_id: int):  # type: ignore[no-untyped-def]
+    cohort = db.get_or_404(Cohort, cohort_id)
+    kind, extension = request.args.get("file"), request.args.get("format")
+    if kind not in FILES or extension not in FORMATS:
+        abort(400, description="Choose the aggregates or the item-level file, as CSV or XLSX.")
+    args = MultiDict([(k, v) for k, v in request.args.items(multi=True)
+                      if k not in ("file", "format")])
+    form = ReportFilterForm(args, filter_options(cohort.id))
+    if args and not form.validate():
+        abort(400, description=" ".join(field.errors[0] for field in form if field.errors))
+    filters = form.filters(cohort.id)
+    if kind == "aggregates":
+        shown = cohort_report(filters)
+        if not shown.publishable:
+            abort(400, description=shown.message)
+        sheets = report_sheets(shown, _about(cohort, form))
+        body = to_csv(long_form(sheets)) if extension == "csv" else to_xlsx(sheets)
+    else:
+        try:
+            rows = item_level_rows(filters)
+        except DomainError as error:
+            abort(400, description=error.message)
+        body = to_csv(rows) if extension == "csv" else to_xlsx({"Item-level scores": rows})
+    audit.record(current_user, "cohort.exported", f"cohort:{cohort.id}", kind=kind,
+                 format=extension, filters=filters.as_dict())
+    db.session.commit()
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    name = f"cohort-{cohort.id}-{'report' if kind == 'aggregates' else 'items'}-{stamp}"
+    return Response(body, content_type=FORMATS[extension], headers={
+        "Content-Disposition": f'attachment; filename="{name}.{extension}"',
+        "Cache-Control": "no-store"})
+
+
+def _about(cohort: Cohort, form: ReportFilterForm) -> dict[str, object]:
+    def chosen(field) -> str:  # type: ignore[no-untyped-def]
+        return dict(field.choices).get(field.data or "", "All")
+
+    return {"Cohort": cohort.name, "Launch": chosen(form.launch),
+            "Specialty": chosen(form.specialty), "Training year": chosen(form.training_year),
+            "Site": chosen(form.site),
+            "Downloaded": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
