@@ -380,21 +380,49 @@ def seed(database_url: str, kind: str, args: argparse.Namespace) -> Seeded:
 # The operations timed, each in a fresh process (``--worker``)
 
 
-REPORT_FUNCTIONS = {"report": "cohort_report", "report_filtered": "cohort_report",
-                    "item_level": "item_level_rows"}
+@dataclass(frozen=True)
+class Operation:
+    label: str
+    calls: int  # per process: the first call, then warm ones
+    every_repeat: bool  # run --repeat times (else at most EXTRA_REPEAT times)
+    needs: tuple[str, ...]  # "module:function" entry points it calls
 
 
-def report_functions() -> list[str]:
-    """The operations whose entry points exist in this tree (the cohort report comes with
-    branch cohort-report)."""
+EXTRA_REPEAT = 3
+OPERATIONS = {
+    "floor": Operation("floor: SQL GROUP BY rater group, item", 2, True, ()),
+    "report": Operation("cohort report", 2, True, (f"{REPORT_MODULE}:cohort_report",)),
+    "report_filtered": Operation("cohort report, specialty + year filter", 1, False,
+                                 (f"{REPORT_MODULE}:cohort_report",)),
+    "aggregates_csv": Operation("aggregates export, CSV", 1, False, (
+        f"{REPORT_MODULE}:cohort_report", "feedback360.scoring.cohort.tables:report_sheets",
+        "feedback360.scoring.cohort.tables:long_form", "feedback360.exports:to_csv")),
+    "aggregates_xlsx": Operation("aggregates export, XLSX", 1, False, (
+        f"{REPORT_MODULE}:cohort_report", "feedback360.scoring.cohort.tables:report_sheets",
+        "feedback360.exports:to_xlsx")),
+    "items_csv": Operation("item-level export, CSV (the launch)", 1, False, (
+        f"{REPORT_MODULE}:item_level_rows", "feedback360.exports:to_csv")),
+    "items_xlsx": Operation("item-level export, XLSX (the launch)", 1, False, (
+        f"{REPORT_MODULE}:item_level_rows", "feedback360.exports:to_xlsx")),
+}
+
+
+def _entry_point(spec: str) -> Callable[..., Any] | None:
+    module_name, name = spec.split(":")
     try:
-        module = importlib.import_module(REPORT_MODULE)
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name != REPORT_MODULE:
-            raise
-        return []
-    return [op for op, name in REPORT_FUNCTIONS.items()
-            if callable(getattr(module, name, None))]
+        if exc.name is None or not module_name.startswith(exc.name):
+            raise  # a module that exists failed to import: say so
+        return None
+    found = getattr(module, name, None)
+    return found if callable(found) else None
+
+
+def available_operations() -> list[str]:
+    """The operations whose entry points exist in this tree (the cohort report and its exports
+    come with branch cohort-report)."""
+    return [op for op, spec in OPERATIONS.items() if all(map(_entry_point, spec.needs))]
 
 
 @dataclass(frozen=True)
@@ -417,8 +445,9 @@ class Scope:
 
 
 def operation(name: str, scope: Scope) -> Callable[[], dict[str, Any]]:
-    """A function doing operation ``name`` once (inside an app context), for every cohort, and
-    returning a few facts about its result, to check it did the work."""
+    """A function doing operation ``name`` once (inside an app context), for every cohort, as
+    the app does it (the exports: what ``views.cohort_reports.download`` calls), and returning a
+    few facts about its result, to check it did the work."""
     from feedback360.extensions import db
 
     if name == "floor":
@@ -427,26 +456,45 @@ def operation(name: str, scope: Scope) -> Callable[[], dict[str, Any]]:
             return {"rows": len(rows), "rated_answers": sum(int(row[3]) for row in rows)}
         return floor
 
-    module = importlib.import_module(REPORT_MODULE)
+    reports = importlib.import_module(REPORT_MODULE)
     if name in ("report", "report_filtered"):
         narrow = ({"specialty": scope.specialty, "training_year": scope.training_year}
                   if name == "report_filtered" else {})
 
         def report() -> dict[str, Any]:
-            made = [report_facts(module.cohort_report(module.ReportFilters(cohort_id=c,
-                                                                           **narrow)))
+            made = [report_facts(reports.cohort_report(reports.ReportFilters(cohort_id=c,
+                                                                             **narrow)))
                     for c, _launch in scope.cohorts]
             return {"cohorts": len(made),
                     **{name: sum(f.get(name) or 0 for f in made)
                        for name in ("trainees", "launched", "scored")},
                     "first_cohort": made[0]}
         return report
-    if name == "item_level":
-        def item_level() -> dict[str, Any]:
-            frames = [module.item_level_rows(module.ReportFilters(cohort_id=c, launch_id=launch))
-                      for c, launch in scope.cohorts]
-            return {"rows": sum(len(f) for f in frames), "columns": list(frames[0].columns)}
-        return item_level
+
+    from feedback360 import exports
+    from feedback360.scoring.cohort import tables
+
+    if name in ("aggregates_csv", "aggregates_xlsx"):
+        def aggregates() -> dict[str, Any]:
+            size = 0
+            for cohort_id, _launch in scope.cohorts:
+                shown = reports.cohort_report(reports.ReportFilters(cohort_id=cohort_id))
+                sheets = tables.report_sheets(shown, {"Cohort": f"cohort {cohort_id}"})
+                size += len(exports.to_csv(tables.long_form(sheets)) if name.endswith("csv")
+                            else exports.to_xlsx(sheets))
+            return {"bytes": size}
+        return aggregates
+    if name in ("items_csv", "items_xlsx"):
+        def items() -> dict[str, Any]:
+            size = rows = 0
+            for cohort_id, launch in scope.cohorts:
+                frame = reports.item_level_rows(reports.ReportFilters(cohort_id=cohort_id,
+                                                                      launch_id=launch))
+                rows += len(frame)
+                size += len(exports.to_csv(frame) if name.endswith("csv")
+                            else exports.to_xlsx({"Item-level scores": frame}))
+            return {"rows": rows, "bytes": size}
+        return items
     raise SystemExit(f"unknown operation {name!r}")
 
 
@@ -579,11 +627,6 @@ def measure(name: str, database_url: str, scope: Scope, *, db_pid: int | None = 
 # One database
 
 
-LABELS = {"floor": "floor: SQL GROUP BY rater group, item", "report": "cohort report",
-          "report_filtered": "cohort report, specialty + year filter",
-          "item_level": "item-level export rows (one launch)"}
-
-
 def summarise(runs: list[dict[str, Any]], traced: dict[str, Any] | None) -> dict[str, Any]:
     good = [r for r in runs if "error" not in r]
     first = sorted(r["calls"][0]["wall_s"] for r in good)
@@ -640,13 +683,17 @@ def bench_database(kind: str, args: argparse.Namespace, operations: list[str]
         for repeat in range(args.repeat):
             shift = repeat % len(operations)
             for op in operations[shift:] + operations[:shift]:
-                figures = measure(op, database_url, scope, db_pid=databases.db_pid)
+                if not OPERATIONS[op].every_repeat and repeat >= EXTRA_REPEAT:
+                    continue
+                figures = measure(op, database_url, scope, db_pid=databases.db_pid,
+                                  calls=OPERATIONS[op].calls)
                 runs[op].append(figures)
                 log(f"{kind}: {op} run {repeat + 1}/{args.repeat}: "
                     + (f"ERROR {figures['error']}" if "error" in figures else
-                       f"{figures['calls'][0]['wall_s']:.3f} s first, "
-                       f"{figures['calls'][-1]['wall_s']:.3f} s warm, "
-                       f"peak RSS {figures['peak_rss_mb']} MB"))
+                       f"{figures['calls'][0]['wall_s']:.3f} s"
+                       + (f" first, {figures['calls'][-1]['wall_s']:.3f} s warm"
+                          if len(figures["calls"]) > 1 else "")
+                       + f", peak RSS {figures['peak_rss_mb']} MB"))
         traced = {}
         for op in operations:
             traced[op] = measure(op, database_url, scope, calls=1, trace=True)
@@ -776,7 +823,7 @@ def print_report(result: dict[str, Any]) -> None:
         first, warm = f["first_call_s"], f["warm_call_s"]
         fmt = lambda v, spec=".3f": "-" if v is None else format(v, spec)  # noqa: E731
         lines.append(
-            f"   {LABELS.get(op, op):<40}{fmt(first['p50']):>8}{fmt(first['min']):>8}"
+            f"   {OPERATIONS[op].label:<40}{fmt(first['p50']):>8}{fmt(first['min']):>8}"
             f"{fmt(first['max']):>8}{fmt(warm['p50']):>8}{fmt(first['ratio_to_floor'], '.2f'):>9}"
             f"{fmt(f['cpu_first_call_s']['p50']):>8}{fmt(f['db_cpu_first_call_s']['p50']):>8}"
             f"{fmt(f['total_cpu_first_call_s']['ratio_to_floor'], '.2f'):>7}"
@@ -853,13 +900,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.cohorts > args.trainees:
         parser.error("--cohorts cannot exceed --trainees")
 
-    functions = report_functions()
-    if not functions and not args.floor_only:
+    functions = available_operations()
+    if "report" not in functions and not args.floor_only:
         print(f"bench/cohort: {REPORT_MODULE}.cohort_report does not exist in this tree "
               f"({ROOT}); it comes with branch cohort-report. Run with --floor-only to seed "
               "and time the floor alone.", file=sys.stderr)
         return 2
-    operations = ["floor"] + ([] if args.floor_only else list(functions))
+    operations = ["floor"] if args.floor_only else functions
+    missing = [op for op in OPERATIONS if op not in operations]
+    if missing and not args.floor_only:
+        log(f"not timed (their entry points do not exist in this tree): {', '.join(missing)}")
 
     def terminate(signum: int, _frame: Any) -> None:  # stop PostgreSQL on SIGTERM
         raise SystemExit(128 + signum)
