@@ -15,13 +15,16 @@ For each database (SQLite file, throwaway PostgreSQL cluster) this script
    few hundred answer patterns scored with the app's own ``score_cycle`` and ``score_rows``;
 3. times, each run in a fresh Python process (imports, app and database connection set up
    first, untimed): the floor, a plain SQL ``GROUP BY`` of every answer by rater group and item,
-   all rows fetched; the cohort report, ``services.cohort_reports.cohort_report`` for the cohort
-   in an app context with production settings; and the exports, if they exist. Runs of the
-   different operations are interleaved, so a busy neighbour slows all alike. Each process
-   times its first call (nothing cached in the process) and a second, warm one; peak memory is
-   the process's peak resident set during the first call (``VmHWM``, reset just before it),
-   and a separate process per operation measures the peak of Python allocations with
-   ``tracemalloc``;
+   all rows fetched; the cohort report, ``services.cohort_reports.cohort_report`` for the whole
+   cohort (and once with a specialty and training-year filter) in an app context with
+   production settings; and the exports as ``views.cohort_reports.download`` makes them (the
+   aggregates as CSV and XLSX, the item-level file of the launch as CSV and XLSX). Runs of the
+   operations are interleaved, so a busy neighbour slows all alike; the floor and the report
+   run ``--repeat`` times, the others at most three. Each process times its first call
+   (nothing cached in the process; for the floor and the report also a second, warm one), with
+   the CPU of the process and of PostgreSQL's processes; peak memory is the process's peak
+   resident set during the first call (``VmHWM``, reset just before it), and a separate
+   process per operation measures the peak of Python allocations with ``tracemalloc``;
 4. prints the median times, the report's time as a ratio to the floor's and the peak memory,
    with the aim's verdict, and writes ``bench/results/cohort-<db>.json``.
 
@@ -873,6 +876,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=360, help="random seed")
     parser.add_argument("--floor-only", action="store_true",
                         help="time only the floor (when the cohort report does not exist yet)")
+    parser.add_argument("--only", metavar="OPS",
+                        help="comma-separated operations to time (default: all that exist): "
+                             + ", ".join(OPERATIONS))
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="also run the report once under cProfile and print the top N "
                              "functions")
@@ -910,6 +916,15 @@ def main(argv: list[str] | None = None) -> int:
     missing = [op for op in OPERATIONS if op not in operations]
     if missing and not args.floor_only:
         log(f"not timed (their entry points do not exist in this tree): {', '.join(missing)}")
+    if args.only:
+        chosen = [op.strip() for op in args.only.split(",") if op.strip()]
+        unknown = [op for op in chosen if op not in OPERATIONS]
+        if unknown:
+            parser.error(f"--only: unknown operations {', '.join(unknown)}; choose from "
+                         + ", ".join(OPERATIONS))
+        operations = [op for op in operations if op in chosen]
+        if "floor" not in operations:
+            operations.insert(0, "floor")  # the ratios are to the floor
 
     def terminate(signum: int, _frame: Any) -> None:  # stop PostgreSQL on SIGTERM
         raise SystemExit(128 + signum)
