@@ -123,7 +123,7 @@ def indicator(ids, universe: list[int]) -> np.ndarray:
 
 people_strategy = st.lists(
     st.tuples(st.sampled_from([*SPECIALTIES, None]), st.sampled_from([*YEARS, None]),
-              st.sampled_from(SITES)), min_size=0, max_size=24)
+              st.sampled_from([*SITES, None])), min_size=0, max_size=24)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -176,6 +176,8 @@ def test_nothing_shown_describes_or_gives_away_fewer_than_m_trainees(people, see
                 child = child[child["scored"]]
                 assert cell.n == len(child) >= m
                 check_means(cell.rows, truth.others.loc[child["cycle_id"]])
+    small["participation"] += alike(truth, everyone, m, ["in_launch"])
+    small["scores"] += alike(truth, everyone, m, ["in_launch", "scored", "self_scored"])
     for family in shown:
         rows = shown[family]
         for position in range(len(everyone)):
@@ -184,6 +186,16 @@ def test_nothing_shown_describes_or_gives_away_fewer_than_m_trainees(people, see
             assert not in_row_space(rows, unit), f"{family}: cycle {everyone[position]} exposed"
         for vector in small[family]:
             assert not in_row_space(rows, vector), f"{family}: a small cell is derivable"
+
+
+def alike(truth: Truth, everyone: list[int], m: int, flags: list[str]) -> list[np.ndarray]:
+    """Groups of 1..m-1 cycles no filter can tell apart (same attributes, same launch, same
+    latest flag and, for scores, the same scored flags): their sum must stay hidden too."""
+    cycles = truth.cycles.assign(in_launch=truth.cycles["launch_id"].astype("string"))
+    columns = ["specialty", "training_year", "site", "latest", *flags]
+    groups = cycles.fillna({"specialty": "", "training_year": 0, "site": "",
+                            "in_launch": ""}).groupby(columns)["cycle_id"]
+    return [indicator(ids, everyone) for _, ids in groups if 1 < len(ids) < m]
 
 
 def check_means(rows, values: pd.DataFrame) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from ..scoring.cohort import Breakdown, CohortReport, ScoreRow, Stats
+from ..scoring.cohort import Breakdown, CohortReport, IntakePoint, ScoreRow, Stats
 from .base import (
     GREEN,
     GROUP_COLOURS,
@@ -134,7 +134,7 @@ def trend_chart(report: CohortReport) -> Chart | None:
                  _figure(traces, layout), trend_table(report))
 
 
-def _intake(point) -> str:  # type: ignore[no-untyped-def]
+def _intake(point: IntakePoint) -> str:
     return f"{point.intake_year} ({point.cohort})" if point.intake_year else point.cohort
 
 

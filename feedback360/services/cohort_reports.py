@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from flask import current_app
+from sqlalchemy import Select
 
 from ..extensions import db
 from ..instruments import Instrument
@@ -35,12 +38,12 @@ from ..models import (
     Invitation,
     User,
 )
-from ..scoring.cohort import DIMENSIONS, CohortAnalysis, CohortReport, Selection
+from ..scoring.cohort import DIMENSIONS, CohortAnalysis, CohortReport, Selection, headings
 from . import DomainError, NotFound
 from .instrument_cache import instrument_for
 
 REPORTED = ("closed", "released")
-SCORE_LEVELS = ("domain", "element")
+SCORE_LEVELS = ("domain", "element")  # the report's; items only for the item-level file
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,13 @@ def _cohort(cohort_id: int) -> Cohort:
     return cohort
 
 
+def _frame(statement: Select[Any], columns: list[str]) -> pd.DataFrame:
+    """A Core query's rows as columns: no ORM row objects (a cohort has thousands of rows)."""
+    rows = db.session.connection().execute(statement).fetchall()
+    return pd.DataFrame(dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True))
+                        if rows else {c: [] for c in columns}, columns=columns)
+
+
 def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
     """Every closed or released cycle of the trainees now in these cohorts, with its launch
     (if any), whether its summary had enough responses, and whether it is the trainee's latest
@@ -100,7 +110,7 @@ def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
     running = (db.select(CohortLaunchCycle.launch_id)
                .join(FeedbackCycle, FeedbackCycle.id == CohortLaunchCycle.cycle_id)
                .where(FeedbackCycle.status.in_(("draft", "open"))))
-    rows = db.session.execute(
+    frame = _frame(
         db.select(FeedbackCycle.id, FeedbackCycle.trainee_id, User.cohort_id,
                   FeedbackCycle.instrument_version_id, CohortLaunchCycle.launch_id,
                   CycleSummary.enough_responses, FeedbackCycle.closes_on, FeedbackCycle.closed_at)
@@ -110,9 +120,9 @@ def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
         .where(User.cohort_id.in_(cohort_ids), User.role == "trainee",
                FeedbackCycle.status.in_(REPORTED),
                db.or_(CohortLaunchCycle.launch_id.is_(None),
-                      CohortLaunchCycle.launch_id.not_in(running)))).all()
-    frame = pd.DataFrame(rows, columns=["cycle_id", "trainee_id", "cohort_id", "version_id",
-                                        "launch_id", "enough", "closes_on", "closed_at"])
+                      CohortLaunchCycle.launch_id.not_in(running))),
+        ["cycle_id", "trainee_id", "cohort_id", "version_id", "launch_id", "enough",
+         "closes_on", "closed_at"])
     frame["enough"] = frame["enough"].fillna(False).astype(bool)
     frame["launch_id"] = frame["launch_id"].astype("Int64")
     order = frame.sort_values(["trainee_id", "closes_on", "closed_at", "cycle_id"])
@@ -121,22 +131,38 @@ def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
     return frame
 
 
-def _scores(cohort_ids: list[int], levels: tuple[str, ...] = SCORE_LEVELS) -> pd.DataFrame:
-    rows = db.session.execute(
-        db.select(CycleScore.cycle_id, CycleScore.level, CycleScore.key, CycleScore.self_score,
-                  CycleScore.others_mean)
+def _scores(cohort_ids: list[int], instrument: Instrument | None) -> pd.DataFrame:
+    """The instrument's domain and element rows of these cohorts' closed cycles. Each (level,
+    key) travels as its position in the instrument (a CASE in SQL): a number per row rather
+    than two strings, which is most of the cost for thousands of trainees."""
+    columns = ["cycle_id", "level", "key", "self_score", "others_mean"]
+    if instrument is None:
+        return pd.DataFrame({c: [] for c in columns})
+    wanted = [(level, key) for level, key, _, _ in headings(instrument)]
+    position = db.case(*[(db.and_(CycleScore.level == level, CycleScore.key == key), i)
+                         for i, (level, key) in enumerate(wanted)], else_=-1)
+    frame = _frame(
+        db.select(CycleScore.cycle_id, position, CycleScore.self_score, CycleScore.others_mean)
         .join(FeedbackCycle, FeedbackCycle.id == CycleScore.cycle_id)
         .join(User, User.id == FeedbackCycle.trainee_id)
         .where(User.cohort_id.in_(cohort_ids), User.role == "trainee",
-               FeedbackCycle.status.in_(REPORTED), CycleScore.level.in_(levels))).all()
-    frame = pd.DataFrame(rows, columns=["cycle_id", "level", "key", "self_score", "others_mean"])
-    return frame.astype({"self_score": "float64", "others_mean": "float64"})
+               FeedbackCycle.status.in_(REPORTED), CycleScore.level.in_(SCORE_LEVELS)),
+        ["cycle_id", "position", "self_score", "others_mean"])
+    frame = frame[frame["position"] >= 0]
+    codes = frame["position"].to_numpy(dtype=int)
+    return pd.DataFrame({
+        "cycle_id": frame["cycle_id"].to_numpy(),
+        "level": np.array([level for level, _ in wanted], dtype=object)[codes],
+        "key": np.array([key for _, key in wanted], dtype=object)[codes],
+        "self_score": frame["self_score"].to_numpy(dtype="float64", na_value=np.nan),
+        "others_mean": frame["others_mean"].to_numpy(dtype="float64", na_value=np.nan)},
+        columns=columns)
 
 
 def _participation(cohort_id: int) -> pd.DataFrame:
     """Invitations per cycle and rater group: asked (not withdrawn), answered, declined."""
     live = Invitation.removed_at.is_(None)
-    rows = db.session.execute(
+    return _frame(
         db.select(Invitation.cycle_id, Invitation.rater_group,
                   db.func.count().filter(live),
                   db.func.count().filter(live, Invitation.status == "completed"),
@@ -145,9 +171,8 @@ def _participation(cohort_id: int) -> pd.DataFrame:
         .join(User, User.id == FeedbackCycle.trainee_id)
         .where(User.cohort_id == cohort_id, User.role == "trainee",
                FeedbackCycle.status.in_(REPORTED))
-        .group_by(Invitation.cycle_id, Invitation.rater_group)).all()
-    return pd.DataFrame(rows, columns=["cycle_id", "rater_group", "invited", "completed",
-                                       "declined"])
+        .group_by(Invitation.cycle_id, Invitation.rater_group),
+        ["cycle_id", "rater_group", "invited", "completed", "declined"])
 
 
 def _instrument(launch_versions: list[int], cycles: pd.DataFrame) -> Instrument | None:
@@ -164,10 +189,10 @@ def _instrument(launch_versions: list[int], cycles: pd.DataFrame) -> Instrument 
 
 def _frames(cohort_id: int) -> _Frames:
     cohort = _cohort(cohort_id)
-    trainees = pd.DataFrame(db.session.execute(
+    trainees = _frame(
         db.select(User.id, User.specialty, User.training_year, User.site)
-        .where(User.cohort_id == cohort_id, User.role == "trainee")).all(),
-        columns=["trainee_id", *DIMENSIONS])
+        .where(User.cohort_id == cohort_id, User.role == "trainee"),
+        ["trainee_id", *DIMENSIONS])
     launches = db.session.execute(
         db.select(CohortLaunch.id, CohortLaunch.instrument_version_id)
         .where(CohortLaunch.cohort_id == cohort_id)
@@ -175,11 +200,11 @@ def _frames(cohort_id: int) -> _Frames:
     launch_ids = [launch_id for launch_id, _ in launches]
     cycles = _closed_cycles([cohort_id])
     cycles = cycles[cycles["latest"] | cycles["launch_id"].isin(launch_ids).fillna(False)]
-    scores = _scores([cohort_id])
+    instrument = _instrument([v for _, v in launches], cycles)
+    scores = _scores([cohort_id], instrument)
     scores = scores[scores["cycle_id"].isin(cycles["cycle_id"])]
-    return _Frames(cohort, _instrument([v for _, v in launches], cycles), launch_ids,
-                   trainees, cycles.reset_index(drop=True), scores,
-                   _participation(cohort_id))
+    return _Frames(cohort, instrument, launch_ids, trainees, cycles.reset_index(drop=True),
+                   scores, _participation(cohort_id))
 
 
 def _intakes(frames: _Frames) -> pd.DataFrame:
@@ -194,7 +219,7 @@ def _intakes(frames: _Frames) -> pd.DataFrame:
         ids = [c.id for c in others]
         earlier = _closed_cycles(ids)
         cycles = pd.concat([cycles, earlier[earlier["latest"]]], ignore_index=True)
-        scores = pd.concat([scores, _scores(ids)], ignore_index=True)
+        scores = pd.concat([scores, _scores(ids, frames.instrument)], ignore_index=True)
     frame = cycles[["cycle_id", "cohort_id", "enough"]].merge(scores, on="cycle_id")
     names = {c.id: (c.name, c.intake_year, c.id == cohort.id) for c in [cohort, *others]}
     for position, column in enumerate(("cohort", "intake_year", "current")):
@@ -270,21 +295,22 @@ def item_level_rows(filters: ReportFilters) -> pd.DataFrame:
     if audited is None or not report.scores_shown:
         raise DomainError(report.message or "This launch's scores cannot be shown.")
     ids = audited.scored_cycle_ids(filters.selection)
-    rows = pd.DataFrame(db.session.execute(
+    rows = _frame(
         db.select(CycleScore.cycle_id, CycleScore.key, CycleScore.self_score,
                   CycleScore.others_mean)
         .join(CohortLaunchCycle, CohortLaunchCycle.cycle_id == CycleScore.cycle_id)
-        .where(CohortLaunchCycle.launch_id == filters.launch_id, CycleScore.level == "item")
-    ).all(), columns=["cycle_id", "item", "self_score", "others_mean"])
+        .where(CohortLaunchCycle.launch_id == filters.launch_id, CycleScore.level == "item"),
+        ["cycle_id", "item", "self_score", "others_mean"])
     rows = rows[rows["cycle_id"].isin(ids)]
     pseudonyms = _pseudonyms(ids)
     instrument = audited.instrument
     order = {key: i for i, key in enumerate(instrument.item_keys)}
     rows = rows[rows["item"].isin(order)].copy()
     rows["trainee"] = rows["cycle_id"].map(pseudonyms)
-    rows["domain"] = rows["item"].map(lambda k: instrument.domain_of_item(k).title)
-    rows["element"] = rows["item"].map(lambda k: instrument.element_of_item(k).title)
-    rows["statement"] = rows["item"].map(lambda k: instrument.item(k).text)
+    for column, title in (("domain", lambda k: instrument.domain_of_item(k).title),
+                          ("element", lambda k: instrument.element_of_item(k).title),
+                          ("statement", lambda k: instrument.item(k).text)):
+        rows[column] = rows["item"].map({key: title(key) for key in order})
     rows["order"] = rows["item"].map(order)
     rows = rows.sort_values(["trainee", "order"])
     return rows[ITEM_COLUMNS].astype({"self_score": "float64", "others_mean": "float64"}

@@ -26,15 +26,15 @@ from ..charts.cohort import (
     priorities_table,
     trend_table,
 )
-from ..cohort_report_forms import ReportFilterForm
+from ..cohort_report_forms import FilterSelect, ReportFilterForm
 from ..exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, to_csv, to_xlsx
 from ..extensions import db
 from ..models import Cohort
+from ..scoring.cohort import CohortReport
 from ..scoring.cohort.tables import long_form, report_sheets
 from ..services import DomainError
 from ..services.cohort_reports import (
     ReportFilters,
-    analysis,
     cohort_report,
     filter_options,
     item_level_rows,
@@ -58,7 +58,7 @@ def report(cohort_id: int):  # type: ignore[no-untyped-def]
                                report=None, charts=[], tables={}, items_allowed=False,
                                plotly_version=PLOTLY_VERSION), 400
     filters = form.filters(cohort.id)
-    shown = cohort_report(filters, analysis(cohort.id))
+    shown = cohort_report(filters)
     return render_template(
         "cohort_reports/report.html", cohort=cohort, form=form, report=shown,
         charts={chart.id: chart for chart in cohort_charts(shown)}, tables=_tables(shown),
@@ -71,7 +71,7 @@ def _items_allowed(filters: ReportFilters) -> bool:
         (filters.specialty, filters.training_year, filters.site))
 
 
-def _tables(shown) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _tables(shown: CohortReport) -> dict[str, object]:
     tables: dict[str, object] = {"trend": trend_table(shown) if shown.trend else None}
     if shown.participation is not None:
         tables["participation"] = participation_table(shown)
@@ -124,7 +124,7 @@ def download(cohort_id: int):  # type: ignore[no-untyped-def]
 
 
 def _about(cohort: Cohort, form: ReportFilterForm) -> dict[str, object]:
-    def chosen(field) -> str:  # type: ignore[no-untyped-def]
+    def chosen(field: FilterSelect) -> str:
         return dict(field.choices).get(field.data or "", "All")
 
     return {"Cohort": cohort.name, "Launch": chosen(form.launch),

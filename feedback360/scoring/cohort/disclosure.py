@@ -29,19 +29,33 @@ import numpy as np
 _TOL = 1e-7
 
 
+class _Rows:
+    """Vectors kept with their squared projections onto the admitted sets' row space."""
+
+    def __init__(self, width: int) -> None:
+        self.vectors = np.zeros((0, width))
+        self.projections = np.zeros(0)
+        self.names: dict[Hashable, int] = {}
+
+    def add(self, vector: np.ndarray, projection: float, name: Hashable | None = None) -> None:
+        if name is not None:
+            self.names[name] = len(self.projections)
+        self.vectors = np.vstack([self.vectors, vector])
+        self.projections = np.append(self.projections, projection)
+
+
 class Disclosure:
     """Greedy admission of sets (class indicator vectors) under the rules of the module."""
 
     def __init__(self, class_sizes: Iterable[int], min_size: int) -> None:
         self.sizes = np.asarray(list(class_sizes), dtype=float)
         self.min_size = min_size
-        self.basis = np.zeros((0, len(self.sizes)))
-        self.leverage = np.zeros(len(self.sizes))
+        width = len(self.sizes)
+        self.basis = np.zeros((0, width))
+        self.leverage = np.zeros(width)
         self._small_classes = (self.sizes > 0) & (self.sizes < min_size)
-        self._watched: list[np.ndarray] = []  # small candidate sets, never admitted
-        self._watched_projection: list[float] = []
-        # (set key, dimension) -> [remainder vector, its squared projection]
-        self._remainders: dict[tuple[Hashable, Hashable], list[object]] = {}
+        self._watched = _Rows(width)  # small candidate sets, never admitted
+        self._remainders = _Rows(width)  # by (admitted set, dimension): the set less its cells
         self.admitted: dict[Hashable, np.ndarray] = {}
 
     def size(self, vector: np.ndarray) -> int:
@@ -51,19 +65,20 @@ class Disclosure:
         coefficients = self.basis @ vector
         return float(coefficients @ coefficients)
 
-    def _small(self, vector: np.ndarray) -> bool:
-        return 0 < self.size(vector) < self.min_size
-
-    @staticmethod
-    def _spanned(vector: np.ndarray, projection: float) -> bool:
-        return projection >= float(vector @ vector) * (1 - _TOL) - _TOL
+    def _exposed(self, vectors: np.ndarray, projections: np.ndarray) -> bool:
+        """Whether any of these vectors is a small set lying in the row space."""
+        if not len(projections):
+            return False
+        sizes = vectors @ self.sizes
+        small = (sizes > 0.5) & (sizes < self.min_size - 0.5)
+        norms = np.einsum("ij,ij->i", vectors, vectors)
+        return bool((small & (projections >= norms * (1 - _TOL) - _TOL)).any())
 
     def watch(self, vector: np.ndarray) -> None:
         """A set of 1..min_size-1 trainees that must never become derivable."""
         vector = np.asarray(vector, dtype=float)
-        if self._small(vector):
-            self._watched.append(vector)
-            self._watched_projection.append(self._projection(vector))
+        if 0 < self.size(vector) < self.min_size:
+            self._watched.add(vector, self._projection(vector))
 
     def admit(self, key: Hashable, vector: np.ndarray,
               parents: Iterable[tuple[Hashable, Hashable]] = (),
@@ -77,36 +92,32 @@ class Disclosure:
         residual -= self.basis.T @ (self.basis @ residual)  # once more, for rounding
         norm = float(np.linalg.norm(residual))
         new = residual / norm if norm > 1e-9 * max(1.0, float(np.linalg.norm(vector))) else None
-
-        def gained(projection: float, other: np.ndarray) -> float:
-            return projection + (float(other @ new) ** 2 if new is not None else 0.0)
-
+        basis, leverage = self.basis, self.leverage
+        watched = self._watched.projections
+        remainders = self._remainders.vectors.copy()
+        rest_projections = self._remainders.projections.copy()
         if new is not None:
-            leverage = self.leverage + new ** 2
+            basis, leverage = np.vstack([self.basis, new]), self.leverage + new ** 2
             if (leverage[self._small_classes] >= 1 - _TOL).any():
                 return False
-            watched = [gained(p, w) for p, w in zip(self._watched_projection, self._watched,
-                                                    strict=True)]
-            if any(self._spanned(w, p) for w, p in zip(self._watched, watched, strict=True)):
+            watched = watched + (self._watched.vectors @ new) ** 2
+            if self._exposed(self._watched.vectors, watched):
                 return False
-        remainders: dict[tuple[Hashable, Hashable], list[object]] = {}
-        for name, (rest, projection) in self._remainders.items():
-            remainders[name] = [rest, gained(projection, rest)]  # type: ignore[arg-type]
-        basis = self.basis if new is None else np.vstack([self.basis, new])
+            rest_projections += (remainders @ new) ** 2
         for parent in parents:
-            if parent in remainders:
-                rest = remainders[parent][0] - vector  # type: ignore[operator]
-                coefficients = basis @ rest
-                remainders[parent] = [rest, float(coefficients @ coefficients)]
-        if any(self._small(rest) and self._spanned(rest, projection)  # type: ignore[arg-type]
-               for rest, projection in remainders.values()):
+            row = self._remainders.names.get(parent)
+            if row is not None:
+                remainders[row] -= vector
+                coefficients = basis @ remainders[row]
+                rest_projections[row] = float(coefficients @ coefficients)
+        if self._exposed(remainders, rest_projections):
             return False
         # safe: commit
-        if new is not None:
-            self.basis, self.leverage = basis, leverage
-            self._watched_projection = watched
-        self._remainders = remainders
+        self.basis, self.leverage = basis, leverage
+        self._watched.projections = watched
+        self._remainders.vectors, self._remainders.projections = remainders, rest_projections
+        own = self._projection(vector)
         for dimension in dimensions:
-            self._remainders[key, dimension] = [vector, self._projection(vector)]
+            self._remainders.add(vector, own, (key, dimension))
         self.admitted[key] = vector
         return True

@@ -31,29 +31,26 @@ KINDS = ("participation", "others", "self")
 @dataclass
 class _Family:
     disclosure: Disclosure
-    classes: pd.DataFrame  # one row per class: dimension keys and membership flags
+    classes: dict[str, np.ndarray]  # per class: dimension keys and membership flags
 
 
-def _family(frame: pd.DataFrame, flags: list[str], min_trainees: int
-            ) -> tuple[_Family, pd.Series]:
+def _family(frame: pd.DataFrame, flags: list[str], min_trainees: int) -> _Family:
+    """Cycles grouped into classes: those every candidate set treats alike."""
     columns = [*DIMENSIONS, *flags]
     if frame.empty:
         classes = pd.DataFrame(columns=[*columns, "size"])
-        ids = pd.Series(dtype=int)
     else:
-        grouped = frame.groupby(columns, sort=True, dropna=False)
-        ids = grouped.ngroup()
-        classes = grouped.size().rename("size").reset_index()
-    return _Family(Disclosure(classes["size"].astype(int), min_trainees), classes), ids
+        classes = frame.groupby(columns, sort=True, dropna=False).size().rename(
+            "size").reset_index()
+    arrays = {c: classes[c].to_numpy(dtype=bool if c in flags else object) for c in columns}
+    return _Family(Disclosure(classes["size"].astype(int), min_trainees), arrays)
 
 
-def _vector(family: _Family, choice: int, values: tuple[str | None, ...], flag: str
-            ) -> np.ndarray:
-    classes = family.classes
-    mask = classes[flag].to_numpy(dtype=bool, copy=True)
+def _vector(family: _Family, values: tuple[str | None, ...], flag: str) -> np.ndarray:
+    mask = family.classes[flag].copy()
     for dimension, value in zip(DIMENSIONS, values, strict=True):
         if value is not ANY:
-            mask &= classes[dimension].to_numpy() == value
+            mask &= family.classes[dimension] == value
     return mask.astype(float)
 
 
@@ -96,15 +93,15 @@ def audit(frame: pd.DataFrame, choices: int, min_trainees: int) -> dict[str, set
     for c in range(choices):
         frame[f"o_{c}"] = frame[f"in_{c}"] & frame["scored"]
         frame[f"s_{c}"] = frame[f"in_{c}"] & frame["self_scored"]
-    part, _ = _family(frame, in_flags, min_trainees)
+    part = _family(frame, in_flags, min_trainees)
     score_flags = [*(f"o_{c}" for c in range(choices)), *(f"s_{c}" for c in range(choices))]
-    scores, _ = _family(frame[frame["scored"]], score_flags, min_trainees)
+    scores = _family(frame[frame["scored"]], score_flags, min_trainees)
     cells = _cells(frame, choices)
     vectors: dict[tuple[str, CellKey], np.ndarray] = {}
     for key in cells:
-        vectors["participation", key] = _vector(part, key[0], key[1], f"in_{key[0]}")
-        vectors["others", key] = _vector(scores, key[0], key[1], f"o_{key[0]}")
-        vectors["self", key] = _vector(scores, key[0], key[1], f"s_{key[0]}")
+        vectors["participation", key] = _vector(part, key[1], f"in_{key[0]}")
+        vectors["others", key] = _vector(scores, key[1], f"o_{key[0]}")
+        vectors["self", key] = _vector(scores, key[1], f"s_{key[0]}")
     for (kind, _), vector in vectors.items():
         (part if kind == "participation" else scores).disclosure.watch(vector)
 
