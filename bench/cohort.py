@@ -944,7 +944,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{kind}: benchmark failed: {type(exc).__name__}: {exc}")
             failed = True
             continue
-        path = RESULTS / f"cohort-{kind}.json"
+        # a floor-only run (no report to compare) must not replace a whole run's figures
+        path = RESULTS / f"cohort-{kind}{'-floor' if args.floor_only else ''}.json"
         path.write_text(json.dumps(result, indent=2) + "\n")
         print_report(result)
         if result.get("profile"):
