@@ -870,7 +870,8 @@ def main(argv: list[str] | None = None) -> int:
                              "national intake); every cohort's report is timed, the sum "
                              "being the full report")
     parser.add_argument("--repeat", type=int, default=5,
-                        help="fresh-process runs of each operation (default 5)")
+                        help="fresh-process runs of the floor and the report (default 5; the "
+                             "other operations at most 3)")
     parser.add_argument("--patterns", type=int, default=300,
                         help="answer patterns scored with score_cycle (default 300)")
     parser.add_argument("--seed", type=int, default=360, help="random seed")
