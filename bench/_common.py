@@ -1,8 +1,10 @@
-"""Helpers shared by the benchmarks (``bench/submit.py``, ``bench/dashboard.py``).
+"""Helpers shared by the benchmarks (``bench/submit.py``, ``bench/dashboard.py``,
+``bench/cohort.py``).
 
 Paths, the throwaway app configuration (production settings over plain HTTP), migrating a fresh
-database with ``flask db upgrade``, the PostgreSQL cluster helper, CPU accounting from ``/proc``
-and percentiles. Standard library only at import time; the app is imported when it is used.
+database with ``flask db upgrade``, the PostgreSQL cluster helper, CPU accounting from ``/proc``,
+percentiles and a fingerprint of the code measured. Standard library only at import time; the
+app is imported when it is used.
 """
 
 from __future__ import annotations
@@ -63,8 +65,10 @@ def _proc_stat(pid: int) -> tuple[int, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def _tree_cpu(root_pid: int | None) -> float:
-    """CPU seconds of a process and its live children (workers, PostgreSQL backends)."""
+def _tree_cpu(root_pid: int | None, *, reaped: bool = False) -> float:
+    """CPU seconds of a process and its live children (workers, PostgreSQL backends); with
+    ``reaped``, also of the children it has already waited for (PostgreSQL's parallel query
+    workers live for one query: their CPU then shows only in the postmaster's cutime)."""
     if root_pid is None:
         return 0.0
     total = 0.0
@@ -74,6 +78,11 @@ def _tree_cpu(root_pid: int | None) -> float:
         stat = _proc_stat(int(entry.name))
         if stat and (int(entry.name) == root_pid or stat[0] == root_pid):
             total += stat[1]
+    if reaped:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            raw = Path(f"/proc/{root_pid}/stat").read_text()
+            fields = raw[raw.rindex(")") + 2:].split()
+            total += (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
     return total
 
 
@@ -205,3 +214,28 @@ def percentile(sorted_values: list[float], fraction: float) -> float | None:
     return sorted_values[index]
 
 
+def app_fingerprint(fingerprinted: tuple[str, ...]) -> dict[str, Any]:
+    """Which code was measured (the app is edited while benchmarks run): git HEAD, one hash of
+    every ``.py`` of feedback360/ and every template, and a hash of each of ``fingerprinted``
+    (files or directories)."""
+    import hashlib
+
+    found: dict[str, Any] = {}
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        found["git_head"] = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT,
+                                           capture_output=True, text=True, timeout=10,
+                                           check=False).stdout.strip()
+    whole = hashlib.sha256()
+    sources = [*(ROOT / "feedback360").rglob("*.py"), *(ROOT / "templates").rglob("*.html")]
+    for file in sorted(sources):
+        whole.update(file.relative_to(ROOT).as_posix().encode() + b"\0" + file.read_bytes())
+    found["app_sha256_12"] = whole.hexdigest()[:12]  # every .py of feedback360/, every template
+    files: dict[str, str] = {}
+    for name in fingerprinted:
+        path = ROOT / name
+        for file in sorted(path.rglob("*") if path.is_dir() else [path]):
+            if file.is_file() and file.suffix in (".py", ".html"):
+                files[file.relative_to(ROOT).as_posix()] = hashlib.sha256(
+                    file.read_bytes()).hexdigest()[:12]
+    found["sha256_12"] = files
+    return found

@@ -49,13 +49,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/
 
@@ -70,14 +68,22 @@ from _common import (  # shared with the other benchmarks
     _self_cpu,
     _system_cpu,
     _tree_cpu,
+    app_fingerprint,
     cores,
-    load_pg_cluster,
     log,
     make_app,
     migrate,
     percentile,
-    postmaster_pid,
     wait_until_idle,
+)
+from _seed import (
+    FreshDatabases,
+    Loader,
+    Pattern,
+    database_size,
+    make_pattern,
+    score_pattern,
+    spread,
 )
 
 AIM_P95_MS = 150.0
@@ -89,136 +95,10 @@ TRAINEES_PER_COACH = 10
 PASSWORD = "bench dashboard " + secrets.token_hex(8)  # hashed once; every bench user has it
 EMAIL_DOMAIN = "bench.feedback360.invalid"
 BENCH_COACH_EMAIL = f"bench.coach@{EMAIL_DOMAIN}"
-CHUNK = 20_000  # rows per executemany on SQLite
 
 
 # ---------------------------------------------------------------------------------------------
 # Realistic answers: a pool of "answer patterns" (one cycle's responses each)
-
-# How often a group answers "not observed", by group, then by domain or element.
-NOT_SEEN = {
-    "supervisor": {"": 0.03}, "other": {"": 0.2},
-    "senior": {"": 0.06, "managing-services": 0.12},
-    "peer": {"": 0.06, "managing-services": 0.25, "setting-direction": 0.15},
-    "nursing": {"": 0.08, "managing-services": 0.3, "setting-direction": 0.25},
-    "ahp": {"": 0.06, "managing-services": 0.2, "setting-direction": 0.15},
-    "management": {"": 0.12, "managing-services": 0.03, "improving-services": 0.15},
-}
-GROUP_BIAS = {"supervisor": -0.35, "senior": -0.25, "peer": 0.35, "nursing": 0.15, "ahp": 0.05,
-              "management": -0.05, "other": 0.1}
-# After the named supervisor and two seniors (the instrument's validity rule wants two senior
-# colleagues), the other twelve raters are drawn with these weights.
-GROUP_WEIGHTS = {"senior": 1.2, "peer": 3.0, "nursing": 2.0, "ahp": 2.5, "management": 1.2,
-                 "other": 0.6}
-STRENGTHS = (
-    "Always makes time to explain results to junior colleagues, even on the busiest days.",
-    "Handles difficult conversations with patients and families calmly and kindly.",
-    "Their audit of turnaround times changed how the whole department books samples.",
-    "Chairs the weekly huddle well: everyone gets heard and decisions are written down.",
-    "A reliable pair of hands. If they say they will do something, it gets done.",
-    "Spots safety problems early and raises them through the right channels.",
-    "Asks for feedback and clearly acts on it; I have seen real change over the year.",
-    "Brings the multidisciplinary team together around what matters for the patient.",
-    "Explains complex scientific findings in plain words at the MDT.",
-    "Very approachable; nursing staff feel able to ask them anything.",
-)
-DEVELOPMENT = (
-    "Could delegate more: they sometimes take on everything themselves and then run late.",
-    "Would benefit from getting involved in service planning and the budget meetings.",
-    "Occasionally quiet in larger meetings where their view would be valuable.",
-    "Could share the outcomes of their improvement work more widely across the site.",
-    "Sometimes focuses on the detail at the expense of the bigger picture for the service.",
-    "Should seek out opportunities to lead a quality-improvement project from start to finish.",
-    "Needs to push back more confidently when workload requests are unrealistic.",
-    "More visible presence on the shop floor would help the team see their leadership.",
-)
-
-
-@dataclass
-class Pattern:
-    """One cycle's responses: raters' groups, everyone's answers (self last) and comments."""
-
-    cycle_no: int
-    groups: list[str]
-    answers: list[list[int | None]]  # RATERS_PER_CYCLE + 1 rows (the self-assessment last)
-    comments: list[tuple[int, str, str]]  # (response index, prompt key, text)
-    report_json: str = ""
-    enough: bool = False
-    responses_counted: int = 0
-
-
-def make_pattern(instrument: Any, rng: random.Random, cycle_no: int) -> Pattern:
-    """Scores from a simple model of a trainee (level, domain/element/item effects, a blind
-    spot and a hidden strength), rater groups' leniency and noise, and "not observed" by group."""
-    domains = [d.key for d in instrument.domains]
-    blind, hidden = rng.sample(domains, 2)
-    level = 3.4 + 0.15 * cycle_no + rng.gauss(0, 0.25)
-    effect: dict[str, float] = {}
-
-    def fx(key: str, sd: float) -> float:
-        if key not in effect:
-            effect[key] = rng.gauss(0, sd)
-        return effect[key]
-
-    items = list(instrument.item_keys)
-    where = {i: (instrument.domain_of_item(i).key, instrument.element_of_item(i).key)
-             for i in items}
-    true = {i: level + fx(d, 0.3) + fx(e, 0.2) + fx(i, 0.15) - 0.5 * (d == blind)
-            for i, (d, e) in where.items()}
-    groups = ["supervisor", "senior", "senior",
-              *rng.choices(list(GROUP_WEIGHTS), list(GROUP_WEIGHTS.values()),
-                           k=RATERS_PER_CYCLE - 3)]
-    answers: list[list[int | None]] = []
-    for group in groups:
-        seen = NOT_SEEN[group]
-        leniency = rng.gauss(0, 0.3)
-        careless = rng.random() < 0.02  # now and then a response rates too little to count
-        row: list[int | None] = []
-        for item in items:
-            domain, element = where[item]
-            chance = 0.7 if careless else seen.get(element, seen.get(domain, seen[""]))
-            if rng.random() < chance:
-                row.append(None)
-            else:
-                value = true[item] + GROUP_BIAS[group] + leniency + rng.gauss(0, 0.55)
-                row.append(min(5, max(1, round(value))))
-        answers.append(row)
-    self_bias = rng.gauss(-0.1, 0.2)
-    answers.append([min(5, max(1, round(
-        true[i] + self_bias + 1.3 * (where[i][0] == blind) - 1.1 * (where[i][0] == hidden)
-        + rng.gauss(0, 0.35)))) for i in items])
-    comments = []
-    for index in range(RATERS_PER_CYCLE):
-        if rng.random() < 0.5:  # about half the raters write something
-            if rng.random() < 0.9:
-                comments.append((index, "strengths", " ".join(rng.sample(STRENGTHS,
-                                                                        rng.randint(1, 2)))))
-            if rng.random() < 0.6:
-                comments.append((index, "development", " ".join(rng.sample(DEVELOPMENT,
-                                                                          rng.randint(1, 2)))))
-    return Pattern(cycle_no, groups, answers, comments)
-
-
-def score_pattern(pattern: Pattern, instrument: Any, rules: Any) -> None:
-    """The stored summary of every cycle holding this pattern's answers (``score_cycle``)."""
-    import pandas as pd
-
-    from feedback360.scoring import score_cycle
-
-    rows = []
-    for index, row in enumerate(pattern.answers):
-        is_self = index == RATERS_PER_CYCLE
-        group = None if is_self else pattern.groups[index]
-        for item, score in zip(instrument.item_keys, row, strict=True):
-            rows.append((f"r{index}", group, is_self, item,
-                         float(score) if score is not None else float("nan")))
-    frame = pd.DataFrame(rows, columns=["response", "group", "is_self", "item", "score"])
-    report = score_cycle(frame.astype({"score": "float64", "is_self": "bool"}), instrument,
-                         rules)
-    pattern.report_json = json.dumps(report.to_dict())
-    pattern.enough = report.enough
-    pattern.responses_counted = report.validity.responses
-
 
 _POOLS: dict[tuple[Any, ...], list[list[Pattern]]] = {}
 
@@ -237,48 +117,6 @@ def pattern_pools(instrument: Any, rules: Any, args: argparse.Namespace) -> list
     return _POOLS[key]
 
 
-# ---------------------------------------------------------------------------------------------
-# Bulk loading: Core executemany in chunks on SQLite, COPY on PostgreSQL
-
-
-class Loader:
-    def __init__(self, kind: str, connection: Any) -> None:
-        self.kind = kind
-        self.connection = connection  # a SQLAlchemy Connection inside a transaction
-        self.rows: Counter[str] = Counter()
-
-    def load(self, table: Any, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
-        count = 0
-        if self.kind == "postgresql":
-            raw = self.connection.connection.driver_connection  # psycopg, same transaction
-            statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-            with raw.cursor() as cursor, cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    count += 1
-        else:
-            # executemany of plain tuples, each value through its column type's own bind
-            # processor (UUIDs, datetimes, JSON as the app stores them on SQLite)
-            dialect = self.connection.dialect
-            processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                          for name in columns]
-            statement = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 (model names)
-                         f"VALUES ({', '.join('?' for _ in columns)})")
-            chunk: list[tuple[Any, ...]] = []
-            for row in rows:
-                chunk.append(tuple(v if p is None or v is None else p(v)
-                                   for p, v in zip(processors, row, strict=True)))
-                if len(chunk) >= CHUNK:
-                    self.connection.exec_driver_sql(statement, chunk)
-                    count += len(chunk)
-                    chunk = []
-            if chunk:
-                self.connection.exec_driver_sql(statement, chunk)
-                count += len(chunk)
-        self.rows[table.name] += count
-        return count
-
-
 @dataclass
 class Seeded:
     trainees: int
@@ -292,12 +130,6 @@ class Seeded:
     trainee_cycles: dict[str, list[int]]  # trainee email -> their released cycles
     answers_subset: str | None = None
     database_bytes: int | None = None
-
-
-def spread(count: int, size: int) -> list[int]:
-    """``size`` positions spread evenly over ``range(count)``."""
-    size = min(size, count)
-    return sorted({min(count - 1, (i * count) // size) for i in range(size)})
 
 
 def seed(database_url: str, kind: str, *, trainees: int, args: argparse.Namespace) -> Seeded:
@@ -550,17 +382,6 @@ def seed(database_url: str, kind: str, *, trainees: int, args: argparse.Namespac
     return Seeded(trainees, coaches + 1, len(cycles), sum(len(p) for p in pools),
                   dict(loader.rows), {k: round(v, 1) for k, v in seconds.items()}, sample,
                   coach_cycles, trainee_cycles, subset_note, size)
-
-
-def database_size(kind: str, database_url: str) -> int | None:
-    from feedback360.extensions import db
-
-    with contextlib.suppress(Exception):
-        if kind == "sqlite":
-            path = Path(database_url.split("///", 1)[1])
-            return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
-        return int(db.session.scalar(db.text("SELECT pg_database_size(current_database())")))
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -918,30 +739,12 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     targets: list[Target] = []
     window: dict[str, Any] = {}
     try:
-        db_pid = None
-        cluster_url = ""
-        if kind == "postgresql":
-            pg = load_pg_cluster()
-            given = os.environ.get("DATABASE_URL", "")
-            if given.startswith("postgresql"):  # `make bench PG=1` started a cluster for us
-                cluster_url = given
-            else:
-                cluster_url = stack.enter_context(pg.temporary_cluster())
-            db_pid = postmaster_pid(urlsplit(cluster_url).port or 0)
+        databases = FreshDatabases(kind, workdir, stack, keep=args.keep)
+        db_pid = databases.db_pid
         for size in args.sizes:
-            if kind == "sqlite":
-                database_url = f"sqlite:///{workdir / f'dashboard-{size}.sqlite'}"
-                detail = f"SQLite {__import__('sqlite3').sqlite_version} (WAL), file in {workdir}"
-            else:
-                name = f"feedback360_dashboard_{size}"
-                database_url = pg.create_database(cluster_url, name, replace=True)
-                if not args.keep:
-                    stack.callback(_quietly, pg.drop_database, cluster_url, name)
-                import psycopg
-
-                with psycopg.connect(pg.libpq_url(database_url), connect_timeout=10) as conn:
-                    version = conn.execute("SHOW server_version").fetchone()[0]
-                detail = f"PostgreSQL {version} (throwaway cluster, fsync off)"
+            name = (f"dashboard-{size}" if kind == "sqlite"
+                    else f"feedback360_dashboard_{size}")
+            database_url, detail = databases.create(name)
             log(f"{kind}/{size}: {detail}")
             migrate(database_url)
             seeded = seed(database_url, kind, trainees=size, args=args)
@@ -984,39 +787,14 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     "machine": {"cores": cores(), "python": sys.version.split()[0]},
                     "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
                     "aim": {"p95_ms": AIM_P95_MS, "flat_ratio": AIM_FLAT_RATIO},
-                    "app_tree": app_fingerprint(), "window": window, "runs": runs})
+                    "app_tree": app_fingerprint(FINGERPRINTED), "window": window, "runs": runs})
 
 
-# The app is edited while benchmarks run: record which code was measured.
+# The files whose hashes the results record (the app is edited while benchmarks run).
 FINGERPRINTED = ("feedback360/views/reports.py", "feedback360/services/summaries.py",
                  "feedback360/scoring/report.py", "feedback360/charts", "feedback360/charts.py",
                  "templates/reports", "templates/coach/_review_panel.html",
                  "templates/plan/_plan_section.html")
-
-
-def app_fingerprint() -> dict[str, Any]:
-    import hashlib
-    import subprocess
-
-    found: dict[str, Any] = {}
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        found["git_head"] = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT,
-                                           capture_output=True, text=True, timeout=10,
-                                           check=False).stdout.strip()
-    whole = hashlib.sha256()
-    sources = [*(ROOT / "feedback360").rglob("*.py"), *(ROOT / "templates").rglob("*.html")]
-    for file in sorted(sources):
-        whole.update(file.relative_to(ROOT).as_posix().encode() + b"\0" + file.read_bytes())
-    found["app_sha256_12"] = whole.hexdigest()[:12]  # every .py of feedback360/, every template
-    files: dict[str, str] = {}
-    for name in FINGERPRINTED:
-        path = ROOT / name
-        for file in sorted(path.rglob("*") if path.is_dir() else [path]):
-            if file.is_file() and file.suffix in (".py", ".html"):
-                files[file.relative_to(ROOT).as_posix()] = hashlib.sha256(
-                    file.read_bytes()).hexdigest()[:12]
-    found["sha256_12"] = files
-    return found
 
 
 def verdict(result: dict[str, Any]) -> dict[str, Any]:
