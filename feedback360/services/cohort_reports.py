@@ -163,23 +163,27 @@ def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
     return frame
 
 
-def _scores(cohort_ids: list[int], instrument: Instrument | None) -> pd.DataFrame:
-    """The instrument's domain and element rows of these cohorts' closed cycles. Each (level,
-    key) travels as its position in the instrument (a CASE in SQL): a number per row rather
-    than two strings, which is most of the cost for thousands of trainees."""
+ID_CHUNK = 10_000  # bound parameters per statement: well inside SQLite's and PostgreSQL's limits
+
+
+def _scores(cycle_ids: list[int], instrument: Instrument | None) -> pd.DataFrame:
+    """The instrument's domain and element rows of these cycles, looked up by the table's primary
+    key (cycle, level, key). Each (level, key) travels as its position in the instrument (a CASE
+    in SQL): a number per row rather than two strings, which is most of the cost for thousands
+    of trainees."""
     columns = ["cycle_id", "level", "key", "self_score", "others_mean"]
-    if instrument is None:
+    if instrument is None or not cycle_ids:
         return pd.DataFrame({c: [] for c in columns})
     wanted = [(level, key) for level, key, _, _ in headings(instrument)]
     position = db.case(*[(db.and_(CycleScore.level == level, CycleScore.key == key), i)
                          for i, (level, key) in enumerate(wanted)], else_=-1)
-    frame = _frame(
+    chunks = [_frame(
         db.select(CycleScore.cycle_id, position, CycleScore.self_score, CycleScore.others_mean)
-        .join(FeedbackCycle, FeedbackCycle.id == CycleScore.cycle_id)
-        .join(User, User.id == FeedbackCycle.trainee_id)
-        .where(User.cohort_id.in_(cohort_ids), User.role == "trainee",
-               FeedbackCycle.status.in_(REPORTED), CycleScore.level.in_(SCORE_LEVELS)),
+        .where(CycleScore.cycle_id.in_(cycle_ids[start:start + ID_CHUNK]),
+               CycleScore.level.in_(SCORE_LEVELS)),
         ["cycle_id", "position", "self_score", "others_mean"])
+        for start in range(0, len(cycle_ids), ID_CHUNK)]
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     frame = frame[frame["position"] >= 0]
     codes = frame["position"].to_numpy(dtype=int)
     return pd.DataFrame({
@@ -244,8 +248,7 @@ def _basis(cohort_id: int) -> _Basis:
 def _frames(basis: _Basis) -> _Frames:
     cohort_id = basis.cohort.id
     instrument = _instrument([v for _, v in basis.launches], basis.cycles)
-    scores = _scores([cohort_id], instrument)
-    scores = scores[scores["cycle_id"].isin(basis.cycles["cycle_id"])]
+    scores = _scores([int(i) for i in basis.cycles["cycle_id"]], instrument)
     return _Frames(basis.cohort, instrument, [launch_id for launch_id, _ in basis.launches],
                    basis.trainees, basis.cycles, scores, _participation(cohort_id))
 
@@ -258,12 +261,12 @@ def _intakes(frames: _Frames, basis: _Basis) -> pd.DataFrame:
     scores = frames.scores
     if others:
         cycles = pd.concat([cycles, basis.other_cycles], ignore_index=True)
-        scores = pd.concat([scores, _scores([c.id for c in others], frames.instrument)],
-                           ignore_index=True)
+        scores = pd.concat([scores, _scores([int(i) for i in basis.other_cycles["cycle_id"]],
+                                            frames.instrument)], ignore_index=True)
     frame = cycles[["cycle_id", "cohort_id", "enough"]].merge(scores, on="cycle_id")
     names = {c.id: (c.name, c.intake_year, c.id == cohort.id) for c in [cohort, *others]}
     for position, column in enumerate(("cohort", "intake_year", "current")):
-        frame[column] = frame["cohort_id"].map(lambda i, p=position: names[i][p])
+        frame[column] = frame["cohort_id"].map({i: name[position] for i, name in names.items()})
     return frame
 
 
