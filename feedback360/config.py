@@ -42,7 +42,11 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         "FEEDBACK360_ENV": profile,
         "TESTING": profile == "testing",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'feedback360.sqlite'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping before each pooled connection is used: on PostgreSQL it cost 14 ms of app CPU
+        # per survey (a quarter of it; bench/README.md, "submit"). A connection the server has
+        # dropped fails one request, and SQLAlchemy then renews the whole pool.
+        # DATABASE_POOL_PRE_PING=true turns it on where a proxy drops idle connections.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
         "SQLITE_BUSY_TIMEOUT_MS": 15_000,
         "SECRET_KEY": None,
         "SECRET_KEY_FALLBACKS": [],
@@ -108,6 +112,9 @@ def from_environment() -> dict[str, Any]:
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "RATELIMIT_ENABLED"):
         if os.environ.get(name) is not None:
             found[name] = _env_bool(name, False)
+    if os.environ.get("DATABASE_POOL_PRE_PING") is not None:
+        found["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": _env_bool("DATABASE_POOL_PRE_PING", False)}
     return found
 
 
