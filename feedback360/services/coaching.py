@@ -56,15 +56,18 @@ def _check_pair(coach: User, trainee: User) -> None:
         raise DomainError(f"{trainee.name} is not a trainee, so cannot be given a coach")
 
 
-def _is_assigned(coach: User, trainee: User) -> bool:
+def is_coach_of(coach: User, trainee_id: int) -> bool:
+    """Whether ``coach`` is a coach assigned to this trainee (never true for another role)."""
+    if coach.role != "coach":
+        return False
     return db.session.scalar(db.select(CoachAssignment.id).where(
         CoachAssignment.coach_id == coach.id,
-        CoachAssignment.trainee_id == trainee.id)) is not None
+        CoachAssignment.trainee_id == trainee_id).limit(1)) is not None
 
 
 def assign(coach: User, trainee: User, *, by: User | None) -> CoachAssignment:
     _check_pair(coach, trainee)
-    if _is_assigned(coach, trainee):
+    if is_coach_of(coach, trainee.id):
         raise DomainError(f"{coach.name} is already {trainee.name}'s coach", field="coach_id")
     assignment = CoachAssignment(coach_id=coach.id, trainee_id=trainee.id)
     db.session.add(assignment)
@@ -81,7 +84,7 @@ def assign_many(coach: User, trainees: Iterable[User], *, by: User | None) -> Bu
     result = BulkAssignment()
     for trainee in trainees:
         _check_pair(coach, trainee)
-        if _is_assigned(coach, trainee):
+        if is_coach_of(coach, trainee.id):
             result.already_assigned.append(trainee)
             continue
         db.session.add(CoachAssignment(coach_id=coach.id, trainee_id=trainee.id))

@@ -19,9 +19,9 @@ from ..extensions import db
 from ..models import GOAL_STATUSES, DevelopmentGoal, FeedbackCycle, User
 from ..scoring import CycleReport
 from . import DomainError, Forbidden
+from .coaching import is_coach_of
 from .cycles import today
 from .instrument_cache import instrument_for
-from .reviews import assigned
 
 ACTION_MAX_LENGTH = 1000
 SUPPORT_MAX_LENGTH = 1000
@@ -45,7 +45,7 @@ def may_plan(user: User, cycle: FeedbackCycle) -> bool:
     """The owning trainee or a coach assigned to them (whatever the cycle's state)."""
     if user.role == "trainee":
         return cycle.trainee_id == user.id
-    return assigned(user, cycle.trainee_id)
+    return is_coach_of(user, cycle.trainee_id)
 
 
 def _check_may_plan(user: User, cycle: FeedbackCycle) -> None:

@@ -11,33 +11,26 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, update
+from sqlalchemy import update
 
 from .. import audit, mail
 from ..extensions import db
-from ..models import CoachAssignment, CoachNote, Comment, FeedbackCycle, Response, User
+from ..models import CoachNote, Comment, FeedbackCycle, Response, User
 from ..urls import absolute_url
 from . import DomainError, Forbidden, NotFound
+from .coaching import is_coach_of
 
 REVIEWABLE = ("closed", "released")
 HIDE_REASON_MAX_LENGTH = 500
 NOTE_MAX_LENGTH = 4000
 
 
-def assigned(coach: User, trainee_id: int) -> bool:
-    """Whether ``coach`` is a coach assigned to this trainee."""
-    if coach.role != "coach":
-        return False
-    return bool(db.session.scalar(db.select(exists().where(
-        CoachAssignment.coach_id == coach.id, CoachAssignment.trainee_id == trainee_id))))
-
-
 def coach_can_review(coach: User, cycle: FeedbackCycle) -> bool:
-    return cycle.status in REVIEWABLE and assigned(coach, cycle.trainee_id)
+    return cycle.status in REVIEWABLE and is_coach_of(coach, cycle.trainee_id)
 
 
 def _require_reviewer(coach: User, cycle: FeedbackCycle) -> None:
-    if not assigned(coach, cycle.trainee_id):
+    if not is_coach_of(coach, cycle.trainee_id):
         raise Forbidden("Only the trainee's coach can review this report")
     if cycle.status not in REVIEWABLE:
         raise DomainError("The report can be reviewed once the cycle has closed")

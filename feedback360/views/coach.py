@@ -17,7 +17,7 @@ from ..authz import role_required
 from ..cycle_forms import ConfirmForm
 from ..extensions import db
 from ..models import CoachAssignment, CoachNote, FeedbackCycle, User
-from ..services import DomainError, NotFound, cycles, plans, reviews
+from ..services import DomainError, NotFound, coaching, cycles, plans, reviews
 from ..services.instrument_cache import instrument_for
 from ..services.summaries import comments_for, report_for
 from . import show_domain_error
@@ -38,7 +38,7 @@ class NoteForm(FlaskForm):
 
 def coach_notes(cycle: FeedbackCycle) -> list[CoachNote]:
     """The cycle's private notes, for an assigned coach only (anyone else gets none)."""
-    if not (current_user.is_authenticated and reviews.assigned(current_user, cycle.trainee_id)):
+    if not (current_user.is_authenticated and coaching.is_coach_of(current_user, cycle.trainee_id)):
         return []
     return reviews.notes_for(cycle)
 
@@ -66,7 +66,7 @@ def _assigned_cycle(cycle_id: int, *, lock: bool = False) -> FeedbackCycle:
     """A cycle of one of the coach's trainees, or 404 (an unassigned trainee's looks absent)."""
     options = {"with_for_update": True} if lock else {}
     cycle = db.get_or_404(FeedbackCycle, cycle_id, **options)
-    if not reviews.assigned(current_user, cycle.trainee_id):
+    if not coaching.is_coach_of(current_user, cycle.trainee_id):
         abort(404)
     return cycle
 

@@ -26,8 +26,9 @@ from ..authz import role_required
 from ..charts import Chart, dashboard_charts, element_table
 from ..extensions import db
 from ..instruments import Instrument
-from ..models import CoachAssignment, FeedbackCycle
+from ..models import FeedbackCycle
 from ..scoring import Change, CycleReport, compare_cycles
+from ..services import coaching
 from ..services.instrument_cache import instrument_for
 from ..services.summaries import ShownComment, comments_for, previous_report, report_for
 from .assets import PLOTLY_VERSION
@@ -58,18 +59,12 @@ def viewer_of(cycle: FeedbackCycle) -> str:
             abort(404)
         return "trainee"
     if current_user.role == "coach":
-        if cycle.status not in ("closed", "released") or not is_assigned(current_user.id,
-                                                                        cycle.trainee_id):
+        if cycle.status not in ("closed", "released") or not coaching.is_coach_of(
+                current_user, cycle.trainee_id):
             abort(404)
         return "coach"
     abort(403)
 
-
-def is_assigned(coach_id: int, trainee_id: int) -> bool:
-    return db.session.scalar(
-        db.select(CoachAssignment.id).where(CoachAssignment.coach_id == coach_id,
-                                            CoachAssignment.trainee_id == trainee_id)
-        .limit(1)) is not None
 
 
 def dashboard_context(cycle: FeedbackCycle, viewer: str) -> dict[str, Any]:
