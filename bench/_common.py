@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import math
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -239,3 +243,36 @@ def app_fingerprint(fingerprinted: tuple[str, ...]) -> dict[str, Any]:
                     file.read_bytes()).hexdigest()[:12]
     found["sha256_12"] = files
     return found
+
+
+def run_each_database(choice: str, bench: Callable[[str], dict[str, Any]],
+                      file_name: Callable[[str], str],
+                      report: Callable[[str, dict[str, Any]], bool]) -> int:
+    """Every benchmark's main loop: ``bench`` each database of ``choice`` (sqlite, postgresql or
+    both), write its result as JSON to ``bench/results/<file_name(kind)>``, and ``report`` it
+    (print; return whether the run failed). A database whose run raised is reported and the
+    other still runs. Exit status 1 if anything failed.
+
+    SIGTERM and SIGHUP become SystemExit, so every ``finally`` still stops gunicorn and the
+    PostgreSQL cluster.
+    """
+    def terminate(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGHUP, terminate)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    failed = False
+    for kind in ["sqlite", "postgresql"] if choice == "both" else [choice]:
+        try:
+            result = bench(kind)
+        except Exception as exc:  # report and carry on with the other database
+            traceback.print_exc()
+            log(f"{kind}: benchmark failed: {type(exc).__name__}: {exc}")
+            failed = True
+            continue
+        path = RESULTS / file_name(kind)
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        failed = report(kind, result) or failed
+        print(f"   results: {path.relative_to(ROOT)}", flush=True)
+    return 1 if failed else 0

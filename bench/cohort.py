@@ -47,7 +47,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -66,7 +65,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/
 from _common import (  # shared with the other benchmarks
     FIRST,
     LAST,
-    RESULTS,
     ROOT,
     SITES,
     SPECIALTIES,
@@ -77,6 +75,7 @@ from _common import (  # shared with the other benchmarks
     log,
     make_app,
     migrate,
+    run_each_database,
     wait_until_idle,
 )
 from _seed import FreshDatabases, Loader, Pattern, database_size, make_pattern, score_pattern
@@ -927,34 +926,17 @@ def main(argv: list[str] | None = None) -> int:
         if "floor" not in operations:
             operations.insert(0, "floor")  # the ratios are to the floor
 
-    def terminate(signum: int, _frame: Any) -> None:  # stop PostgreSQL on SIGTERM
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGHUP, terminate)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    failed = False
-    for kind in kinds:
-        try:
-            result = bench_database(kind, args, operations)
-        except Exception as exc:  # report and carry on with the other database
-            import traceback
-
-            traceback.print_exc()
-            log(f"{kind}: benchmark failed: {type(exc).__name__}: {exc}")
-            failed = True
-            continue
-        # a floor-only run (no report to compare) must not replace a whole run's figures
-        path = RESULTS / f"cohort-{kind}{'-floor' if args.floor_only else ''}.json"
-        path.write_text(json.dumps(result, indent=2) + "\n")
+    def report(kind: str, result: dict[str, Any]) -> bool:
         print_report(result)
         if result.get("profile"):
             print(f"\n== profile of the cohort report, {kind}\n{result['profile']}")
-        print(f"   results: {path.relative_to(ROOT)}", flush=True)
-        failed = (failed or any(f["errors"] for f in result["operations"].values())
-                  or not all(c["ok"] for c in result["checks"]))
-    return 1 if failed else 0
+        return (any(f["errors"] for f in result["operations"].values())
+                or not all(c["ok"] for c in result["checks"]))
+
+    # a floor-only run (no report to compare) must not replace a whole run's figures
+    return run_each_database(
+        args.db, lambda kind: bench_database(kind, args, operations),
+        lambda kind: f"cohort-{kind}{'-floor' if args.floor_only else ''}.json", report)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ import contextlib
 import cProfile
 import gc
 import io
-import json
 import math
 import os
 import pstats
@@ -44,7 +43,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -60,8 +58,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/
 from _common import (  # shared with the other benchmarks
     FIRST,
     LAST,
-    RESULTS,
-    ROOT,
     SITES,
     SPECIALTIES,
     _quietly,
@@ -74,6 +70,7 @@ from _common import (  # shared with the other benchmarks
     make_app,
     migrate,
     percentile,
+    run_each_database,
     wait_until_idle,
 )
 from _seed import (
@@ -956,34 +953,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.sizes or min(args.sizes) < 1 or args.requests < 1 or args.patterns < 1:
         parser.error("--sizes, --requests and --patterns must be positive")
 
-    def terminate(signum: int, _frame: Any) -> None:  # stop PostgreSQL on SIGTERM
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGHUP, terminate)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    failed = False
-    for kind in kinds:
-        try:
-            result = bench_database(kind, args)
-        except Exception as exc:  # report and carry on with the other database
-            import traceback
-
-            traceback.print_exc()
-            log(f"{kind}: benchmark failed: {type(exc).__name__}: {exc}")
-            failed = True
-            continue
-        path = RESULTS / f"dashboard-{kind}{'-profile' if args.profile else ''}.json"
-        path.write_text(json.dumps(result, indent=2) + "\n")
+    def report(kind: str, result: dict[str, Any]) -> bool:
         print_report(result)
         for run in result["runs"]:
             if run.get("profile"):
                 print(f"\n== profile, {kind}, {run['size']} trainees "
                       f"({run['profile']['requests']} requests)\n{run['profile']['text']}")
-        print(f"   results: {path.relative_to(ROOT)}", flush=True)
-        failed = failed or any(run["errors"] for run in result["runs"])
-    return 1 if failed else 0
+        return any(run["errors"] for run in result["runs"])
+
+    return run_each_database(
+        args.db, lambda kind: bench_database(kind, args),
+        lambda kind: f"dashboard-{kind}{'-profile' if args.profile else ''}.json", report)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import json
 import math
 import os
 import random
@@ -54,7 +53,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ (when importe
 from _common import (
     FIRST,
     LAST,
-    RESULTS,
     ROOT,
     SITES,
     SPECIALTIES,
@@ -70,6 +68,7 @@ from _common import (
     migrate,
     percentile,
     postmaster_pid,
+    run_each_database,
     venv_bin,
     wait_until_idle,
 )
@@ -925,29 +924,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--seconds, --concurrency and --workers must be positive")
     sys.path.insert(0, str(ROOT / "bench"))
 
-    def terminate(signum: int, _frame: Any) -> None:  # stop gunicorn and PostgreSQL on SIGTERM
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGHUP, terminate)
-
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    failed = False
-    for kind in kinds:
-        try:
-            result = bench_database(kind, args)
-        except Exception as exc:  # report and carry on with the other database
-            log(f"{kind}: benchmark failed: {type(exc).__name__}: {exc}")
-            failed = True
-            continue
-        path = RESULTS / f"submit-{kind}{'-profile' if args.profile else ''}.json"
-        path.write_text(json.dumps(result, indent=2) + "\n")
+    def report(_kind: str, result: dict[str, Any]) -> bool:
         print_report(result)
-        print(f"   results: {path.relative_to(ROOT)}", flush=True)
-        if result["errors"] or not result["integrity"]["ok"]:
-            failed = True
-    return 1 if failed else 0
+        return bool(result["errors"]) or not result["integrity"]["ok"]
+
+    return run_each_database(
+        args.db, lambda kind: bench_database(kind, args),
+        lambda kind: f"submit-{kind}{'-profile' if args.profile else ''}.json", report)
 
 
 if __name__ == "__main__":
