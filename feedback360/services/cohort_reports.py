@@ -44,12 +44,13 @@ from ..models import (
     CycleScore,
     CycleSummary,
     FeedbackCycle,
+    InstrumentVersion,
     Invitation,
     User,
 )
 from ..scoring.cohort import DIMENSIONS, CohortAnalysis, CohortReport, Selection, headings
 from . import DomainError, NotFound
-from .instrument_cache import instrument_for
+from .instrument_cache import instrument_of_version
 
 REPORTED = ("closed", "released")
 SCORE_LEVELS = ("domain", "element")  # the report's; items only for the item-level file
@@ -218,9 +219,8 @@ def _instrument(launch_versions: list[int], cycles: pd.DataFrame) -> Instrument 
         version = int(cycles.sort_values(["closes_on", "cycle_id"])["version_id"].iloc[-1])
     else:
         return None
-    cycle = db.session.scalar(db.select(FeedbackCycle).where(
-        FeedbackCycle.instrument_version_id == version).limit(1))
-    return instrument_for(cycle) if cycle is not None else None
+    snapshot = db.session.get(InstrumentVersion, version)
+    return instrument_of_version(snapshot) if snapshot is not None else None
 
 
 def _basis(cohort_id: int) -> _Basis:
