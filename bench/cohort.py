@@ -13,11 +13,14 @@ For each database (SQLite file, throwaway PostgreSQL cluster) this script
    observed" as NULL), raters' comments, and the cycle's ``CycleSummary`` and ``CycleScore``
    rows exactly as ``services.summaries.store_summary`` writes them: every cycle copies one of a
    few hundred answer patterns scored with the app's own ``score_cycle`` and ``score_rows``;
+   then, as ``flask close-due-cycles`` does once a launch has closed, stores every cohort's
+   analysis (``services.cohort_analyses.refresh``, timed);
 3. times, each run in a fresh Python process (imports, app and database connection set up
    first, untimed): the floor, a plain SQL ``GROUP BY`` of every answer by rater group and item,
    all rows fetched; the cohort report, ``services.cohort_reports.cohort_report`` for the whole
    cohort (and once with a specialty and training-year filter) in an app context with
-   production settings; and the exports as ``views.cohort_reports.download`` makes them (the
+   production settings, reading the stored analysis; the same with the stored analyses deleted
+   first (``report_rebuilt``: what the first report after a change pays); and the exports as ``views.cohort_reports.download`` makes them (the
    aggregates as CSV and XLSX, the item-level file of the launch as CSV and XLSX). Runs of the
    operations are interleaved, so a busy neighbour slows all alike; the floor and the report
    run ``--repeat`` times, the others at most three. Each process times its first call
@@ -91,6 +94,7 @@ WORKER_TIMEOUT = 900
 FLOOR_SQL = ("SELECT r.rater_group, a.item_key, avg(a.score), count(a.score) FROM answers a "
              "JOIN responses r ON r.id = a.response_id GROUP BY r.rater_group, a.item_key")
 REPORT_MODULE = "feedback360.services.cohort_reports"
+ANALYSES_MODULE = "feedback360.services.cohort_analyses"
 
 # Trainees are not spread evenly: some specialties and sites take many more.
 SPECIALTY_WEIGHTS = (18, 12, 14, 9, 10, 8, 7, 9, 8, 5)
@@ -396,6 +400,10 @@ OPERATIONS = {
     "report": Operation("cohort report", 2, True, (f"{REPORT_MODULE}:cohort_report",)),
     "report_filtered": Operation("cohort report, specialty + year filter", 1, False,
                                  (f"{REPORT_MODULE}:cohort_report",)),
+    # the stored analyses deleted first (untimed): what the first report after a change (or
+    # close-due-cycles, once for every process) pays to build and store the analysis
+    "report_rebuilt": Operation("cohort report, nothing stored: rebuilt", 1, False,
+                                (f"{REPORT_MODULE}:cohort_report", f"{ANALYSES_MODULE}:refresh")),
     "aggregates_csv": Operation("aggregates export, CSV", 1, False, (
         f"{REPORT_MODULE}:cohort_report", "feedback360.scoring.cohort.tables:report_sheets",
         "feedback360.scoring.cohort.tables:long_form", "feedback360.exports:to_csv")),
@@ -458,8 +466,18 @@ def operation(name: str, scope: Scope) -> Callable[[], dict[str, Any]]:
             return {"rows": len(rows), "rated_answers": sum(int(row[3]) for row in rows)}
         return floor
 
+    if name == "store":
+        analyses = importlib.import_module(ANALYSES_MODULE)
+
+        def store() -> dict[str, Any]:
+            return {"built": analyses.refresh([c for c, _launch in scope.cohorts])}
+        return store
+
     reports = importlib.import_module(REPORT_MODULE)
-    if name in ("report", "report_filtered"):
+    if name == "report_rebuilt":
+        db.session.execute(db.text("DELETE FROM cohort_analyses"))
+        db.session.commit()
+    if name in ("report", "report_filtered", "report_rebuilt"):
         narrow = ({"specialty": scope.specialty, "training_year": scope.training_year}
                   if name == "report_filtered" else {})
 
@@ -678,6 +696,13 @@ def bench_database(kind: str, args: argparse.Namespace, operations: list[str]
         # every cohort: together, all the trainees
         scope = Scope([(c, seeded.launches[c]) for c in sorted(seeded.cohorts)],
                       seeded.common_specialty, 2)
+        # as close-due-cycles does once the launch has closed: every report after it reads the
+        # stored analysis (without cohort_analyses in the tree there is nothing to store)
+        stored = (measure("store", database_url, scope, db_pid=databases.db_pid, calls=1)
+                  if _entry_point(f"{ANALYSES_MODULE}:refresh") else None)
+        if stored:
+            log(f"{kind}: analyses stored: " + (f"ERROR {stored['error']}" if "error" in stored
+                                                else f"{stored['calls'][0]['wall_s']:.3f} s"))
         busy_before = wait_until_idle(args.wait_idle) if args.wait_idle else None
         busy0, total0 = _system_cpu()
         window0 = time.perf_counter()
@@ -721,8 +746,11 @@ def bench_database(kind: str, args: argparse.Namespace, operations: list[str]
         "machine": {"cores": cores(), "python": sys.version.split()[0]},
         "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "app_tree": app_fingerprint(("feedback360/services/cohort_reports.py",
-                                     "feedback360/scoring/cohort.py",
+                                     "feedback360/services/cohort_basis.py",
+                                     "feedback360/services/cohort_analyses.py",
+                                     "feedback360/scoring/cohort",
                                      "feedback360/services/summaries.py")),
+        "stored": stored,
         "seed": {**asdict(seeded), "raters_per_cycle": args.raters,
                  "instrument": INSTRUMENT,
                  "largest_cohort": biggest, "scope": asdict(scope)},
@@ -793,8 +821,13 @@ def verdict(result: dict[str, Any]) -> dict[str, Any]:
         peak = report["peak_rss_mb"]
         aim.update({"report_ratio_to_floor": ratio, "report_peak_rss_mb": peak,
                     "report_cpu_ratio_to_floor": report["total_cpu_first_call_s"]["ratio_to_floor"],
-                    "ratio_met": ratio is not None and ratio <= AIM_RATIO,
-                    "memory_met": peak is not None and peak < AIM_PEAK_MB})
+                    "ratio_met": ratio is not None and ratio <= AIM_RATIO})
+        rebuilt = ops.get("report_rebuilt")
+        peaks = [peak, *([rebuilt["peak_rss_mb"]] if rebuilt else [])]
+        if rebuilt:
+            aim["rebuilt_ratio_to_floor"] = rebuilt["first_call_s"]["ratio_to_floor"]
+            aim["rebuilt_peak_rss_mb"] = rebuilt["peak_rss_mb"]
+        aim["memory_met"] = all(p is not None and p < AIM_PEAK_MB for p in peaks)
         aim["met"] = aim["ratio_met"] and aim["memory_met"]
     else:
         aim["met"] = None
@@ -851,6 +884,15 @@ def print_report(result: dict[str, Any]) -> None:
             f"{'met' if aim['ratio_met'] else 'missed'}, in CPU time "
             f"{aim['report_cpu_ratio_to_floor']}; peak RSS {aim['report_peak_rss_mb']} "
             f"MB: {'met' if aim['memory_met'] else 'missed'})")
+        if "rebuilt_ratio_to_floor" in aim:
+            lines.append(
+                f"   judged on the report with the analysis stored (as after close-due-cycles); "
+                f"rebuilding it (the first report after a change) takes "
+                f"{aim['rebuilt_ratio_to_floor']}x the floor, peak RSS "
+                f"{aim['rebuilt_peak_rss_mb']} MB")
+    if result.get("stored") and "calls" in result["stored"]:
+        lines.append(f"   storing every cohort's analysis after seeding (refresh): "
+                     f"{result['stored']['calls'][0]['wall_s']:.3f} s")
     busy = result["window"]["machine_busy_cores"]
     lines.append(f"   machine during the runs ({result['window']['seconds']} s): {busy} of "
                  f"{result['machine']['cores']} cores busy (this benchmark's processes included)")

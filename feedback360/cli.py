@@ -18,6 +18,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(instruments_group)
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(close_due_cycles_command)
+    app.cli.add_command(refresh_cohort_reports_command)
     app.cli.add_command(import_users_command)
 
 
@@ -78,13 +79,38 @@ def send_reminders_command(on_day) -> None:  # type: ignore[no-untyped-def]
 @click.option("--on", "on_day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Act as if today were this day (YYYY-MM-DD).")
 def close_due_cycles_command(on_day) -> None:  # type: ignore[no-untyped-def]
-    """Close every open cycle whose closing date has passed."""
+    """Close every open cycle whose closing date has passed, then bring the cohort reports they
+    count in up to date (so a programme lead's first look at a closed launch is not the one
+    that builds its analysis)."""
+    from .services import cohort_analyses
     from .services.cycles import close_due_cycles, today
 
     closed = close_due_cycles(on_day.date() if on_day else today())
     db.session.commit()
     _deliver_now()
-    click.echo(f"{closed} cycle(s) closed")
+    click.echo(f"{len(closed)} cycle(s) closed")
+    if closed:
+        built = cohort_analyses.refresh(cohort_analyses.cohorts_affected(closed))
+        click.echo(f"{built} cohort report(s) rebuilt")
+
+
+@click.command("refresh-cohort-reports")
+@with_appcontext
+@click.option("--cohort", "cohort_ids", type=int, multiple=True,
+              help="Only this cohort (by id); repeat for more. Default: every cohort.")
+def refresh_cohort_reports_command(cohort_ids: tuple[int, ...]) -> None:
+    """Rebuild the stored analysis of every cohort report that is out of date (after changing
+    COHORT_MIN_TRAINEES or BLIND_SPOT_THRESHOLD, say). Idempotent."""
+    from .models import Cohort
+    from .services import cohort_analyses
+
+    known = set(db.session.scalars(db.select(Cohort.id)))
+    unknown = sorted(set(cohort_ids) - known)
+    if unknown:
+        raise click.BadParameter(f"no cohort with id {', '.join(map(str, unknown))}",
+                                 param_hint="--cohort")
+    built = cohort_analyses.refresh(cohort_ids or known)
+    click.echo(f"{built} cohort report(s) rebuilt, {len(cohort_ids or known) - built} up to date")
 
 
 @click.command("seed-demo")

@@ -17,7 +17,14 @@ from .cycles import (
     Invitation,
 )
 from .people import ROLES, CoachAssignment, Cohort, User
-from .reports import GOAL_STATUSES, CoachNote, CycleScore, CycleSummary, DevelopmentGoal
+from .reports import (
+    GOAL_STATUSES,
+    CoachNote,
+    CycleScore,
+    CycleSummary,
+    DevelopmentGoal,
+    StoredCohortAnalysis,
+)
 from .responses import COMMENT_MAX_LENGTH, Answer, Comment, Response
 from .system import OUTBOX_STATUSES, AuditEvent, OutboxMessage
 
@@ -26,5 +33,5 @@ __all__ = [
     "OUTBOX_STATUSES", "ROLES", "Answer", "AuditEvent", "CoachAssignment", "CoachNote", "Cohort",
     "CohortLaunch", "CohortLaunchCycle", "Comment", "CycleScore", "CycleSummary",
     "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion", "Invitation", "OutboxMessage",
-    "Response", "UTCDateTime", "User", "utcnow",
+    "Response", "StoredCohortAnalysis", "UTCDateTime", "User", "utcnow",
 ]

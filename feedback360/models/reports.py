@@ -1,11 +1,22 @@
-"""What closed cycles produce: stored summaries and scores, development goals, coach notes."""
+"""What closed cycles produce: stored summaries and scores, cohorts' stored analyses, development
+goals, coach notes."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -56,6 +67,33 @@ class CycleScore(db.Model):
     self_score: Mapped[float | None] = mapped_column()
     others_mean: Mapped[float | None] = mapped_column()
     others_n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StoredCohortAnalysis(db.Model):
+    """A cohort's audited analysis (``scoring.cohort.CohortAnalysis``) as its report last found it,
+    so a report needs neither the score rows nor the disclosure audit again until what it is
+    built from changes.
+
+    A derived cache, one row per cohort, never the only copy of anything: ``basis_key`` is a hash
+    of everything the analysis depends on (the cohort's trainees and their details, its closed
+    cycles and their summaries' times, its launches, the programme's other intakes, the
+    anonymity settings and the payload's format), so a row whose key no longer matches is simply
+    rebuilt. ``payload`` is NumPy's ``.npz`` (arrays and one JSON document, read with
+    ``allow_pickle=False``): nothing in the database is ever executed. It holds no more than
+    ``cycle_scores`` already does, plus which sets the audit admitted.
+    """
+
+    __tablename__ = "cohort_analyses"
+    __table_args__ = (
+        CheckConstraint("length(basis_key) = 64", name="basis_key_is_sha256"),
+    )
+
+    cohort_id: Mapped[int] = mapped_column(
+        ForeignKey("cohorts.id", ondelete="CASCADE"), primary_key=True)
+    basis_key: Mapped[str] = mapped_column(String(64))
+    instrument_version_id: Mapped[int] = mapped_column(ForeignKey("instrument_versions.id"))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DevelopmentGoal(db.Model):

@@ -383,12 +383,13 @@ def close_cycle(cycle: FeedbackCycle, *, by: User | None, early: bool = False) -
     audit.record(by, "cycle.closed", f"cycle:{cycle.id}", early=early)
 
 
-def close_due_cycles(on: date) -> int:
+def close_due_cycles(on: date) -> list[int]:
+    """Close every open cycle whose closing date is before ``on``; the ids of those closed."""
     cycles = db.session.scalars(db.select(FeedbackCycle).where(
         FeedbackCycle.status == "open", FeedbackCycle.closes_on < on)).all()
     for cycle in cycles:
         close_cycle(cycle, by=None)
-    return len(cycles)
+    return [cycle.id for cycle in cycles]
 
 
 def _require_status(cycle: FeedbackCycle, allowed: tuple[str, ...], message: str) -> None:

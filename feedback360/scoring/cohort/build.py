@@ -13,6 +13,7 @@ The audit runs once per :class:`CohortAnalysis`, over every selection the cohort
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,10 +84,8 @@ class CohortAnalysis:
                  participation: pd.DataFrame, instrument: Instrument, min_trainees: int, *,
                  launches: Sequence[int] = (), threshold: float = 1.0,
                  intakes: pd.DataFrame | None = None) -> None:
-        self.instrument, self.min_trainees, self.threshold = instrument, min_trainees, threshold
+        self._settings(instrument, min_trainees, threshold)
         self.participation = participation
-        self.heads = headings(instrument)
-        self.edges = numbers.band_edges(instrument.scale.min, instrument.scale.max)
         self.choices: list[int | None] = [None, *launches]
         self.people = trainees.assign(**{d: trainees[d].map(dimension_key) for d in DIMENSIONS})
         frame = cycles.merge(self.people, on="trainee_id", how="inner")
@@ -96,11 +95,34 @@ class CohortAnalysis:
         scored, self_scored = scored_cycles(scores, cycles, instrument)
         frame["scored"] = frame["cycle_id"].map(scored).fillna(False).astype(bool)
         frame["self_scored"] = frame["cycle_id"].map(self_scored).fillna(False).astype(bool)
-        self.frame = frame
+        # only what reports read: so a stored analysis (``.stored``) keeps no dates
+        kept = ["cycle_id", "trainee_id", "launch_id", "latest", "enough", *DIMENSIONS,
+                *(f"in_{c}" for c in range(len(self.choices))), "scored", "self_scored"]
+        self.frame = frame[[c for c in kept if c in frame.columns]]
         self.has_cycles = not cycles.empty
         self.admitted = audit(frame, len(self.choices), min_trainees)
         self.others, self.own = _matrices(scores, self.heads)
         self.trend = trend(intakes, instrument, min_trainees)
+
+    # What :meth:`restored` needs besides the settings: all that the expensive part computed.
+    PARTS = ("participation", "choices", "people", "frame", "has_cycles", "admitted", "others",
+             "own", "trend")
+
+    @classmethod
+    def restored(cls, instrument: Instrument, min_trainees: int, threshold: float,
+                 parts: dict[str, Any]) -> CohortAnalysis:
+        """An analysis from the :attr:`PARTS` of one made earlier with the same settings
+        (``scoring.cohort.stored`` keeps them): the same reports, without the audit."""
+        made = cls.__new__(cls)
+        made._settings(instrument, min_trainees, threshold)
+        for name in cls.PARTS:
+            setattr(made, name, parts[name])
+        return made
+
+    def _settings(self, instrument: Instrument, min_trainees: int, threshold: float) -> None:
+        self.instrument, self.min_trainees, self.threshold = instrument, min_trainees, threshold
+        self.heads = headings(instrument)
+        self.edges = numbers.band_edges(instrument.scale.min, instrument.scale.max)
 
     def _base(self, selection: Selection) -> dict[str, object]:
         scale = self.instrument.scale
