@@ -20,8 +20,9 @@ For each database (SQLite file, throwaway PostgreSQL cluster) this script
    all rows fetched; the cohort report, ``services.cohort_reports.cohort_report`` for the whole
    cohort (and once with a specialty and training-year filter) in an app context with
    production settings, reading the stored analysis; the same with the stored analyses deleted
-   first (``report_rebuilt``: what the first report after a change pays); and the exports as ``views.cohort_reports.download`` makes them (the
-   aggregates as CSV and XLSX, the item-level file of the launch as CSV and XLSX). Runs of the
+   first (``report_rebuilt``: what the first report after a change pays); and the exports as
+   ``views.cohort_reports.download`` makes them (the aggregates as CSV and XLSX, the item-level
+   file of the launch as CSV and XLSX). Runs of the
    operations are interleaved, so a busy neighbour slows all alike; the floor and the report
    run ``--repeat`` times, the others at most three. Each process times its first call
    (nothing cached in the process; for the floor and the report also a second, warm one), with
@@ -470,7 +471,10 @@ def operation(name: str, scope: Scope) -> Callable[[], dict[str, Any]]:
         analyses = importlib.import_module(ANALYSES_MODULE)
 
         def store() -> dict[str, Any]:
-            return {"built": analyses.refresh([c for c, _launch in scope.cohorts])}
+            built = analyses.refresh([c for c, _launch in scope.cohorts])
+            sizes = db.session.execute(db.text(
+                "SELECT length(payload) FROM cohort_analyses")).scalars().all()
+            return {"built": built, "payload_bytes": sum(sizes)}
         return store
 
     reports = importlib.import_module(REPORT_MODULE)
@@ -702,7 +706,8 @@ def bench_database(kind: str, args: argparse.Namespace, operations: list[str]
                   if _entry_point(f"{ANALYSES_MODULE}:refresh") else None)
         if stored:
             log(f"{kind}: analyses stored: " + (f"ERROR {stored['error']}" if "error" in stored
-                                                else f"{stored['calls'][0]['wall_s']:.3f} s"))
+                                                else f"{stored['calls'][0]['wall_s']:.3f} s, "
+                                                f"{stored['facts']['payload_bytes']:,} bytes"))
         busy_before = wait_until_idle(args.wait_idle) if args.wait_idle else None
         busy0, total0 = _system_cpu()
         window0 = time.perf_counter()
