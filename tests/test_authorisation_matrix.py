@@ -37,7 +37,8 @@ ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
 ADMIN_MANAGED = {"admin.resend_activation", "admin.cohort", "admin.edit_cohort",
                  "admin.archive_cohort", "admin.unarchive_cohort", "admin.assign_cohort_coach",
                  "admin.trainee_coaches", "admin.remove_assignment", "cohort.launch",
-                 "cohort.launches", "cohort.progress", "cohort_reports.report",
+                 "cohort.launches", "cohort.progress", "cohort.add_to_launch",
+                 "cohort_reports.report",
                  "cohort_reports.download"}
 
 

@@ -4,6 +4,10 @@ Each cycle is made by ``cycles.create_cycle``, so it obeys every rule a trainee'
 from then on it is the trainee's, to self-assess, nominate colleagues and launch. A trainee who
 already has a draft or open cycle is skipped (a second one would split their colleagues between
 two questionnaires) and the lead is told who and why, before and after launching.
+
+While a launch is running the lead can open cycles in it for the cohort's trainees it has none
+for (who joined the cohort later, or whose other cycle has since closed): the same rules, the
+launch's questionnaire, title and closing date (:func:`add_to_launch`).
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from datetime import date
 from .. import audit, mail
 from ..extensions import db
 from ..instruments import Instrument, snapshot
-from ..models import Cohort, CohortLaunch, CohortLaunchCycle, FeedbackCycle, User
+from ..models import AuditEvent, Cohort, CohortLaunch, CohortLaunchCycle, FeedbackCycle, User
 from ..urls import absolute_url
 from . import DomainError, accounts, cycles
 
 SKIP_HAS_CYCLE = "Already has a draft or open feedback cycle"
 SKIP_DEACTIVATED = "Account deactivated"
+JOINED_LATER = "Not in the cohort when the launch opened"
+OPEN = ("draft", "open")
 
 
 @dataclass(frozen=True)
@@ -68,23 +74,33 @@ def plan_launch(cohort: Cohort, *, instrument_key: str, title: str,
     members = db.session.scalars(
         db.select(User).where(User.cohort_id == cohort.id, User.role == "trainee")
         .order_by(User.name, User.id)).all()
-    busy = set(db.session.scalars(
-        db.select(FeedbackCycle.trainee_id).distinct()
-        .join(User, User.id == FeedbackCycle.trainee_id)
-        .where(User.cohort_id == cohort.id, FeedbackCycle.status.in_(("draft", "open")))))
+    busy = _busy_trainees(cohort)
     trainees: list[User] = []
     skipped: list[SkippedTrainee] = []
     for member in members:
-        if not member.active:
-            skipped.append(SkippedTrainee(member, SKIP_DEACTIVATED))
-        elif member.id in busy:
-            skipped.append(SkippedTrainee(member, SKIP_HAS_CYCLE))
+        reason = _why_not(member, busy)
+        if reason:
+            skipped.append(SkippedTrainee(member, reason))
         else:
             trainees.append(member)
     if not trainees:
         raise DomainError(_nobody_to_launch_for(cohort, skipped))
     return LaunchPlan(cohort=cohort, instrument=instruments[instrument_key], title=title,
                       closes_on=closes_on, trainees=trainees, skipped=skipped)
+
+
+def _busy_trainees(cohort: Cohort) -> set[int]:
+    return set(db.session.scalars(
+        db.select(FeedbackCycle.trainee_id).distinct()
+        .join(User, User.id == FeedbackCycle.trainee_id)
+        .where(User.cohort_id == cohort.id, FeedbackCycle.status.in_(OPEN))))
+
+
+def _why_not(member: User, busy: set[int]) -> str | None:
+    """Why this trainee cannot be given a cycle now; None if they can."""
+    if not member.active:
+        return SKIP_DEACTIVATED
+    return SKIP_HAS_CYCLE if member.id in busy else None
 
 
 def _nobody_to_launch_for(cohort: Cohort, skipped: list[SkippedTrainee]) -> str:
@@ -125,6 +141,77 @@ def carry_out(plan: LaunchPlan, *, launched_by: User) -> CohortLaunch:
                  skipped=[{"trainee_id": s.trainee.id, "reason": s.reason}
                           for s in plan.skipped])
     return launch
+
+
+@dataclass(frozen=True)
+class MissingTrainee:
+    """A trainee now in the launch's cohort without a cycle in the launch."""
+
+    trainee: User
+    at_launch: str  # why they got none when it opened
+    now: str | None  # why one cannot be opened now; None when it can
+
+
+def is_running(launch: CohortLaunch) -> bool:
+    """Still collecting: its closing date is ahead and some cycle of it is draft or open (once
+    all have closed the cohort report counts it, and a new cycle would take it back out)."""
+    if launch.closes_on <= cycles.today():
+        return False
+    return db.session.scalar(
+        db.select(db.func.count()).select_from(CohortLaunchCycle)
+        .join(FeedbackCycle, FeedbackCycle.id == CohortLaunchCycle.cycle_id)
+        .where(CohortLaunchCycle.launch_id == launch.id,
+               FeedbackCycle.status.in_(OPEN))) > 0
+
+
+def missing_from(launch: CohortLaunch) -> list[MissingTrainee]:
+    """The cohort's trainees the launch has no cycle for, by name."""
+    included = db.select(CohortLaunchCycle.trainee_id).where(
+        CohortLaunchCycle.launch_id == launch.id)
+    members = db.session.scalars(
+        db.select(User).where(User.cohort_id == launch.cohort_id, User.role == "trainee",
+                              User.id.not_in(included))
+        .order_by(User.name, User.id)).all()
+    if not members:
+        return []
+    recorded = {}
+    for event in db.session.scalars(db.select(AuditEvent).where(
+            AuditEvent.action == "cohort.launched",
+            AuditEvent.target == f"cohort_launch:{launch.id}")):
+        recorded.update({skip["trainee_id"]: skip["reason"]
+                         for skip in (event.detail or {}).get("skipped", [])})
+    busy = _busy_trainees(launch.cohort)
+    return [MissingTrainee(member, recorded.get(member.id, JOINED_LATER), _why_not(member, busy))
+            for member in members]
+
+
+def add_to_launch(launch: CohortLaunch, *, added_by: User) -> list[User]:
+    """Open a draft cycle in this running launch for every missing trainee the rules allow,
+    on its questionnaire, title and closing date, and email each of them (flushed)."""
+    check_cohort(launch.cohort)
+    if not is_running(launch):
+        raise DomainError("This launch is no longer running (its closing date has passed or "
+                          "all its cycles have closed), so no cycle can be added to it. Start a "
+                          "new launch instead.")
+    instrument = cycles.available_instruments().get(launch.instrument_version.key)
+    if instrument is None or instrument.sha256 != launch.instrument_version.sha256:
+        raise DomainError("The questionnaire has changed since this launch opened, so a cycle "
+                          "added now would not be comparable. Start a new launch instead.")
+    trainees = [missing.trainee for missing in missing_from(launch) if missing.now is None]
+    if not trainees:
+        raise DomainError("Every trainee of the cohort without a cycle in this launch has a "
+                          "deactivated account or another draft or open cycle: there is nobody "
+                          "to add.")
+    for trainee in trainees:
+        cycle = cycles.create_cycle(trainee, instrument_key=instrument.key, title=launch.title,
+                                    closes_on=launch.closes_on, created_by=added_by)
+        db.session.add(CohortLaunchCycle(cycle_id=cycle.id, launch_id=launch.id,
+                                         trainee_id=trainee.id))
+        _email_trainee(trainee, cycle, launch, instrument)
+    db.session.flush()
+    audit.record(added_by, "cohort.launch_extended", f"cohort_launch:{launch.id}",
+                 cohort_id=launch.cohort_id, trainee_ids=[t.id for t in trainees])
+    return trainees
 
 
 def _email_trainee(trainee: User, cycle: FeedbackCycle, launch: CohortLaunch,

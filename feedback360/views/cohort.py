@@ -14,7 +14,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from ..authz import role_required
-from ..cycle_forms import CohortLaunchForm
+from ..cycle_forms import CohortLaunchForm, ConfirmForm
 from ..extensions import db
 from ..models import Cohort, CohortLaunch, CohortLaunchCycle
 from ..services import DomainError, cohort_launches, cycles
@@ -105,6 +105,30 @@ def progress(launch_id: int):  # type: ignore[no-untyped-def]
     rows = launch_progress(launch)
     if SORTS[sort]:
         rows.sort(key=SORTS[sort])
+    missing = cohort_launches.missing_from(launch)
+    running = cohort_launches.is_running(launch) and not launch.cohort.archived
     return render_template("cohort/progress.html", launch=launch, rows=rows, sort=sort,
-                           totals=launch_totals(launch, rows),
+                           totals=launch_totals(launch, rows), missing=missing,
+                           running=running, form=ConfirmForm(),
+                           addable=sum(1 for m in missing if m.now is None),
                            instrument=instrument_of_version(launch.instrument_version))
+
+
+@bp.post("/launches/<int:launch_id>/add")
+def add_to_launch(launch_id: int):  # type: ignore[no-untyped-def]
+    launch = db.get_or_404(CohortLaunch, launch_id)
+    # the cohort locked (PostgreSQL), as for a launch: a double click adds nobody twice
+    db.get_or_404(Cohort, launch.cohort_id, with_for_update=True)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form had expired. Go back to the launch and try again.")
+    try:
+        added = cohort_launches.add_to_launch(launch, added_by=current_user)
+    except DomainError as error:
+        flash(error.message, "warning")
+    else:
+        db.session.commit()
+        one = len(added) == 1
+        flash(f"{_trainees(len(added))} now {'has' if one else 'have'} a draft feedback cycle "
+              f"in this launch and we are emailing {'them' if one else 'each of them'}: "
+              + ", ".join(t.name for t in added) + ".", "success")
+    return redirect(url_for("cohort.progress", launch_id=launch.id))

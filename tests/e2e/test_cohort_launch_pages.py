@@ -42,13 +42,26 @@ def launch_from_home(page: Any) -> None:
     page.wait_for_load_state()
 
 
-def test_the_lead_launches_and_follows_progress(page, live_server, app, cohort_with_trainees):
-    _, ria = cohort_with_trainees
+def test_the_lead_launches_and_follows_progress(page, live_server, app, make_user,
+                                                cohort_with_trainees):
+    cohort, ria = cohort_with_trainees
     sign_in(page, "helen.lead@nhs.net")
     launch_from_home(page)
     assert "/cohorts/launches/" in page.url
-    table = page.get_by_role("table")
+    table = page.locator("#progress")
     assert table.get_by_role("row").count() == 3  # the header and two trainees
+    missing = page.locator("#missing")
+    assert missing.get_by_role("row").count() == 2  # Bo, whose own cycle was open
+    assert_accessible(page)
+
+    # a trainee joins the cohort after the launch: the lead adds them to it
+    make_user("lia.late@nhs.net", name="Lia Late", cohort=cohort)
+    page.reload()
+    page.get_by_role("button", name="Open a cycle in this launch for 1 trainee").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("1 trainee now has a draft feedback cycle in this launch").is_visible()
+    assert table.get_by_role("row").count() == 4
+    assert missing.get_by_role("row").count() == 2
     assert_accessible(page)
 
     page.get_by_role("link", name="Back to the launches for STP 2026 Medical Physics").click()
