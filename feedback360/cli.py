@@ -120,9 +120,13 @@ def refresh_cohort_reports_command(cohort_ids: tuple[int, ...]) -> None:
 def seed_demo_command(password: str) -> None:
     """Fill an empty database with a demo programme, cohort and accounts; print the logins."""
     from .demo import seed_demo
+    from .models import Cohort
+    from .services import cohort_analyses
 
     logins = seed_demo(password)
     db.session.commit()
+    # as close-due-cycles would have done for the demo's closed cycles
+    cohort_analyses.refresh(db.session.scalars(db.select(Cohort.id)))
     click.echo("Demo data ready. Sign in at http://127.0.0.1:5000 with any of:")
     for role, email in logins:
         click.echo(f"  {role:<8} {email:<40} password: {password}")

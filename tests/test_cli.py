@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from feedback360.extensions import db
-from feedback360.models import CoachAssignment, User
+from feedback360.models import CoachAssignment, Cohort, StoredCohortAnalysis, User
 
 
 def count(model) -> int:
@@ -24,6 +24,9 @@ def test_seed_demo_prints_logins_and_is_repeatable(app, runner):
         assert count(CoachAssignment) == 22
         trainees = db.session.scalars(db.select(User).where(User.role == "trainee")).all()
         assert all(t.specialty and t.training_year and t.site and t.cohort for t in trainees)
+        # both intakes' reports are ready, as close-due-cycles would have left them
+        assert set(db.session.scalars(db.select(StoredCohortAnalysis.cohort_id))) == set(
+            db.session.scalars(db.select(Cohort.id)))
 
 
 def test_create_admin(app, runner, client, login):
