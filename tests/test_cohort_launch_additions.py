@@ -57,9 +57,9 @@ def add(client, launch_id: int):
 def test_the_progress_page_lists_who_is_not_in_the_launch_and_why(lead, launched):  # noqa: F811
     page = progress_page(lead, launched)
     assert cells(page, "missing") == [
-        ["Bob Busy", "Already has a draft or open feedback cycle",
+        ["Bob Busy", "Had a draft or open feedback cycle of their own",
          "Already has a draft or open feedback cycle"],
-        ["Cy Deactivated", "Account deactivated", "Account deactivated"],
+        ["Cy Deactivated", "Account was deactivated", "Account deactivated"],
         ["Dee Later", "Not in the cohort when the launch opened",
          "Can be added to this launch"]]
     assert "Open a cycle in this launch for 1 trainee" in text_of(page)

@@ -25,6 +25,9 @@ from . import DomainError, accounts, cycles
 SKIP_HAS_CYCLE = "Already has a draft or open feedback cycle"
 SKIP_DEACTIVATED = "Account deactivated"
 JOINED_LATER = "Not in the cohort when the launch opened"
+# the reasons a launch recorded, as the progress page tells them afterwards
+WHY_SKIPPED = {SKIP_HAS_CYCLE: "Had a draft or open feedback cycle of their own",
+               SKIP_DEACTIVATED: "Account was deactivated"}
 OPEN = ("draft", "open")
 
 
@@ -178,7 +181,7 @@ def missing_from(launch: CohortLaunch) -> list[MissingTrainee]:
     for event in db.session.scalars(db.select(AuditEvent).where(
             AuditEvent.action == "cohort.launched",
             AuditEvent.target == f"cohort_launch:{launch.id}")):
-        recorded.update({skip["trainee_id"]: skip["reason"]
+        recorded.update({skip["trainee_id"]: WHY_SKIPPED.get(skip["reason"], skip["reason"])
                          for skip in (event.detail or {}).get("skipped", [])})
     busy = _busy_trainees(launch.cohort)
     return [MissingTrainee(member, recorded.get(member.id, JOINED_LATER), _why_not(member, busy))
