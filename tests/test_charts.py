@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_scoring import COLUMNS, answers, scores, times  # the same five items as MINI
 
 from feedback360 import charts
 from feedback360.charts import Chart, dashboard_charts, element_table
@@ -26,7 +26,6 @@ from feedback360.instruments import parse_instrument
 from feedback360.scoring import ALL, SELF, AnonymityRules, CycleReport, compare_cycles, score_cycle
 
 ROOT = Path(__file__).resolve().parent.parent
-COLUMNS = ["response", "group", "is_self", "item", "score"]
 NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 MINI = parse_instrument({
@@ -53,26 +52,6 @@ MINI = parse_instrument({
     ],
     "validity": {"min_responses": 5, "min_senior": 1, "min_rated_fraction": 0.6},
 }, "mini")
-
-
-def scores(default: float | None = 4, **items: float | None) -> dict[str, float | None]:
-    return {**dict.fromkeys(MINI.item_keys, default), **items}
-
-
-def answers(*responses: tuple[str | None, Any]) -> pd.DataFrame:
-    """(group, scores) pairs; group None is the self-assessment; scores a dict or one number."""
-    rows = []
-    for number, (group, given_scores) in enumerate(responses):
-        if not isinstance(given_scores, dict):
-            given_scores = scores(given_scores)
-        rows += [{"response": f"r{number}", "group": group, "is_self": group is None,
-                  "item": item, "score": np.nan if score is None else float(score)}
-                 for item, score in given_scores.items()]
-    return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def times(count: int, group: str | None, given_scores: Any = 4) -> list[tuple[str | None, Any]]:
-    return [(group, given_scores)] * count
 
 
 # A cycle with a self-assessment, an identifiable supervisor, two groups of k and a pool; the
