@@ -67,9 +67,7 @@ def basis_key(basis: Basis, chosen: Settings) -> str:
 def analysis(cohort_id: int) -> CohortAnalysis | None:
     """The cohort's analysis, audited once for every selection; None before anything can be
     reported (NotFound for an unknown cohort)."""
-    basis, chosen = load_basis(cohort_id), settings()
-    key = basis_key(basis, chosen)
-    in_process = (current_app.config["SQLALCHEMY_DATABASE_URI"], cohort_id, key)
+    basis, chosen, key, in_process = _keyed(cohort_id)
     with _analyses_lock:
         if in_process in _analyses:
             _analyses.move_to_end(in_process)
@@ -85,15 +83,14 @@ def refresh(cohort_ids: Iterable[int]) -> int:
     """Give each of these cohorts an up-to-date stored analysis; how many had to be built."""
     built = 0
     for cohort_id in sorted(set(cohort_ids)):
-        basis, chosen = load_basis(cohort_id), settings()
-        key = basis_key(basis, chosen)
+        basis, chosen, key, in_process = _keyed(cohort_id)
         if db.session.scalar(db.select(StoredCohortAnalysis.cohort_id).where(
                 StoredCohortAnalysis.cohort_id == cohort_id,
                 StoredCohortAnalysis.basis_key == key)) is not None:
             continue
         made = _build_and_store(basis, key, chosen)
         built += made is not None
-        _remember((current_app.config["SQLALCHEMY_DATABASE_URI"], cohort_id, key), made)
+        _remember(in_process, made)
     return built
 
 
@@ -112,6 +109,13 @@ def cohorts_affected(cycle_ids: Iterable[int]) -> list[int]:
     related = db.session.scalars(db.select(Cohort.id).where(
         Cohort.programme.in_(programmes))).all() if programmes else []
     return sorted({cohort_id for cohort_id, _ in cohorts} | set(related))
+
+
+def _keyed(cohort_id: int) -> tuple[Basis, Settings, str, tuple[Any, ...]]:
+    """The cohort's basis, the settings, the stored row's key and this process's cache key."""
+    basis, chosen = load_basis(cohort_id), settings()
+    key = basis_key(basis, chosen)
+    return basis, chosen, key, (current_app.config["SQLALCHEMY_DATABASE_URI"], cohort_id, key)
 
 
 def _build_and_store(basis: Basis, key: str, chosen: Settings) -> CohortAnalysis | None:
