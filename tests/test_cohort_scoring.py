@@ -19,7 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feedback360.instruments.loader import load_instrument
-from feedback360.scoring.cohort import CohortAnalysis, Selection, build_cohort_report, headings
+from feedback360.scoring.cohort import (
+    DIMENSIONS,
+    CohortAnalysis,
+    Selection,
+    build_cohort_report,
+    headings,
+)
 
 INSTRUMENT = load_instrument(Path(__file__).resolve().parent.parent / "instruments" / "clcf.yaml")
 HEADS = headings(INSTRUMENT)
@@ -39,8 +45,12 @@ def frames(people: list[tuple[str | None, int | None, str | None]], seed: int) -
         rng.shuffle(mine)  # closing order: the last one is the latest
         for position, launch in enumerate(mine):
             cycle = len(cycles)
-            cycles.append((cycle, trainee, launch, position == len(mine) - 1,
-                           bool(rng.random() < 0.85)))
+            latest = position == len(mine) - 1
+            # an earlier cycle may have closed at another site (attributes as at close)
+            moved = not latest and rng.random() < 0.3
+            closed_with = (*people[trainee][:2], SITES[1] if moved else people[trainee][2])
+            cycles.append((cycle, trainee, launch, latest, bool(rng.random() < 0.85),
+                           *closed_with))
             missing_others = rng.random() < 0.1
             missing_self = rng.random() < 0.2
             for i, (level, key, _, _) in enumerate(HEADS):
@@ -57,7 +67,7 @@ def frames(people: list[tuple[str | None, int | None, str | None]], seed: int) -
     return {
         "trainees": trainees,
         "cycles": pd.DataFrame(cycles, columns=["cycle_id", "trainee_id", "launch_id", "latest",
-                                                "enough"]).astype(
+                                                "enough", *DIMENSIONS]).astype(
             {"launch_id": "Int64", "latest": bool, "enough": bool}),
         "scores": pd.DataFrame(scores, columns=["cycle_id", "level", "key", "self_score",
                                                 "others_mean"]).astype(
@@ -83,7 +93,7 @@ class Truth:
     """What the tests compute themselves: who is in a set, and its values."""
 
     def __init__(self, data: dict) -> None:
-        cycles = data["cycles"].merge(data["trainees"], on="trainee_id")
+        cycles = data["cycles"].copy()
         columns = pd.MultiIndex.from_tuples([(level, key) for level, key, _, _ in HEADS])
         wide = {name: data["scores"].pivot(index="cycle_id", columns=["level", "key"],
                                            values=name).reindex(index=cycles["cycle_id"],
@@ -224,8 +234,9 @@ def single_cycles(people):
     """One latest, scored cycle per trainee, every score 3 except trainee i's others = 1 + i/10."""
     trainees = pd.DataFrame([(t, *p) for t, p in enumerate(people)],
                             columns=["trainee_id", "specialty", "training_year", "site"])
-    cycles = pd.DataFrame([(t, t, None, True, True) for t in range(len(people))],
-                          columns=["cycle_id", "trainee_id", "launch_id", "latest", "enough"])
+    cycles = pd.DataFrame([(t, t, None, True, True, *p) for t, p in enumerate(people)],
+                          columns=["cycle_id", "trainee_id", "launch_id", "latest", "enough",
+                                   *DIMENSIONS])
     scores = pd.DataFrame([(t, level, key, 3.0, 1 + t / 10) for t in range(len(people))
                            for level, key, _, _ in HEADS],
                           columns=["cycle_id", "level", "key", "self_score", "others_mean"])

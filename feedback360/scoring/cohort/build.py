@@ -70,8 +70,9 @@ class CohortAnalysis:
     """One cohort's frames, audited once; :meth:`report` answers any selection.
 
     * ``trainees``: trainee_id, specialty, training_year, site — every trainee of the cohort;
-    * ``cycles``: cycle_id, trainee_id, launch_id (or None), latest (bool), enough (bool) — each
-      trainee's most recent closed cycle, and each cycle a launch of the cohort opened;
+    * ``cycles``: cycle_id, trainee_id, launch_id (or None), latest (bool), enough (bool),
+      specialty, training_year, site (the trainee's as the cycle closed) — each trainee's most
+      recent closed cycle, and each cycle a launch of the cohort opened;
     * ``scores``: cycle_id, level (domain/element), key, self_score, others_mean;
     * ``participation``: cycle_id, rater_group, invited, completed, declined;
     * ``launches``: the cohort's launch ids, most important first (the audit's order);
@@ -88,7 +89,9 @@ class CohortAnalysis:
         self.participation = participation
         self.choices: list[int | None] = [None, *launches]
         self.people = trainees.assign(**{d: trainees[d].map(dimension_key) for d in DIMENSIONS})
-        frame = cycles.merge(self.people, on="trainee_id", how="inner")
+        # a cycle counts under the attributes it closed with, not the trainee's current ones
+        frame = cycles.assign(**{d: cycles[d].map(dimension_key) for d in DIMENSIONS}).merge(
+            self.people[["trainee_id"]], on="trainee_id", how="inner")
         for c, launch in enumerate(self.choices):
             frame[f"in_{c}"] = (frame["latest"].astype(bool) if launch is None
                                 else frame["launch_id"].eq(launch).fillna(False).astype(bool))
@@ -198,7 +201,9 @@ class CohortAnalysis:
     def _breakdown(self, key: CellKey, dimension: str, roster: pd.DataFrame) -> Breakdown:
         index, m = DIMENSIONS.index(dimension), self.min_trainees
         cells = []
-        values = sorted(set(roster[dimension]), key=lambda v: (v == UNRECORDED, _natural(v)))
+        closed_with = self.frame[_matching(self.frame, key)][dimension]
+        values = sorted(set(roster[dimension]) | set(closed_with),
+                        key=lambda v: (v == UNRECORDED, _natural(v)))
         for value in values:
             child: CellKey = (key[0], (*key[1][:index], value, *key[1][index + 1:]))
             filter_value = None if value == UNRECORDED else (

@@ -26,7 +26,7 @@ from ...instruments import Instrument
 from .build import CohortAnalysis, headings
 from .model import IntakePoint
 
-FORMAT = 1
+FORMAT = 2  # 2: the audit counts people (contributions by trainee and cycle)
 FRAMES = ("participation", "people", "frame")
 MATRICES = ("others", "own")
 

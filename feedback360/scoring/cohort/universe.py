@@ -1,8 +1,10 @@
 """Every set of trainees a cohort report could describe, and which of them it may.
 
-The unit is a trainee's cycle: for the report without a launch, each trainee's most recent one
-("latest"); for a launch, the cycle it opened for them. Cells are each choice (latest, or one
-launch) crossed with every filter combination that matches a cycle.
+The unit is a trainee's contribution through one cycle: for the report without a launch, each
+trainee's most recent one ("latest"); for a launch, the cycle it opened for them; filtered by the
+attributes the cycle closed with. Cells are each choice (latest, or one launch) crossed with every
+filter combination that matches a cycle. The audit counts people: two cells that count a trainee
+through different cycles differ in that trainee (:mod:`.disclosure`).
 
 Two families of sets are audited apart, because they sum different per-cycle quantities:
 participation (every cycle in scope: invitations, and whether it scored, which gives the n of the
@@ -14,6 +16,7 @@ others only after its others' scores, so nothing is shown whose n is not.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass
 
@@ -31,19 +34,38 @@ KINDS = ("participation", "others", "self")
 @dataclass
 class _Family:
     disclosure: Disclosure
-    classes: dict[str, np.ndarray]  # per class: dimension keys and membership flags
+    classes: dict[str, np.ndarray]  # per column (a class's slot): dimension keys and flags
 
 
 def _family(frame: pd.DataFrame, flags: list[str], min_trainees: int) -> _Family:
-    """Cycles grouped into classes: those every candidate set treats alike."""
+    """Trainees grouped into classes: those every candidate set treats alike, that is with the
+    same cycles (each cycle's attributes and the sets it counts in); a column per class and
+    cycle, so that a trainee counted through one cycle here and another there is one trainee
+    whose contribution differs (``disclosure``)."""
     columns = [*DIMENSIONS, *flags]
-    if frame.empty:
-        classes = pd.DataFrame(columns=[*columns, "size"])
-    else:
-        classes = frame.groupby(columns, sort=True, dropna=False).size().rename(
-            "size").reset_index()
-    arrays = {c: classes[c].to_numpy(dtype=bool if c in flags else object) for c in columns}
-    return _Family(Disclosure(classes["size"].astype(int), min_trainees), arrays)
+    slots_of: dict[object, list[tuple[object, ...]]] = {}
+    for trainee, *values in frame[["trainee_id", *columns]].itertuples(index=False, name=None):
+        slot = (*(str(v) for v in values[:len(DIMENSIONS)]),
+                *(bool(v) for v in values[len(DIMENSIONS):]))
+        if any(slot[len(DIMENSIONS):]):  # a cycle no set counts is no contribution
+            slots_of.setdefault(trainee, []).append(slot)
+    counts = Counter(tuple(sorted(slots)) for slots in slots_of.values())
+    slots, owners, sizes = [], [], []
+    for owner, signature in enumerate(sorted(counts)):
+        for slot in signature:
+            slots.append(slot)
+            owners.append(owner)
+            sizes.append(counts[signature])
+    arrays = {c: np.array([slot[i] for slot in slots], dtype=bool if c in flags else object)
+              for i, c in enumerate(columns)}
+    disclosure = Disclosure(sizes, min_trainees, owners)
+    # the same cycle slot in several classes: contributions no set tells apart, whose sum the
+    # row space may hold even though no one class's does
+    for slot in set(slots):
+        alike = np.array([other == slot for other in slots], dtype=float)
+        if alike.sum() > 1:
+            disclosure.watch(alike)
+    return _Family(disclosure, arrays)
 
 
 def _vector(family: _Family, values: tuple[str | None, ...], flag: str) -> np.ndarray:
@@ -104,6 +126,10 @@ def audit(frame: pd.DataFrame, choices: int, min_trainees: int) -> dict[str, set
         vectors["self", key] = _vector(scores, key[1], f"s_{key[0]}")
     for (kind, _), vector in vectors.items():
         (part if kind == "participation" else scores).disclosure.watch(vector)
+    for family, kinds in ((part, ("participation",)), (scores, ("others", "self"))):
+        candidates = [vector for (kind, _), vector in vectors.items() if kind in kinds]
+        if candidates:
+            family.disclosure.watch_differences(np.unique(np.array(candidates), axis=0))
 
     def importance(key: CellKey) -> tuple[Hashable, ...]:
         size = part.disclosure.size(vectors["participation", key])
