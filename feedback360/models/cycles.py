@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -65,6 +66,9 @@ class FeedbackCycle(db.Model):
         CheckConstraint("status = 'draft' OR opened_at IS NOT NULL", name="opened_has_when"),
         CheckConstraint("opens_on IS NULL OR closes_on >= opens_on", name="closes_after_opens"),
         CheckConstraint("length(title) > 0", name="title_not_blank"),
+        CheckConstraint("training_year_at_close IS NULL OR "
+                        "(training_year_at_close BETWEEN 1 AND 10)",
+                        name="training_year_at_close_range"),
         Index("ix_feedback_cycles_trainee_status", "trainee_id", "status"),
         Index("ix_feedback_cycles_status_closes_on", "status", "closes_on"),
         # "the trainee's previous cycle": without statistics SQLite would otherwise walk every
@@ -87,6 +91,12 @@ class FeedbackCycle(db.Model):
     # accounts are deactivated, not deleted.
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     last_trainee_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The trainee's attributes as the cycle closed (``services.cycle_attributes``): cohort
+    # reports group closed cycles by these, so correcting the user later moves no cycle
+    # between published cells; only an audited admin correction changes them.
+    specialty_at_close: Mapped[str | None] = mapped_column(String(120))
+    training_year_at_close: Mapped[int | None] = mapped_column(SmallInteger)
+    site_at_close: Mapped[str | None] = mapped_column(String(120))
     # The self-assessment in progress; it becomes a Response (is_self) when submitted.
     self_draft: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 

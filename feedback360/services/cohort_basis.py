@@ -6,9 +6,11 @@ the trend: each query selects only the columns it needs. Never the answers, neve
 JSON. Flushes nothing.
 
 Which cycles: for each trainee now in the cohort (``User.cohort_id``), the most recent closed or
-released cycle, or the one a given launch opened. The cycles of a launch still running (any of
-its cycles draft or open) count nowhere until the whole launch has closed: otherwise each cycle
-closing early would change the figures by exactly one trainee between two page loads.
+released cycle, or the one a given launch opened; each counted under the specialty, training
+year and site it closed with (``FeedbackCycle.*_at_close``), never the trainee's current ones.
+The cycles of a launch still running (any of its cycles draft or open) count nowhere until the
+whole launch has closed: otherwise each cycle closing early would change the figures by exactly
+one trainee between two page loads.
 
 Which instrument: the cohort's most recent launch's (without launches, the most recent cycle's).
 A cycle scored on an instrument lacking one of its domains or elements counts in participation
@@ -108,8 +110,8 @@ def frame_of(statement: Select[Any], columns: list[str]) -> pd.DataFrame:
 
 def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
     """Every closed or released cycle of the trainees now in these cohorts, with its launch
-    (if any), whether its summary had enough responses, and whether it is the trainee's latest
-    (cycles of launches still running left out)."""
+    (if any), whether its summary had enough responses, whether it is the trainee's latest
+    (cycles of launches still running left out), and the trainee's attributes as it closed."""
     running = (db.select(CohortLaunchCycle.launch_id)
                .join(FeedbackCycle, FeedbackCycle.id == CohortLaunchCycle.cycle_id)
                .where(FeedbackCycle.status.in_(("draft", "open"))))
@@ -117,7 +119,8 @@ def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
         db.select(FeedbackCycle.id, FeedbackCycle.trainee_id, User.cohort_id,
                   FeedbackCycle.instrument_version_id, CohortLaunchCycle.launch_id,
                   CycleSummary.enough_responses, FeedbackCycle.closes_on, FeedbackCycle.closed_at,
-                  CycleSummary.computed_at)
+                  CycleSummary.computed_at, FeedbackCycle.specialty_at_close,
+                  FeedbackCycle.training_year_at_close, FeedbackCycle.site_at_close)
         .join(User, User.id == FeedbackCycle.trainee_id)
         .outerjoin(CohortLaunchCycle, CohortLaunchCycle.cycle_id == FeedbackCycle.id)
         .outerjoin(CycleSummary, CycleSummary.cycle_id == FeedbackCycle.id)
@@ -127,7 +130,7 @@ def _closed_cycles(cohort_ids: list[int]) -> pd.DataFrame:
                       CohortLaunchCycle.launch_id.not_in(running)))
         .order_by(FeedbackCycle.id),
         ["cycle_id", "trainee_id", "cohort_id", "version_id", "launch_id", "enough",
-         "closes_on", "closed_at", "summary_at"])
+         "closes_on", "closed_at", "summary_at", *DIMENSIONS])
     frame["enough"] = frame["enough"].fillna(False).astype(bool)
     frame["launch_id"] = frame["launch_id"].astype("Int64")
     order = frame.sort_values(["trainee_id", "closes_on", "closed_at", "cycle_id"])

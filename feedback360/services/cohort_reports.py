@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..extensions import db
-from ..models import CohortLaunch, CohortLaunchCycle, CycleScore, User
+from ..models import CohortLaunch, CohortLaunchCycle, CycleScore, FeedbackCycle, User
 from ..scoring.cohort import DIMENSIONS, CohortAnalysis, CohortReport, Selection
 from . import DomainError
 from .cohort_analyses import analysis, settings
@@ -74,9 +74,14 @@ def filter_options(cohort_id: int) -> FilterOptions:
     launches = db.session.execute(
         db.select(CohortLaunch.id, CohortLaunch.title).where(CohortLaunch.cohort_id == cohort_id)
         .order_by(CohortLaunch.launched_at.desc(), CohortLaunch.id.desc())).all()
-    values = db.session.execute(
-        db.select(User.specialty, User.training_year, User.site).distinct()
-        .where(User.cohort_id == cohort_id, User.role == "trainee")).all()
+    members = (User.cohort_id == cohort_id, User.role == "trainee")
+    # the trainees' attributes now, and those their cycles closed with (what the report groups)
+    values = db.session.execute(db.union(
+        db.select(User.specialty, User.training_year, User.site).where(*members),
+        db.select(FeedbackCycle.specialty_at_close, FeedbackCycle.training_year_at_close,
+                  FeedbackCycle.site_at_close)
+        .join(User, User.id == FeedbackCycle.trainee_id)
+        .where(*members, FeedbackCycle.status.in_(("closed", "released"))))).all()
     return FilterOptions(
         launches=[(launch_id, title) for launch_id, title in launches],
         specialties=sorted({s for s, _, _ in values if s}, key=str.casefold),

@@ -18,7 +18,7 @@ from .. import audit, mail
 from ..extensions import db
 from ..instruments import Instrument, load_directory, snapshot
 from ..models import FeedbackCycle, Invitation, Response, User
-from . import DomainError
+from . import DomainError, cycle_attributes
 from .instrument_cache import instrument_for
 from .summaries import store_summary
 from .surveys import survey_link
@@ -377,6 +377,7 @@ def close_cycle(cycle: FeedbackCycle, *, by: User | None, early: bool = False) -
                           "the rule")
     cycle.status = "closed"
     cycle.closed_at = datetime.now(UTC)
+    cycle_attributes.record_at_close(cycle)
     for invitation in cycle.invitations:
         invitation.draft = None  # unfinished answers are never used: do not keep them
     store_summary(cycle)

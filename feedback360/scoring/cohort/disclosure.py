@@ -20,9 +20,9 @@ Checked are
 * each group of trainees no set can tell apart, when it is small: no vector of the row space lies
   within its contributions (for one cycle each, leverage 1; for several, the largest eigenvalue
   of the row space's projector on them is 1: the difference between two of their cycles counts);
-* each pair of candidate sets that differ by 1..min_size-1 trainees (one set less another, or the
-  same trainees counted through other cycles): their difference is watched like a small set, so
-  no two admitted sets, nor any combination, ever differ by so few;
+* each pair of candidate sets large enough to admit that differ by 1..min_size-1 trainees (one
+  set less another, or the same trainees counted through other cycles): their difference is
+  watched like a small set, so no two admitted sets, nor any combination, ever differ by so few;
 * each candidate set of 1..min_size-1 trainees, and each admitted set's hidden remainder in a
   breakdown (the set less its admitted cells: complementary suppression).
 
@@ -143,9 +143,11 @@ class Disclosure:
             self._watched.add(vector, self._projections(vector), [self.size(vector)])
 
     def watch_differences(self, vectors: np.ndarray) -> int:
-        """Watch the difference of every two of these candidate sets (rows) that differ by
-        1..min_size-1 trainees; how many such pairs there are."""
+        """Watch the difference of every two of these candidate sets (rows) that could both be
+        admitted and differ by 1..min_size-1 trainees; how many such pairs there are. (A set
+        too small to admit is watched itself.)"""
         vectors = np.asarray(vectors, dtype=float)
+        vectors = vectors[vectors @ self.sizes >= self.min_size - 0.5] if len(vectors) else vectors
         if len(vectors) < 2 or not vectors.shape[1]:
             return 0
         weighted = vectors * self.sizes
