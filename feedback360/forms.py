@@ -85,3 +85,14 @@ class BulkAssignCoachForm(AssignCoachForm):
     # Checked against the cohort by the view, which can say what is wrong with a choice.
     trainee_ids = SelectMultipleField("Trainees", coerce=int, validate_choice=False,
                                       validators=[DataRequired("Select at least one trainee")])
+
+
+class CycleAttributesForm(FlaskForm):
+    """A closed cycle's trainee attributes as at close, corrected with a reason (audited)."""
+
+    specialty = StringField("Specialty", validators=[Optional(), Length(max=120)])
+    training_year = IntegerField("Training year", validators=[
+        Optional(), NumberRange(min=1, max=10, message="Training year must be between 1 and 10")])
+    site = StringField("Site", validators=[Optional(), Length(max=120)])
+    reason = StringField("Why are you correcting them?", validators=[
+        DataRequired("Say why the attributes are being corrected"), Length(max=500)])
