@@ -5,11 +5,20 @@ Every text cell that a spreadsheet could read as a formula (one starting with ``
 CSV and in XLSX alike; numbers stay numbers (a negative number is a number, not a formula).
 Names of cohorts, sites and specialties come from administrators' CSV imports, and instrument
 wording from YAML files, so none of it is trusted.
+
+A CSV file does not say which list separator it uses: a spreadsheet in a locale whose separator
+is ``;`` (or one told to split on tabs) reads this comma-separated file its own way. So every
+text field is quoted (numbers are not, so they stay numbers), and inside text every character a
+reader might split on (``,``, ``;``, tab, a line break) that is followed by a formula trigger
+gets a single quote after it: ``Genomics;=cmd`` is written ``"Genomics;'=cmd"``, which no reader,
+whatever it splits on and however it takes the quotes, turns into a cell starting with ``=``.
 """
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -18,6 +27,8 @@ import pandas as pd
 from openpyxl import Workbook
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# a character some reader may split a CSV line on, then (past any quotes) a formula trigger
+_SPLIT_BEFORE_FORMULA = re.compile(r'([,;\t\r\n])(?="*[=+\-@\t\r])')
 SHEET_NAME_LIMIT = 31  # Excel's
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -48,9 +59,26 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
+def _csv_field(value: Any) -> Any:
+    value = _cell(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return value
+    return _SPLIT_BEFORE_FORMULA.sub(r"\1'", str(value))
+
+
 def to_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 with a byte-order mark, so spreadsheet programs read accents correctly."""
-    return safe_frame(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    """UTF-8 with a byte-order mark, so spreadsheet programs read accents correctly; text quoted,
+    numbers not (``csv.QUOTE_NONNUMERIC``)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
+    writer.writerow([_csv_field(str(column)) for column in frame.columns])
+    writer.writerows([_csv_field(v) for v in row]
+                     for row in frame.itertuples(index=False, name=None))
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 def to_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
