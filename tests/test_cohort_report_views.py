@@ -27,13 +27,19 @@ from feedback360.models import (
     Cohort,
     CohortLaunch,
     CohortLaunchCycle,
+    CycleScore,
     FeedbackCycle,
     Response,
     User,
 )
 from feedback360.services import DomainError
 from feedback360.services import cycles as cycle_service
-from feedback360.services.cohort_reports import ReportFilters, cohort_report, item_level_rows
+from feedback360.services.cohort_reports import (
+    ReportFilters,
+    analysis,
+    cohort_report,
+    item_level_rows,
+)
 from feedback360.services.instrument_cache import instrument_for
 
 # (specialty, training year, site): Medical Physics 6 (5 of them year 2 at Leeds), Genomics 5,
@@ -178,7 +184,7 @@ def test_a_publishable_filter_shows_its_own_figures(lead, cohort, filters, train
     page = lead.get(report_url(cohort["id"], **filters))
     text = text_of(page)
     assert f"Of {trainees} trainees in this selection, {trainees} have a closed feedback" in text
-    assert ("Item-level file" in text) == (set(filters) == {"launch"})
+    assert "Statement-level figures for programme evaluation (CSV)" in text
 
 
 def test_a_filter_value_not_in_the_cohort_is_a_form_error(lead, cohort):
@@ -293,33 +299,49 @@ def test_an_unpublishable_selection_cannot_be_downloaded(app, lead, cohort):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_the_item_level_file_has_fresh_pseudonyms_and_no_identifiers(app, lead, cohort, fmt):
-    first = download(lead, cohort["id"], "items", fmt, launch=cohort["launch_id"])
-    second = download(lead, cohort["id"], "items", fmt, launch=cohort["launch_id"])
-    assert first.status_code == second.status_code == 200
-    one, two = read(first, fmt, "Item-level scores"), read(second, fmt, "Item-level scores")
-    assert list(one.columns) == ["trainee", "domain", "element", "item", "statement",
-                                 "self_score", "others_mean"]
-    items = len(load_instrument(INSTRUMENTS / "clcf.yaml").item_keys)
-    assert one["trainee"].nunique() == len(PEOPLE) and len(one) == len(PEOPLE) * items
-    assert not set(one["trainee"]) & set(two["trainee"])  # a new mapping every download
-    assert one["trainee"].str.fullmatch(r"T-[0-9A-F]{8}").all()
-    assert one["others_mean"].between(1, 5).all()
+@pytest.mark.parametrize("filters", [{"launch": "LAUNCH"}, {"specialty": "Medical Physics"}])
+def test_the_statement_file_holds_cohort_aggregates_not_trainee_rows(app, lead, cohort, fmt,
+                                                                     filters):
+    """One row per statement over exactly the page's trainees: n, mean, SD, bands, as the
+    page's elements; no trainee label, no count of raters, no row per trainee."""
+    filters = {k: cohort["launch_id"] if v == "LAUNCH" else v for k, v in filters.items()}
+    response = download(lead, cohort["id"], "items", fmt, **filters)
+    assert response.status_code == 200
+    frame = read(response, fmt, "Statements")
+    instrument = load_instrument(INSTRUMENTS / "clcf.yaml")
+    assert list(frame.columns) == [
+        "Domain", "Element", "Statement", "Trainees", "Colleagues: mean",
+        "Colleagues: standard deviation", "Trainees below 3", "Trainees 3 to under 4",
+        "Trainees 4 or above", "Self: trainees", "Self: mean", "Self: standard deviation"]
+    assert frame["Statement"].tolist() == [instrument.item(k).text for k in instrument.item_keys]
+    selection = ReportFilters(cohort["id"], launch_id=filters.get("launch"),
+                              specialty=filters.get("specialty"))
     with app.app_context():
+        shown = cohort_report(selection)
+        ids = analysis(cohort["id"]).scored_cycle_ids(selection.selection)
+        truth = pd.DataFrame(db.session.execute(
+            db.select(CycleScore.key, CycleScore.others_mean).where(
+                CycleScore.cycle_id.in_(ids), CycleScore.level == "item")).all(),
+            columns=["item", "others_mean"]).groupby("item")["others_mean"]
         emails = set(db.session.scalars(db.select(User.email)))
-    assert not emails & set(one.astype(str).to_numpy().ravel())
-    assert [e.detail["kind"] for e in exports(app)] == ["items", "items"]
+    n = shown.domains[0].others.n
+    assert frame["Trainees"].astype(int).eq(n).all()
+    assert frame[[c for c in frame.columns if c.startswith("Trainees ")]].astype(int).sum(
+        axis=1).eq(n).all()
+    means = dict(zip(frame["Statement"], frame["Colleagues: mean"].astype(float), strict=True))
+    for key in instrument.item_keys:
+        assert means[instrument.item(key).text] == pytest.approx(truth.mean()[key], abs=1e-4)
+    assert not emails & set(frame.astype(str).to_numpy().ravel())
+    assert [e.detail["kind"] for e in exports(app)] == ["items"]
 
 
-@pytest.mark.parametrize("filters", [{}, {"specialty": "Medical Physics"}])
-def test_the_item_level_file_is_only_for_one_whole_launch(app, lead, cohort, filters):
-    if filters:
-        filters["launch"] = cohort["launch_id"]
-    response = download(lead, cohort["id"], "items", "csv", **filters)
+def test_an_unpublishable_selection_has_no_statement_file(app, lead, cohort):
+    response = download(lead, cohort["id"], "items", "csv", specialty="Audiology")
     assert response.status_code == 400
-    assert "one whole launch" in text_of(response)
-    with app.app_context(), pytest.raises(DomainError, match="one whole launch"):
-        item_level_rows(ReportFilters(cohort["id"]))
+    assert "would describe too few trainees" in text_of(response)
+    with app.app_context(), pytest.raises(DomainError, match="too few trainees"):
+        item_level_rows(ReportFilters(cohort["id"], specialty="Audiology"))
+    assert exports(app) == []
 
 
 @pytest.mark.parametrize("query", ["file=all&format=csv", "file=items&format=pdf", "",

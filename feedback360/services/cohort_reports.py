@@ -2,22 +2,22 @@
 
 What the report is built from and how is ``cohort_basis``; the audited analysis behind every
 report of a cohort is made once per state of the cohort and kept by ``cohort_analyses``. This
-module answers a selection from it and makes the item-level file. Flushes nothing.
+module answers a selection from it and makes the statement-level (item) file. Flushes nothing.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 import pandas as pd
 
 from ..extensions import db
-from ..models import CohortLaunch, CohortLaunchCycle, CycleScore, FeedbackCycle, User
-from ..scoring.cohort import DIMENSIONS, CohortAnalysis, CohortReport, Selection
+from ..models import CohortLaunch, CycleScore, FeedbackCycle, User
+from ..scoring.cohort import CohortAnalysis, CohortReport, Selection
+from ..scoring.cohort.items import item_table
 from . import DomainError
 from .cohort_analyses import analysis, settings
-from .cohort_basis import find_cohort, frame_of
+from .cohort_basis import ID_CHUNK, find_cohort, frame_of
 
 __all__ = ["FilterOptions", "ReportFilters", "analysis", "cohort_report", "filter_options",
            "item_level_rows"]
@@ -89,56 +89,27 @@ def filter_options(cohort_id: int) -> FilterOptions:
         sites=sorted({s for _, _, s in values if s}, key=str.casefold))
 
 
-ITEM_COLUMNS = ["trainee", "domain", "element", "item", "statement", "self_score",
-                "others_mean"]
-
-
 def item_level_rows(filters: ReportFilters) -> pd.DataFrame:
-    """Item-level rows for programme evaluation: one per scored trainee and item, each trainee
-    known only by a pseudonym drawn afresh for every call.
+    """Statement-level figures for programme evaluation: per statement, the trainees n, mean,
+    standard deviation and score bands of colleagues' means (and of self-scores), over exactly
+    the trainees whose scores the page shows for these filters (``scoring.cohort.items``).
 
-    Only for one whole launch (no specialty, year or site filter) whose scores the report shows:
-    these are one row per trainee, and rows can be matched between files by their values, so
-    two overlapping selections would give away the rows in one but not the other. Launches
-    never share a cycle, so their files share no row. There is no attribute column and no count
-    of raters (the launch's progress page shows those per trainee, which would name the row).
+    Cohort aggregates under the page's own audit, never a row per trainee: rows could be matched
+    to named trainees through the other pages (their counts on the launch progress page, the
+    cells they fall in), and between files by their values.
     """
-    if filters.launch_id is None or any(getattr(filters, d) is not None for d in DIMENSIONS):
-        raise DomainError("The item-level file is available for one whole launch: choose a "
-                          "launch and no specialty, training year or site.")
     audited = analysis(filters.cohort_id)
     report = cohort_report(filters, audited)
     if audited is None or not report.scores_shown:
-        raise DomainError(report.message or "This launch's scores cannot be shown.")
-    ids = audited.scored_cycle_ids(filters.selection)
-    rows = frame_of(
+        raise DomainError(report.message or "These trainees' scores cannot be shown.")
+    scored = audited.scored_cycle_ids(filters.selection)
+    self_scored = audited.self_scored_cycle_ids(filters.selection)
+    rows = pd.concat([frame_of(
         db.select(CycleScore.cycle_id, CycleScore.key, CycleScore.self_score,
                   CycleScore.others_mean)
-        .join(CohortLaunchCycle, CohortLaunchCycle.cycle_id == CycleScore.cycle_id)
-        .where(CohortLaunchCycle.launch_id == filters.launch_id, CycleScore.level == "item"),
+        .where(CycleScore.cycle_id.in_(scored[start:start + ID_CHUNK]),
+               CycleScore.level == "item"),
         ["cycle_id", "item", "self_score", "others_mean"])
-    rows = rows[rows["cycle_id"].isin(ids)]
-    pseudonyms = _pseudonyms(ids)
-    instrument = audited.instrument
-    order = {key: i for i, key in enumerate(instrument.item_keys)}
-    rows = rows[rows["item"].isin(order)].copy()
-    rows["trainee"] = rows["cycle_id"].map(pseudonyms)
-    for column, title in (("domain", lambda k: instrument.domain_of_item(k).title),
-                          ("element", lambda k: instrument.element_of_item(k).title),
-                          ("statement", lambda k: instrument.item(k).text)):
-        rows[column] = rows["item"].map({key: title(key) for key in order})
-    rows["order"] = rows["item"].map(order)
-    rows = rows.sort_values(["trainee", "order"])
-    return rows[ITEM_COLUMNS].astype({"self_score": "float64", "others_mean": "float64"}
-                                     ).reset_index(drop=True)
-
-
-def _pseudonyms(cycle_ids: list[int]) -> dict[int, str]:
-    """A fresh random label per trainee: sorted by label, the file's order says nothing."""
-    labels: set[str] = set()
-    while len(labels) < len(cycle_ids):
-        labels.add(f"T-{secrets.token_hex(4).upper()}")
-    shuffled = sorted(labels)
-    secrets.SystemRandom().shuffle(shuffled)
-    return dict(zip(cycle_ids, shuffled, strict=True))
-
+        for start in range(0, len(scored), ID_CHUNK)], ignore_index=True)
+    return item_table(rows, scored, self_scored or None, audited.instrument,
+                      report.band_labels)

@@ -3,8 +3,8 @@
 ``GET /cohorts/<id>/report`` (``cohort_reports.report``): filters as a GET form; what may be shown
 is decided by the service for the whole cohort, so a combination that would single someone out
 gets a message, not numbers. ``GET /cohorts/<id>/report/download?file=aggregates|items&
-format=csv|xlsx`` (``cohort_reports.download``): the same aggregates as a file, or the item-level
-file for one whole launch; every download is audit-logged and never cached.
+format=csv|xlsx`` (``cohort_reports.download``): the same aggregates as a file, or the same
+selection's statement-level (item) aggregates; every download is audit-logged and never cached.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from ..scoring.cohort import CohortReport
 from ..scoring.cohort.tables import long_form, report_sheets
 from ..services import DomainError
 from ..services.cohort_reports import (
-    ReportFilters,
     cohort_report,
     filter_options,
     item_level_rows,
@@ -44,6 +43,7 @@ from .assets import PLOTLY_VERSION
 bp = Blueprint("cohort_reports", __name__)
 
 FILES = ("aggregates", "items")
+ITEM_SHEET = "Statements"
 FORMATS = {"csv": CSV_MEDIA_TYPE, "xlsx": XLSX_MEDIA_TYPE}
 
 
@@ -62,13 +62,7 @@ def report(cohort_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "cohort_reports/report.html", cohort=cohort, form=form, report=shown,
         charts={chart.id: chart for chart in cohort_charts(shown)}, tables=_tables(shown),
-        items_allowed=_items_allowed(filters) and shown.scores_shown, query=form.query,
-        plotly_version=PLOTLY_VERSION)
-
-
-def _items_allowed(filters: ReportFilters) -> bool:
-    return filters.launch_id is not None and not any(
-        (filters.specialty, filters.training_year, filters.site))
+        items_allowed=shown.scores_shown, query=form.query, plotly_version=PLOTLY_VERSION)
 
 
 def _tables(shown: CohortReport) -> dict[str, object]:
@@ -112,7 +106,7 @@ def download(cohort_id: int):  # type: ignore[no-untyped-def]
             rows = item_level_rows(filters)
         except DomainError as error:
             abort(400, description=error.message)
-        body = to_csv(rows) if extension == "csv" else to_xlsx({"Item-level scores": rows})
+        body = to_csv(rows) if extension == "csv" else to_xlsx({ITEM_SHEET: rows})
     audit.record(current_user, "cohort.exported", f"cohort:{cohort.id}", kind=kind,
                  format=extension, filters=filters.as_dict())
     db.session.commit()

@@ -8,7 +8,7 @@ colleagues answer on their phones from their mailed links. The other trainees an
 are seeded through the same services the pages call. The lead follows the launch's progress
 (counts, never scores), the cycles close, and the lead reads the cohort report, filters it
 (one specialty shows its figures, one training year is too small to show) and downloads the
-aggregates (CSV and XLSX) and the item-level file (CSV and XLSX), read back with pandas and
+aggregates (CSV and XLSX) and the statement-level figures (CSV and XLSX), read back with pandas and
 openpyxl. Every distinct page passes axe-core.
 """
 
@@ -338,8 +338,8 @@ def read_and_download_report(page: Any, audit: Audit, app: Any) -> None:
     page.get_by_role("button", name="Apply filters").click()
     page.wait_for_url("**launch=*")
     audit(page, "report, one launch")
-    items_csv = download(page, "Item-level file for programme evaluation (CSV)")
-    items_xlsx = download(page, "Item-level file for programme evaluation (XLSX)")
+    items_csv = download(page, "Statement-level figures for programme evaluation (CSV)")
+    items_xlsx = download(page, "Statement-level figures for programme evaluation (XLSX)")
     with app.app_context():
         identifiers = {value for user in db.session.scalars(db.select(User))
                        for value in (user.name, user.email)}
@@ -391,25 +391,24 @@ def check_aggregates(csv: bytes, xlsx: bytes, weakest_row: list[str], trainees: 
 
 
 def check_item_level(csv: bytes, xlsx: bytes, identifiers: set[str]) -> None:
-    """One row per trainee and statement, each trainee under a random label, nobody's name or
-    email anywhere; the two downloads label the same trainees differently."""
-    columns = ["trainee", "domain", "element", "item", "statement", "self_score", "others_mean"]
+    """Cohort aggregates per statement (trainees, mean, SD, bands), the same in both files:
+    no row per trainee, no trainee label, nobody's name or email anywhere."""
     frame = pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig")
-    assert list(frame.columns) == columns
-    assert len(frame) == len(TRAINEES) * ITEMS and frame["trainee"].nunique() == len(TRAINEES)
-    assert frame["trainee"].str.fullmatch(r"T-[0-9A-F]{8}").all()
-    assert frame.groupby("trainee")["item"].nunique().eq(ITEMS).all()
-    assert frame["others_mean"].between(1, 5).all()
-    assert frame["self_score"].dropna().between(1, 5).all()  # blank: "not observed"
+    columns = list(frame.columns)
+    assert columns[:4] == ["Domain", "Element", "Statement", "Trainees"]
+    assert "trainee" not in columns and len(frame) == ITEMS
+    assert frame["Statement"].tolist() == [CLCF.item(key).text for key in CLCF.item_keys]
+    trainees = frame["Trainees"].astype(int)
+    assert trainees.nunique() == 1 and trainees.iloc[0] >= 5
+    assert frame["Colleagues: mean"].astype(float).between(1, 5).all()
     values = {str(v) for v in frame.to_numpy().ravel()}
     assert not values & identifiers
     assert_no_formula(frame)
 
-    sheet = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)["Item-level scores"]
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)["Statements"]
     header, *rows = list(sheet.values)
-    assert list(header) == columns and len(rows) == len(TRAINEES) * ITEMS
-    labels = {row[0] for row in rows}
-    assert len(labels) == len(TRAINEES) and not labels & set(frame["trainee"])
+    assert list(header) == columns and len(rows) == ITEMS
+    assert [row[2] for row in rows] == frame["Statement"].tolist()
     assert not {str(v) for row in rows for v in row} & identifiers
     assert_no_formula(pd.DataFrame(rows, columns=columns))
 

@@ -150,6 +150,14 @@ class CohortAnalysis:
         chosen = self.frame[_matching(self.frame, key) & self.frame["scored"]]
         return [int(i) for i in chosen["cycle_id"]]
 
+    def self_scored_cycle_ids(self, selection: Selection) -> list[int]:
+        """The cycles behind the selection's self against others, if it is shown (else none)."""
+        key = self.key(selection)
+        if key is None or key not in self.admitted["self"]:
+            return []
+        chosen = self.frame[_matching(self.frame, key) & self.frame["self_scored"]]
+        return [int(i) for i in chosen["cycle_id"]]
+
     def report(self, selection: Selection = ALL_TRAINEES) -> CohortReport:
         base, m = self._base(selection), self.min_trainees
         key = self.key(selection)
