@@ -1,7 +1,7 @@
 """Demo data for ``flask seed-demo``: a programme lead, two coaches and two intakes of trainees.
 
 The current intake's cycles show every state (demo_cycles.PLAN). Last year's intake took part in
-one cohort launch that has long closed, so its cohort report has figures by specialty and site,
+one cohort launch that has long closed, so its cohort report has figures by specialty,
 and both intakes' reports have a trend.
 
 Running it again changes nothing: it finds the accounts it made before.
@@ -36,7 +36,8 @@ TRAINEES = [
     ("Lucy Morgan", "Clinical Engineering", 1, "Royal Preston Hospital"),
 ]
 EARLIER_COHORT_NAME = "STP 2025 Healthcare Science"
-# Two specialties and two sites of five each: every one of them can be shown on its own.
+# Two specialties and two sites of five each: each specialty can be shown; the sites cannot as
+# well, since each site differs from each specialty by four trainees (fewer than five).
 EARLIER_TRAINEES = [
     ("Maya Bennett", "Medical Physics", 2, "Leeds General Infirmary"),
     ("Nathan Cole", "Medical Physics", 2, "Leeds General Infirmary"),
