@@ -10,6 +10,7 @@ import itertools
 import pytest
 from helpers import csrf_token
 from test_cohort_report_views import PEOPLE, cohort, lead  # noqa: F401  (fixtures)
+from test_migrations import empty_database_url, migrations_app  # noqa: F401  (fixtures)
 
 from feedback360.extensions import db
 from feedback360.models import AuditEvent, FeedbackCycle, StoredCohortAnalysis, User
@@ -111,3 +112,39 @@ def test_the_trainees_closed_cycles_are_listed_with_their_attributes(app, cohort
     assert page.status_code == 200
     assert "Leeds" in page.text and correction_page(cohort["cycle_ids"][MOVED]) in page.text
     assert lead.get(f"/admin/cohorts/{cohort['id']}").text.count("Closed cycles") == 13
+
+
+def test_the_migration_backfills_closed_cycles_from_their_trainees(migrations_app):  # noqa: F811
+    """Cycles closed before revision 0008 take their trainee's current values, the best record
+    there is; cycles still open get theirs when they close."""
+    from datetime import UTC, date, datetime
+
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with migrations_app.app_context():
+        upgrade(revision="0004")
+        with db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO users (id, email, name, role, active, session_nonce, created_at, "
+                "specialty, training_year, site) VALUES (1, 't@nhs.net', 'T', 'trainee', :yes, "
+                "'n', :now, 'Genomics', 2, 'York')"), {"now": now, "yes": True})
+            connection.execute(text(
+                "INSERT INTO instrument_versions (id, key, version, sha256, title, definition, "
+                "created_at) VALUES (1, 'clcf', 1, :sha, 'CLCF', '{}', :now)"),
+                {"sha": "0" * 64, "now": now})
+            connection.execute(text(
+                "INSERT INTO feedback_cycles (id, trainee_id, instrument_version_id, title, "
+                "status, closes_on, created_at, opened_at, closed_at) VALUES "
+                "(:id, 1, 1, 'Cycle', :status, :closes, :now, :now, :closed)"),
+                [{"id": 1, "status": "closed", "closes": date(2026, 2, 1), "now": now,
+                  "closed": now},
+                 {"id": 2, "status": "open", "closes": date(2026, 2, 1), "now": now,
+                  "closed": None}])
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT id, specialty_at_close, training_year_at_close, site_at_close "
+                "FROM feedback_cycles ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [(1, "Genomics", 2, "York"), (2, None, None, None)]
