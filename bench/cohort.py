@@ -262,12 +262,14 @@ def seed(database_url: str, kind: str, args: argparse.Namespace) -> Seeded:
         loader.load(FeedbackCycle.__table__,
                     ["trainee_id", "instrument_version_id", "title", "status", "opens_on",
                      "closes_on", "created_at", "opened_at", "closed_at", "released_at",
-                     "released_by_id"],
+                     "released_by_id", "specialty_at_close", "training_year_at_close",
+                     "site_at_close"],
                     ((trainee_ids[n], version_id, f"{instrument.title} {closes_on.year}",
                       "released" if released[n] else "closed", opens_on, closes_on, opened,
                       opened, closed,
                       closed + timedelta(days=7 + n % 14) if released[n] else None,
-                      coach_of[n] if released[n] else None) for n in range(len(people))))
+                      coach_of[n] if released[n] else None, *people[n][2:])
+                     for n in range(len(people))))
         cycle_of = dict(connection.execute(select(FeedbackCycle.trainee_id,
                                                   FeedbackCycle.id)).all())
         cycle_ids = [cycle_of[t] for t in trainee_ids]
