@@ -40,22 +40,52 @@ import numpy as np
 _TOL = 1e-7
 
 
-class _Rows:
-    """Vectors kept with their squared projections onto the admitted sets' row space and the
-    number of trainees each touches."""
+class _Matrix:
+    """Rows appended in place (capacity doubling): admitting thousands of sets must not copy
+    the whole matrix each time."""
 
     def __init__(self, width: int) -> None:
-        self.vectors = np.zeros((0, width))
+        self._data = np.zeros((16, width))
+        self.count = 0
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self._data[:self.count]
+
+    def append(self, rows: np.ndarray) -> None:
+        rows = np.atleast_2d(rows)
+        needed = self.count + len(rows)
+        if needed > len(self._data):
+            grown = np.zeros((max(needed, 2 * len(self._data)), self._data.shape[1]))
+            grown[:self.count] = self.rows
+            self._data = grown
+        self._data[self.count:needed] = rows
+        self.count = needed
+
+
+class _Rows:
+    """Vectors kept with their squared projections onto the admitted sets' row space, their
+    squared norms and the number of trainees each touches."""
+
+    def __init__(self, width: int) -> None:
+        self._vectors = _Matrix(width)
         self.projections = np.zeros(0)
+        self.norms = np.zeros(0)
         self.trainees = np.zeros(0)
         self.names: dict[Hashable, int] = {}
 
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._vectors.rows
+
     def add(self, vectors: np.ndarray, projections: np.ndarray, trainees: np.ndarray,
             name: Hashable | None = None) -> None:
+        vectors = np.atleast_2d(vectors)
         if name is not None:
             self.names[name] = len(self.projections)
-        self.vectors = np.vstack([self.vectors, vectors])
+        self._vectors.append(vectors)
         self.projections = np.append(self.projections, projections)
+        self.norms = np.append(self.norms, np.einsum("ij,ij->i", vectors, vectors))
         self.trainees = np.append(self.trainees, trainees)
 
 
@@ -102,7 +132,7 @@ class Disclosure:
         self._order = np.argsort(owner, kind="stable")
         _, self._starts = np.unique(owner[self._order], return_index=True)
         self._class_sizes = self.sizes[self._order][self._starts] if width else np.zeros(0)
-        self.basis = np.zeros((0, width))
+        self._basis = _Matrix(width)  # orthonormal rows spanning the admitted sets
         ends = [*self._starts[1:], width] if width else []
         small = [self._order[start:end] for start, end, size in zip(
             self._starts, ends, self._class_sizes, strict=True) if 0 < size < min_size]
@@ -110,6 +140,10 @@ class Disclosure:
         self._watched = _Rows(width)  # small candidate sets and differences, never admitted
         self._remainders = _Rows(width)  # by (admitted set, dimension): the set less its cells
         self.admitted: dict[Hashable, np.ndarray] = {}
+
+    @property
+    def basis(self) -> np.ndarray:
+        return self._basis.rows
 
     def size(self, vector: np.ndarray) -> int:
         """Trainees in a set (one slot at most per trainee)."""
@@ -127,13 +161,13 @@ class Disclosure:
         coefficients = np.atleast_2d(vectors) @ self.basis.T
         return np.einsum("ij,ij->i", coefficients, coefficients)
 
-    def _exposed(self, vectors: np.ndarray, projections: np.ndarray, trainees: np.ndarray
+    def _exposed(self, projections: np.ndarray, norms: np.ndarray, trainees: np.ndarray
                  ) -> bool:
-        """Whether any of these vectors touches 1..min_size-1 trainees and is in the row space."""
+        """Whether any of these vectors touches 1..min_size-1 trainees and is in the row space
+        (its projection onto it as long as itself)."""
         if not len(projections):
             return False
         small = (trainees > 0.5) & (trainees < self.min_size - 0.5)
-        norms = np.einsum("ij,ij->i", vectors, vectors)
         return bool((small & (projections >= norms * (1 - _TOL) - _TOL)).any())
 
     def watch(self, vector: np.ndarray) -> None:
@@ -171,37 +205,53 @@ class Disclosure:
         vector = np.asarray(vector, dtype=float)
         if self.size(vector) < self.min_size:
             return False
-        residual = vector - self.basis.T @ (self.basis @ vector)
-        residual -= self.basis.T @ (self.basis @ residual)  # once more, for rounding
+        basis = self.basis
+        residual = vector - basis.T @ (basis @ vector)
+        residual -= basis.T @ (basis @ residual)  # once more, for rounding
         norm = float(np.linalg.norm(residual))
         new = residual / norm if norm > 1e-9 * max(1.0, float(np.linalg.norm(vector))) else None
-        basis, grams = self.basis, self._blocks.grams
+        grams = self._blocks.grams
         watched = self._watched.projections
-        remainders = self._remainders.vectors.copy()
-        rest_projections = self._remainders.projections.copy()
+        rests = self._remainders
+        rest_projections, rest_norms, rest_trainees = (rests.projections, rests.norms,
+                                                       rests.trainees)
         if new is not None:
-            basis = np.vstack([self.basis, new])
             grams = self._blocks.added(new)
             if grams is None:
                 return False
             watched = watched + (self._watched.vectors @ new) ** 2
-            if self._exposed(self._watched.vectors, watched, self._watched.trainees):
+            if self._exposed(watched, self._watched.norms, self._watched.trainees):
                 return False
-            rest_projections += (remainders @ new) ** 2
+            rest_projections = rest_projections + (rests.vectors @ new) ** 2
+        # the breakdowns this set is a cell of: their hidden remainders lose it
+        changed: dict[int, np.ndarray] = {}
         for parent in parents:
-            row = self._remainders.names.get(parent)
+            row = rests.names.get(parent)
             if row is not None:
-                remainders[row] -= vector
-                coefficients = basis @ remainders[row]
-                rest_projections[row] = float(coefficients @ coefficients)
-        if self._exposed(remainders, rest_projections, remainders @ self.sizes):
+                changed[row] = changed.get(row, rests.vectors[row]) - vector
+        if changed:
+            rows = np.fromiter(changed, dtype=int)
+            vectors = np.array([changed[row] for row in rows])
+            coefficients = vectors @ basis.T
+            rest_projections, rest_norms, rest_trainees = (
+                rest_projections.copy(), rest_norms.copy(), rest_trainees.copy())
+            rest_projections[rows] = np.einsum("ij,ij->i", coefficients, coefficients) + (
+                0.0 if new is None else (vectors @ new) ** 2)
+            rest_norms[rows] = np.einsum("ij,ij->i", vectors, vectors)
+            rest_trainees[rows] = vectors @ self.sizes
+        if self._exposed(rest_projections, rest_norms, rest_trainees):
             return False
         # safe: commit
-        self.basis, self._blocks.grams = basis, grams
+        if new is not None:
+            self._basis.append(new)
+            self._blocks.grams = grams
         self._watched.projections = watched
-        self._remainders.vectors, self._remainders.projections = remainders, rest_projections
+        for row, changed_vector in changed.items():
+            rests.vectors[row] = changed_vector
+        rests.projections, rests.norms, rests.trainees = (rest_projections, rest_norms,
+                                                          rest_trainees)
         own = self._projections(vector)
         for dimension in dimensions:
-            self._remainders.add(vector, own, [self.size(vector)], (key, dimension))
+            rests.add(vector, own, [self.size(vector)], (key, dimension))
         self.admitted[key] = vector
         return True
