@@ -345,6 +345,28 @@ def read_and_download_report(page: Any, audit: Audit, app: Any) -> None:
                        for value in (user.name, user.email)}
         identifiers |= {i.rater_email for i in db.session.scalars(db.select(Invitation))}
     check_item_level(items_csv, items_xlsx, identifiers)
+    correct_attributes_at_close(page, audit)
+
+
+def correct_attributes_at_close(page: Any, audit: Audit) -> None:
+    """A trainee's closed cycle keeps the site it closed with; the lead corrects it, giving a
+    reason (without one the form says so)."""
+    name, _email, _specialty, _year, site = TRAINEES[1]
+    page.goto("/admin/cohorts")
+    page.get_by_role("link", name=COHORT).click()
+    page.get_by_role("link", name=f"Closed cycles of {name}").click()
+    page.get_by_role("heading", name="Closed cycles", exact=True).wait_for()
+    expect(page.locator("tbody")).to_contain_text(site)
+    audit(page, "closed cycles")
+    page.get_by_role("link", name="Correct the attributes").click()
+    page.get_by_label("Site").fill("York")
+    page.get_by_role("button", name="Correct attributes").click()
+    page.locator(".nhsuk-error-summary").wait_for()
+    audit(page, "correct attributes, no reason")
+    page.get_by_label("Why are you correcting them?").fill("Recorded at the wrong site")
+    page.get_by_role("button", name="Correct attributes").click()
+    page.get_by_text("Attributes at close corrected").wait_for()
+    expect(page.locator("tbody")).to_contain_text("York")
 
 
 def download(page: Any, link: str) -> bytes:
