@@ -61,10 +61,14 @@ def _family(frame: pd.DataFrame, flags: list[str], min_trainees: int) -> _Family
     disclosure = Disclosure(sizes, min_trainees, owners)
     # the same cycle slot in several classes: contributions no set tells apart, whose sum the
     # row space may hold even though no one class's does
-    for slot in set(slots):
-        alike = np.array([other == slot for other in slots], dtype=float)
-        if alike.sum() > 1:
-            disclosure.watch(alike)
+    columns_of: dict[tuple[object, ...], list[int]] = {}
+    for column, slot in enumerate(slots):
+        columns_of.setdefault(slot, []).append(column)
+    for alike in columns_of.values():
+        if len(alike) > 1:
+            vector = np.zeros(len(slots))
+            vector[alike] = 1.0
+            disclosure.watch(vector)
     return _Family(disclosure, arrays)
 
 
