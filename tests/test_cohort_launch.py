@@ -459,14 +459,15 @@ def test_progress_matches_each_cycles_own_counts_as_raters_respond(app, four_tra
     check(0, 0)
     respond(app, open_id, *peers[:3])
     check(3, 0)
-    respond(app, open_id, peers[3], rated=0.25)  # too little rated: answered, but not counted
+    with pytest.raises(DomainError, match="Rate 10 more statements"):
+        respond(app, open_id, peers[3], rated=0.25)  # too little rated: refused, not counted
     check(3, 0)
     _, totals = progress_of(app, launch_id)
-    assert totals.answered == 4 and totals.response_rate == pytest.approx(0.4)
-    respond(app, open_id, *emails_of(ENOUGH)[:2], *peers[4:])
-    check(9, 2)
+    assert totals.answered == 3 and totals.response_rate == pytest.approx(0.3)
+    respond(app, open_id, *emails_of(ENOUGH)[:2], *peers[3:])
+    check(10, 2)
     _, totals = progress_of(app, launch_id)
-    assert totals.rule_met == 0 and totals.answered == 10
+    assert totals.rule_met == 1 and totals.answered == 10
 
 
 def test_progress_page_orders_who_needs_a_nudge_first(app, lead, four_trainees):

@@ -293,13 +293,35 @@ def test_the_thank_you_page_and_a_second_submit(app, client, launched):
         assert db.session.scalar(db.select(db.func.count()).select_from(Response)) == 1
 
 
-def test_review_warns_when_too_few_statements_are_rated(client, launched):
+def test_too_few_rated_statements_are_refused_and_declining_is_offered(app, client, launched):
+    """Below the validity rule's minimum, a submit would be thanked and then never counted:
+    it is refused with how many more are needed, the answers kept, and declining offered."""
     open_link(client, launched.links[PEER])
     save_page(client, 1, dict.fromkeys(PAGE_KEYS[0], "na") | {PAGE_KEYS[0][0]: "2"})
     review = client.get("/survey/review")
     assert "You have not answered 32 statements" in words(review)
-    assert "Your feedback may not count" in review.text
+    assert "Rate 19 more statements to submit" in words(review)
     assert "only if at least 20 of the 40 statements are rated" in words(review)
+    assert 'action="/survey/submit"' not in review.text
+    decline_url = "/survey/decline?reason=not-seen-enough"
+    assert f'href="{decline_url}"' in review.text
+
+    token = csrf_token(client.get("/survey/page/1"))
+    refused = client.post("/survey/submit", data={"csrf_token": token})
+    assert refused.status_code == 400
+    assert "Rate 19 more statements before you submit" in words(refused)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Response)) == 0
+        assert launched.invitation(PEER).status == "opened"
+    assert client.get("/survey/page/1").text.count(" checked") == len(PAGE_KEYS[0])
+
+    decline_page = client.get(decline_url)
+    assert "I have not seen enough of their work." in decline_page.text
+    declined = client.post("/survey/decline", data={
+        "csrf_token": csrf_token(decline_page), "reason": "I have not seen enough of their work."})
+    assert declined.status_code == 302
+    with app.app_context():
+        assert launched.invitation(PEER).status == "declined"
 
 
 def test_submitting_nothing_is_refused_on_the_review_page(app, client, launched):

@@ -23,7 +23,6 @@ from test_survey import (
     launch_cycle,
     open_link,
     save_comments,
-    save_page,
     submit,
 )
 from werkzeug.datastructures import MultiDict
@@ -125,7 +124,7 @@ def test_unknown_comment_prompts_are_refused(app, client, launched):
 def test_markup_in_a_comment_is_kept_verbatim_and_always_shown_as_text(app, client, launched):
     hostile = '</textarea><script>alert("x")</script> <b>bold</b> & "quotes"'
     open_link(client, launched.links[PEER])
-    save_page(client, 1, dict.fromkeys(PAGE_KEYS[0], "4"))
+    answer_all(client)
     assert save_comments(client, {"strengths": hostile}).status_code == 302
     assert stored_draft(app, PEER)["comments"] == {"strengths": hostile}
 

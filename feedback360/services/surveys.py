@@ -6,6 +6,7 @@ and never counted as a rater.
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -141,6 +142,19 @@ class Draft:
     def rated_count(self) -> int:
         return sum(1 for value in self.answers.values() if value is not None)
 
+    def more_to_rate(self, instrument: Instrument) -> int:
+        """How many more statements must be rated before a rater may submit."""
+        return max(0, rated_needed(instrument) - self.rated_count())
+
+
+def rated_needed(instrument: Instrument) -> int:
+    """Statements a rater must rate (not "not observed") for their answers to count.
+
+    Submitting is refused below it, so every stored rater response counts under the validity
+    rule: the trainee's counts and the report agree, and no response is an odd one out.
+    """
+    return math.ceil(instrument.validity.min_rated_fraction * len(instrument.items))
+
 
 def apply_answers(draft: Draft, instrument: Instrument, item_keys: tuple[str, ...],
                   submitted: dict[str, str]) -> Draft:
@@ -201,6 +215,10 @@ def submit_invitation(invitation_id: int, nonce: str) -> None:
     draft = Draft.load(invitation.draft)
     if not draft.answers:
         raise DomainError("Answer at least one question before you submit")
+    more = draft.more_to_rate(instrument_of(invitation))
+    if more:
+        raise DomainError(f"Rate {more} more statement{'s' if more != 1 else ''} before you "
+                          "submit, or decline if you have not seen enough of their work")
     cycle_id, group = invitation.cycle_id, invitation.rater_group
     # PostgreSQL: hold the cycle open until this commits, so closing cannot interleave.
     db.session.execute(db.select(FeedbackCycle.id).where(FeedbackCycle.id == cycle_id)

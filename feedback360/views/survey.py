@@ -8,7 +8,6 @@ withdrawal or the cycle closing takes effect at once.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +41,7 @@ from ..services.surveys import (
     decline,
     instrument_of,
     mark_opened,
+    rated_needed,
     read_survey_token,
     submit_invitation,
     usable_invitation,
@@ -57,6 +57,9 @@ from ..survey_forms import (
 from . import show_domain_error
 
 bp = Blueprint("survey", __name__)
+
+# Offered from the review page to a rater who cannot rate enough statements to submit.
+NOT_SEEN_ENOUGH = "I have not seen enough of their work."
 
 SESSION_KEY = "survey"
 # Why the rater session ended (submitted, declined, withdrawn...): it outlives the session so a
@@ -296,9 +299,9 @@ def comments():  # type: ignore[no-untyped-def]
 def _review(invitation: Invitation, error: str | None = None):  # type: ignore[no-untyped-def]
     context = _context(invitation, error=error)
     instrument, draft = context["instrument"], context["draft"]
-    needed = math.ceil(instrument.validity.min_rated_fraction * len(instrument.items))
     return render_template(
-        "survey/review.html", **context, needed=needed,
+        "survey/review.html", **context, needed=rated_needed(instrument),
+        more_to_rate=draft.more_to_rate(instrument),
         unanswered=draft.unanswered(instrument), rated=draft.rated_count(),
         page_urls=[url_for(".page", n=i) for i in range(1, len(instrument.domains) + 1)],
         comments_url=url_for(".comments") if instrument.comments else None,
@@ -349,6 +352,8 @@ def saved():  # type: ignore[no-untyped-def]
 def decline_request():  # type: ignore[no-untyped-def]
     invitation = _rater()
     form = DeclineForm()
+    if request.method == "GET" and request.args.get("reason") == "not-seen-enough":
+        form.reason.data = NOT_SEEN_ENOUGH
     if form.validate_on_submit():
         try:
             decline(invitation, form.reason.data)
