@@ -315,6 +315,55 @@ def test_a_comment_hidden_after_release_disappears_for_the_trainee(app, coach_cl
     assert "this comment stays hidden" in coach_view and "Show this comment again" not in coach_view
 
 
+ATTRIBUTE = re.compile(r'\b(?:href|action|value|id|name|for|data-[\w-]+)="([^"]*)"')
+
+
+def comment_values(page: str) -> list[set[str]]:
+    """Each comment's list item on the dashboard: the values of its links, forms and ids."""
+    return [set(ATTRIBUTE.findall(item))
+            for item in re.findall(r'<li class="app-comment[^"]*">(.*?)</li>', page, re.S)]
+
+
+@needs_dashboard
+def test_no_page_link_or_audit_event_pairs_two_comments_of_one_rater(app, coach_client,
+                                                                     trainee_client, cycle_id):
+    """Rater 4 wrote two comments. Nothing a coach or the trainee is shown or the audit trail
+    keeps carries a response id, and every value beside a comment is its own or everyone's."""
+    with app.app_context():
+        rows = db.session.execute(
+            db.select(Comment.response_id, Comment.handle).join(Response)
+            .where(Response.cycle_id == cycle_id)).all()
+    assert len({handle for _, handle in rows}) == len(rows) == len(RATERS) + 1
+    handle = comment_handle(app, cycle_id, IDENTIFYING)
+    base = f"/coach/cycles/{cycle_id}/comments/{handle}"
+    seen = []
+    post(coach_client, f"{base}/hide", data={"reason": "Names a colleague"})
+    seen.append(coach_client.get(f"/cycles/{cycle_id}/report").text)  # with the unhide form
+    post(coach_client, "/coach/trainees", f"{base}/unhide")
+    seen += [coach_client.get(f"/coach/cycles/{cycle_id}/comments/{h}/hide").text
+             for _, h in rows]
+    post(coach_client, f"{base}/hide", data={"reason": "Names a colleague"})
+    release_as(coach_client, cycle_id)
+    coach_page = coach_client.get(f"/cycles/{cycle_id}/report").text
+    seen += [coach_page, coach_client.get("/coach/trainees").text,
+             trainee_client.get(f"/cycles/{cycle_id}/report").text,
+             trainee_client.get(f"/cycles/{cycle_id}").text, trainee_client.get("/cycles/").text]
+    with app.app_context():
+        events = db.session.scalars(db.select(AuditEvent)).all()
+        seen += [f"{event.action} {event.target} {event.detail}" for event in events]
+        assert {e.detail["comment"] for e in events if e.action.startswith("comment.")} == {handle}
+    for response_id, _ in rows:
+        for text in seen:
+            assert str(response_id) not in text and response_id.hex not in text
+    for page in (seen[0], coach_page):
+        blocks = comment_values(page)
+        assert len(blocks) == len(rows)
+        everyone = set.intersection(*blocks)
+        for n, block in enumerate(blocks):
+            for other in blocks[n + 1:]:
+                assert block & other <= everyone, block & other - everyone
+
+
 def test_release_page_with_too_few_responses_promises_no_scores_or_comments(app, coach_client,
                                                                            trainee):
     few = build_cycle(app, trainee.id, raters=["peer"] * 3)
