@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ScalarSelect, case, func, select
+from flask import current_app
+from sqlalchemy import ScalarSelect, func, select
 
 from ..extensions import db
 from ..instruments import Instrument
@@ -27,6 +28,7 @@ from ..models import (
 )
 from .cycles import Progress
 from .instrument_cache import instrument_of_version
+from .response_status import ResponseStatus, disclose
 
 # What the lead should do about a trainee, most urgent first (the order of the table).
 STEPS = {
@@ -51,7 +53,7 @@ class TraineeProgress:
     self_assessed: bool
     self_in_progress: bool
     nominated: Progress
-    responses: Progress
+    responses: ResponseStatus  # as the trainee is told it: a total, the senior part if it may be
 
     @property
     def step(self) -> str:
@@ -105,31 +107,35 @@ def launch_progress(launch: CohortLaunch) -> list[TraineeProgress]:
     self_done = set(db.session.scalars(select(Response.cycle_id).where(
         Response.cycle_id.in_(in_launch), Response.is_self)))
     nominated = _nominations_by_group(in_launch)
+    asked = _nominations_by_group(in_launch, removed_too=True)
     answered = _counted_responses_by_group(in_launch, instrument)
+    declined = _declines(in_launch)
+    k = current_app.config["ANONYMITY_MIN_GROUP"]
     rows = [
         TraineeProgress(
             cycle_id=cycle_id, trainee_id=trainee_id, name=name, email=email,
             activated=activated, status=status, self_assessed=cycle_id in self_done,
             self_in_progress=bool(has_draft),
             nominated=_against_rule(instrument, nominated.get(cycle_id, {})),
-            responses=_against_rule(instrument, answered.get(cycle_id, {})))
+            responses=disclose(instrument, asked.get(cycle_id, {}), answered.get(cycle_id, {}),
+                               k, declined.get(cycle_id, 0)))
         for cycle_id, status, has_draft, trainee_id, name, email, activated in cycles]
     return sorted(rows, key=lambda row: row.nudge_order)
 
 
 def launch_totals(launch: CohortLaunch, rows: list[TraineeProgress]) -> LaunchTotals:
+    """Everyone ever asked and the responses that count: removing a colleague changes neither,
+    whatever they had done (a removed colleague's answers stay in)."""
     launched = [row for row in rows if row.status != "draft"]
-    asked, answered = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((Invitation.status == "completed", 1),
-                                                         else_=0)), 0))
+    asked = db.session.scalar(
+        select(func.count())
         .join(FeedbackCycle, FeedbackCycle.id == Invitation.cycle_id)
         .join(CohortLaunchCycle, CohortLaunchCycle.cycle_id == FeedbackCycle.id)
-        .where(CohortLaunchCycle.launch_id == launch.id, FeedbackCycle.status != "draft",
-               Invitation.removed_at.is_(None))).one()
+        .where(CohortLaunchCycle.launch_id == launch.id, FeedbackCycle.status != "draft"))
     return LaunchTotals(trainees=len(rows), launched=len(launched),
                         self_assessed=sum(row.self_assessed for row in rows),
                         rule_met=sum(row.responses.met for row in launched),
-                        asked=asked, answered=int(answered))
+                        asked=asked or 0, answered=sum(row.responses.count for row in launched))
 
 
 def _against_rule(instrument: Instrument, by_group: dict[str, int]) -> Progress:
@@ -138,13 +144,24 @@ def _against_rule(instrument: Instrument, by_group: dict[str, int]) -> Progress:
                     instrument.validity.min_senior)
 
 
-def _nominations_by_group(in_launch: ScalarSelect[int]) -> dict[int, dict[str, int]]:
-    """Active nominees per cycle and group, as ``cycles.nomination_progress`` counts them."""
+def _nominations_by_group(in_launch: ScalarSelect[int], *,
+                          removed_too: bool = False) -> dict[int, dict[str, int]]:
+    """Active nominees per cycle and group, as ``cycles.nomination_progress`` counts them; with
+    ``removed_too``, everyone ever asked, as ``response_status`` judges the groups."""
+    query = (select(Invitation.cycle_id, Invitation.rater_group, func.count())
+             .where(Invitation.cycle_id.in_(in_launch))
+             .group_by(Invitation.cycle_id, Invitation.rater_group))
+    if not removed_too:
+        query = query.where(Invitation.removed_at.is_(None))
+    return _nest(db.session.execute(query))
+
+
+def _declines(in_launch: ScalarSelect[int]) -> dict[int, int]:
     rows = db.session.execute(
-        select(Invitation.cycle_id, Invitation.rater_group, func.count())
-        .where(Invitation.cycle_id.in_(in_launch), Invitation.removed_at.is_(None))
-        .group_by(Invitation.cycle_id, Invitation.rater_group))
-    return _nest(rows)
+        select(Invitation.cycle_id, func.count())
+        .where(Invitation.cycle_id.in_(in_launch), Invitation.status == "declined")
+        .group_by(Invitation.cycle_id)).all()
+    return {cycle_id: count for cycle_id, count in rows}
 
 
 def _counted_responses_by_group(in_launch: ScalarSelect[int],
