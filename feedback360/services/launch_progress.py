@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ScalarSelect, case, func, select
 
 from ..extensions import db
 from ..instruments import Instrument
@@ -106,10 +106,8 @@ def launch_progress(launch: CohortLaunch) -> list[TraineeProgress]:
         .where(CohortLaunchCycle.launch_id == launch.id)).all()
     self_done = set(db.session.scalars(select(Response.cycle_id).where(
         Response.cycle_id.in_(in_launch), Response.is_self)))
-    nominated = _nominations_by_group(in_launch)
-    asked = _nominations_by_group(in_launch, removed_too=True)
+    nominated, asked, declined = _invitations_by_group(in_launch)
     answered = _counted_responses_by_group(in_launch, instrument)
-    declined = _declines(in_launch)
     k = current_app.config["ANONYMITY_MIN_GROUP"]
     rows = [
         TraineeProgress(
@@ -128,7 +126,7 @@ def launch_totals(launch: CohortLaunch, rows: list[TraineeProgress]) -> LaunchTo
     whatever they had done (a removed colleague's answers stay in)."""
     launched = [row for row in rows if row.status != "draft"]
     asked = db.session.scalar(
-        select(func.count())
+        select(func.count()).select_from(Invitation)
         .join(FeedbackCycle, FeedbackCycle.id == Invitation.cycle_id)
         .join(CohortLaunchCycle, CohortLaunchCycle.cycle_id == FeedbackCycle.id)
         .where(CohortLaunchCycle.launch_id == launch.id, FeedbackCycle.status != "draft"))
@@ -144,24 +142,25 @@ def _against_rule(instrument: Instrument, by_group: dict[str, int]) -> Progress:
                     instrument.validity.min_senior)
 
 
-def _nominations_by_group(in_launch: ScalarSelect[int], *,
-                          removed_too: bool = False) -> dict[int, dict[str, int]]:
-    """Active nominees per cycle and group, as ``cycles.nomination_progress`` counts them; with
-    ``removed_too``, everyone ever asked, as ``response_status`` judges the groups."""
-    query = (select(Invitation.cycle_id, Invitation.rater_group, func.count())
-             .where(Invitation.cycle_id.in_(in_launch))
-             .group_by(Invitation.cycle_id, Invitation.rater_group))
-    if not removed_too:
-        query = query.where(Invitation.removed_at.is_(None))
-    return _nest(db.session.execute(query))
-
-
-def _declines(in_launch: ScalarSelect[int]) -> dict[int, int]:
+def _invitations_by_group(in_launch: ScalarSelect[int]) -> tuple[
+        dict[int, dict[str, int]], dict[int, dict[str, int]], dict[int, int]]:
+    """Per cycle: active nominees per group, as ``cycles.nomination_progress`` counts them;
+    everyone ever asked per group and the declines, as ``response_status`` counts them."""
     rows = db.session.execute(
-        select(Invitation.cycle_id, func.count())
-        .where(Invitation.cycle_id.in_(in_launch), Invitation.status == "declined")
-        .group_by(Invitation.cycle_id)).all()
-    return {cycle_id: count for cycle_id, count in rows}
+        select(Invitation.cycle_id, Invitation.rater_group, func.count(),
+               func.count(Invitation.removed_at),
+               func.count(case((Invitation.status == "declined", 1))))
+        .where(Invitation.cycle_id.in_(in_launch))
+        .group_by(Invitation.cycle_id, Invitation.rater_group)).all()
+    active: dict[int, dict[str, int]] = defaultdict(dict)
+    asked: dict[int, dict[str, int]] = defaultdict(dict)
+    declined: dict[int, int] = defaultdict(int)
+    for cycle_id, group, everyone, removed, declines in rows:
+        asked[cycle_id][group] = everyone
+        if everyone > removed:
+            active[cycle_id][group] = everyone - removed
+        declined[cycle_id] += declines
+    return active, asked, declined
 
 
 def _counted_responses_by_group(in_launch: ScalarSelect[int],
