@@ -36,6 +36,7 @@ STEPS = {
     "nominate": "Nominating: not enough colleagues yet",
     "launch": "Ready: remind them to launch",
     "responses": "Open: waiting for enough responses",
+    "enough_in_all": "Open: enough responses in all; whether enough are senior is not shown",
     "met": "Open: enough responses",
     "closed": "Closed",
 }
@@ -60,7 +61,10 @@ class TraineeProgress:
         if self.status in ("closed", "released"):
             return "closed"
         if self.status == "open":
-            return "met" if self.responses.met else "responses"
+            if self.responses.met:
+                return "met"
+            enough = self.responses.count >= self.responses.required
+            return "enough_in_all" if enough and not self.responses.senior_told else "responses"
         if self.nominated.met:
             return "launch"
         if self.nominated.count or self.self_assessed or self.self_in_progress:
