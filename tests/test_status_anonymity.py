@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import difflib
 import re
+from pathlib import Path
 
 import pytest
 from helpers import csrf_token
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_survey import answer_all, launch_cycle, open_link, save_page, submit
 from test_trainee_cycles import post, text_of
 
 from feedback360.extensions import db
+from feedback360.instruments import load_instrument
 from feedback360.models import Invitation
+from feedback360.services.response_status import disclose
 
 TARGET = ("Mo Manager", "mo.manager@nhs.net", "management")  # the only manager asked
 SENIOR = "selma.senior@nhs.net"  # the only consultant asked (and one named supervisor)
@@ -116,3 +121,36 @@ def test_with_one_consultant_asked_the_page_does_not_tell_whether_they_answered(
     assert "9 of 10 colleagues answered" in text
     assert "At least 2 senior colleagues" in text and "Not shown" in text
     assert "Close now" not in text and "Closing early is not offered for this cycle" in text
+
+
+# --- the rule, on any nominations -----------------------------------------------------------
+
+CLCF = load_instrument(Path(__file__).resolve().parent.parent / "instruments" / "clcf.yaml")
+SMALL_K = 3
+
+
+@st.composite
+def two_ways_to_answer(draw: st.DrawFn):
+    """Who was asked per group, and two sets of answers that differ only in which of the small
+    anonymous groups' colleagues answered (as many in all)."""
+    asked = {g: draw(st.integers(0, 6)) for g in CLCF.group_keys}
+    small = [g.key for g in CLCF.rater_groups
+             if g.anonymous and 0 < asked[g.key] < SMALL_K]
+    first = {g: draw(st.integers(0, n)) for g, n in asked.items()}
+    moved = sum(first[g] for g in small)
+    second = dict(first)
+    for g in small:  # the same number, answered by others of the small groups
+        second[g] = 0
+    for g in small:
+        second[g] = min(asked[g], moved)
+        moved -= second[g]
+    return asked, first, second if moved == 0 else first
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(two_ways_to_answer())
+def test_what_is_told_never_depends_on_which_small_groups_colleagues_answered(case) -> None:
+    asked, first, second = case
+    told = [disclose(CLCF, asked, answered, SMALL_K) for answered in (first, second)]
+    assert told[0] == told[1]
+    assert told[0].count == sum(first.values())
