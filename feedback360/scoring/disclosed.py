@@ -10,9 +10,10 @@ shown safely as they are, with no recomputation:
 
 - the message gives the number who answered (and how many did not count), not the groups;
 - the notes say that smaller groups are combined, never which;
-- how many raters were senior is said only when it is the sum of columns that show nothing but
-  senior groups (then it adds nothing); otherwise the rule's senior part is "not shown", and so
-  is whether the rule is met (the report then reads as not shown to meet it).
+- how many raters were senior is said only when every senior group is a column of its own (or
+  identifiable and silent), so that it adds nothing to the columns; otherwise the rule's senior
+  part is "not shown", and so is whether the rule is met (the report reads as not shown to meet
+  it, with a warning to read the scores with that in mind).
 """
 
 from __future__ import annotations
