@@ -1,8 +1,9 @@
 """The trainee's feedback cycles: create, nominate colleagues, launch, follow, remind and close.
 
-Every page shows the trainee counts only: responses per group and in total, and the total number
-of declines. Nothing here says which colleague answered, opened their link, declined or was
-reminded (DESIGN.md, Anonymity rule 6); the nominee list looks the same whatever each one did.
+Every page shows the trainee counts only: responses in all, the rule's senior part where it may
+be told, and the total number of declines (``services.response_status``). Nothing here says
+which colleague answered, opened their link, declined or was reminded (DESIGN.md, Anonymity
+rule 6); the nominee list looks the same whatever each one did.
 """
 
 from __future__ import annotations
