@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime
 
@@ -12,6 +13,11 @@ from ..extensions import db
 from .columns import UTCDateTime
 
 COMMENT_MAX_LENGTH = 4000
+COMMENT_HANDLE_LENGTH = 22  # secrets.token_urlsafe(16): 128 random bits
+
+
+def new_comment_handle() -> str:
+    return secrets.token_urlsafe(16)
 
 
 class Response(db.Model):
@@ -65,6 +71,7 @@ class Comment(db.Model):
         CheckConstraint(f"length(text) BETWEEN 1 AND {COMMENT_MAX_LENGTH}", name="text_length"),
         CheckConstraint(
             "(hidden_at IS NULL) = (hidden_reason IS NULL)", name="hidden_has_reason"),
+        CheckConstraint(f"length(handle) = {COMMENT_HANDLE_LENGTH}", name="handle_length"),
         {"sqlite_with_rowid": False},
     )
 
@@ -75,5 +82,10 @@ class Comment(db.Model):
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     hidden_reason: Mapped[str | None] = mapped_column(Text)
+    # What the coach addresses the comment by (links, forms, audit events): random, so it pairs
+    # no two comments of one rater, as the response id would. A Python-side default, so Core
+    # inserts (``insert(Comment.__table__)``) get one too.
+    handle: Mapped[str] = mapped_column(String(COMMENT_HANDLE_LENGTH), unique=True,
+                                        default=new_comment_handle)
 
     response: Mapped[Response] = relationship(back_populates="comments")

@@ -163,9 +163,10 @@ def nominate_many(cycle: FeedbackCycle, text: str) -> tuple[list[Invitation],
 
 def _add_invitation(cycle: FeedbackCycle, nomination: Nomination) -> Invitation:
     existing = next((i for i in cycle.invitations if i.rater_email == nomination.email), None)
-    if existing is not None and existing.status == "completed":
-        # Removed after answering, now added back: their answers already count, so they are
-        # not asked again (and the trainee is told nothing different).
+    if existing is not None and existing.status in ("completed", "declined"):
+        # Removed after answering or declining, now added back: they have given their reply,
+        # so they are not asked again, and every count stays as it was (the trainee is told
+        # nothing different from when the colleague had done nothing).
         existing.removed_at = None
         db.session.flush()
         return existing
@@ -244,46 +245,12 @@ def response_counts(cycle: FeedbackCycle) -> dict[str, int]:
     return {group: count for group, count in rows}
 
 
-POOLED_LABEL = "Other colleagues"
-
-
-def status_counts(cycle: FeedbackCycle, min_group: int) -> list[tuple[str, int]]:
-    """Responses per group as the trainee may see them while the cycle is open.
-
-    A count for a group of one or two nominees would tell the trainee who has answered, so
-    anonymous groups with fewer than ``min_group`` nominees are shown together.
-    """
-    instrument = instrument_for(cycle)
-    counts = response_counts(cycle)
-    nominees: dict[str, int] = {}
-    for invitation in active_invitations(cycle):
-        nominees[invitation.rater_group] = nominees.get(invitation.rater_group, 0) + 1
-    rows: list[tuple[str, int]] = []
-    pooled = 0
-    pooled_any = False
-    for group in instrument.rater_groups:
-        if not nominees.get(group.key) and not counts.get(group.key):
-            continue
-        if group.anonymous and nominees.get(group.key, 0) < min_group:
-            pooled += counts.get(group.key, 0)
-            pooled_any = True
-        else:
-            rows.append((group.label, counts.get(group.key, 0)))
-    if pooled_any:
-        rows.append((POOLED_LABEL, pooled))
-    return rows
-
-
 def response_progress(cycle: FeedbackCycle) -> Progress:
     instrument = instrument_for(cycle)
     counts = response_counts(cycle)
     senior = sum(n for g, n in counts.items() if g in instrument.senior_group_keys)
     return Progress(sum(counts.values()), instrument.validity.min_responses, senior,
                     instrument.validity.min_senior)
-
-
-def decline_count(cycle: FeedbackCycle) -> int:
-    return sum(1 for i in active_invitations(cycle) if i.status == "declined")
 
 
 # --- Launch, reminders, closing ----------------------------------------------------------------

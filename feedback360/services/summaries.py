@@ -16,6 +16,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import Answer, Comment, CycleScore, CycleSummary, FeedbackCycle, Response
 from ..scoring import ALL, LEVELS, SELF, AnonymityRules, CycleReport, score_cycle
+from ..scoring.comments import comment_labels
 from .instrument_cache import instrument_for
 
 ANSWER_COLUMNS = ["response", "group", "is_self", "item", "score"]
@@ -88,30 +89,35 @@ class ShownComment:
     group_label: str | None
     hidden: bool
     hidden_reason: str | None
-    response_id: str
+    handle: str  # the comment's own random handle: never the response id, which pairs comments
 
 
 def comments_for(cycle: FeedbackCycle, report: CycleReport, *,
                  include_hidden: bool) -> list[ShownComment]:
     """Raters' comments, verbatim, in an order that says nothing about who wrote them.
 
-    A group label is shown only where that group has at least k counting responses (rule 4).
-    The order is shuffled with a seed of the cycle and the app's key, so it is stable between
-    page loads but unrelated to when or by whom the comments were written.
+    A comment is labelled as its rater's scores are shown, or not at all
+    (:func:`~feedback360.scoring.comments.comment_labels`): no label, and no absence of one,
+    narrows it to fewer than k colleagues. Labels are worked out from the stored report, so a
+    summary stored by older code is read as it is; its columns already say which groups were
+    shown, as they do now. The order is a shuffle, seeded with the cycle and the app's key, of
+    the comments sorted by their random handles: stable between page loads, unrelated to when or
+    by whom the comments were written, and no two comments of one rater kept together.
     """
-    instrument = instrument_for(cycle)
-    k = report.rules.min_group
-    labelled = {key for key, n in report.group_counts.items() if n >= k}
     rows = db.session.execute(
         db.select(Comment, Response.rater_group)
         .join(Response, Response.id == Comment.response_id)
         .where(Response.cycle_id == cycle.id, ~Response.is_self)
-        .order_by(Comment.response_id, Comment.prompt_key)).all()
+        .order_by(Comment.handle)).all()
+    responses = dict(db.session.execute(
+        db.select(Response.rater_group, db.func.count())
+        .where(Response.cycle_id == cycle.id, ~Response.is_self)
+        .group_by(Response.rater_group)).all())
+    labels = comment_labels(report, responses)
     shown = [ShownComment(
-        prompt_key=comment.prompt_key, text=comment.text,
-        group_label=instrument.group(group).label if group in labelled else None,
+        prompt_key=comment.prompt_key, text=comment.text, group_label=labels.get(group),
         hidden=comment.hidden_at is not None, hidden_reason=comment.hidden_reason,
-        response_id=str(comment.response_id))
+        handle=comment.handle)
         for comment, group in rows if include_hidden or comment.hidden_at is None]
     seed = hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{cycle.id}".encode()).hexdigest()
     random.Random(seed).shuffle(shown)  # noqa: S311 - ordering, not security

@@ -1,8 +1,9 @@
 """The trainee's feedback cycles: create, nominate colleagues, launch, follow, remind and close.
 
-Every page shows the trainee counts only: responses per group and in total, and the total number
-of declines. Nothing here says which colleague answered, opened their link, declined or was
-reminded (DESIGN.md, Anonymity rule 6); the nominee list looks the same whatever each one did.
+Every page shows the trainee counts only: responses in all, the rule's senior part where it may
+be told, and the total number of declines (``services.response_status``). Nothing here says
+which colleague answered, opened their link, declined or was reminded (DESIGN.md, Anonymity
+rule 6); the nominee list looks the same whatever each one did.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..instruments import Instrument
 from ..models import FeedbackCycle
 from ..services import DomainError, cycles
 from ..services.instrument_cache import instrument_for
+from ..services.response_status import ResponseStatus, response_status
 from ..services.surveys import self_assessment_done
 from . import show_domain_error
 
@@ -43,6 +45,14 @@ def _own_cycle(cycle_id: int, *, lock: bool = False) -> FeedbackCycle:
 
 def _to_cycle(cycle: FeedbackCycle, anchor: str | None = None):  # type: ignore[no-untyped-def]
     return redirect(url_for("trainee.cycle", cycle_id=cycle.id, _anchor=anchor))
+
+
+CLOSE_EARLY_REFUSED = ("You can close early once enough colleagues have answered to meet the "
+                       "rule, and the page can tell you so")
+
+
+def _status(cycle: FeedbackCycle) -> ResponseStatus:
+    return response_status(cycle, current_app.config["ANONYMITY_MIN_GROUP"])
 
 
 def _colleagues(count: int) -> str:
@@ -123,10 +133,7 @@ def _cycle_page(cycle: FeedbackCycle, *, nominee_form: NomineeForm | None = None
     if cycle.status == "draft":
         context["progress"] = cycles.nomination_progress(cycle)
     else:
-        context.update(progress=cycles.response_progress(cycle),
-                       counts=cycles.status_counts(
-                           cycle, current_app.config["ANONYMITY_MIN_GROUP"]),
-                       declined=cycles.decline_count(cycle))
+        context.update(status=_status(cycle), min_group=current_app.config["ANONYMITY_MIN_GROUP"])
     if cycle.status == "open":
         last = cycle.last_trainee_reminder_at
         next_at = last + cycles.TRAINEE_REMINDER_GAP if last else None
@@ -247,6 +254,10 @@ def close_cycle(cycle_id: int):  # type: ignore[no-untyped-def]
     form = ConfirmForm()
     cycle = _own_cycle(cycle_id, lock=form.is_submitted())
     if form.validate_on_submit():
+        if cycle.status == "open" and not _status(cycle).met:
+            # The same words whether or not the rule is met, when the page may not tell it.
+            flash(CLOSE_EARLY_REFUSED, "error")
+            return _to_cycle(cycle)
         try:
             cycles.close_cycle(cycle, by=current_user, early=True)
         except DomainError as error:
@@ -259,10 +270,9 @@ def close_cycle(cycle_id: int):  # type: ignore[no-untyped-def]
     if cycle.status != "open":
         flash("Only an open cycle can be closed", "error")
         return _to_cycle(cycle)
-    progress = cycles.response_progress(cycle)
-    if not progress.met:
-        flash("You can close early once enough colleagues have answered to meet the rule",
-              "error")
+    status = _status(cycle)
+    if not status.met:
+        flash(CLOSE_EARLY_REFUSED, "error")
         return _to_cycle(cycle)
-    return render_template("trainee/close.html", form=form, cycle=cycle, progress=progress,
+    return render_template("trainee/close.html", form=form, cycle=cycle, status=status,
                            instrument=instrument_for(cycle))
