@@ -180,7 +180,7 @@ def test_colleagues_added_after_launch_wait_for_approval(app, browser, coach_cli
     assert smtp.messages_to("late@nhs.net") == []
 
     send_for_approval(browser, cycle_id)
-    assert "We are emailing the 1 colleagues added since launch" in flash_after(
+    assert "We are emailing the 1 colleague added since launch" in flash_after(
         coach_client, coach_decides(coach_client, cycle_id, "approve"))
     assert len(smtp.messages_to("late@nhs.net")) == 1
     assert len(smtp.messages_to("peer1@nhs.net")) == 0  # nobody is asked twice

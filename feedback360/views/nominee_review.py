@@ -57,7 +57,8 @@ def approve(cycle_id: int):  # type: ignore[no-untyped-def]
         flash(error.message, "error")
         return redirect(url_for("nominee_review.nominees", cycle_id=cycle.id))
     db.session.commit()
-    emailed = f" We are emailing the {sent} colleagues added since launch." if sent else ""
+    emailed = (f" We are emailing the {sent} {'colleague' if sent == 1 else 'colleagues'} "
+               "added since launch." if sent else "")
     flash(f"You approved {cycle.trainee.name}'s colleagues.{emailed}", "success")
     return redirect(url_for("coach.trainees"))
 
