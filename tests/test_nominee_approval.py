@@ -236,17 +236,40 @@ def test_cycles_opened_by_a_cohort_launch_need_approval_too(app, browser, cohort
     assert status(app, cycle_id) == "draft"
 
 
+def edit_cohort(client, cohort_id: int, required: bool):
+    page = client.get(f"/admin/cohorts/{cohort_id}/edit")
+    fields = form_fields(page, index=0)
+    fields.pop("nominee_approval_required", None)
+    if required:
+        fields["nominee_approval_required"] = "y"
+    fields["csrf_token"] = csrf_token(page)
+    return client.post(f"/admin/cohorts/{cohort_id}/edit", data=fields)
+
+
 def test_the_programme_lead_sets_it_where_cohorts_are_edited(app, client, make_user,
                                                             make_cohort, login):
     plain = make_cohort("STP 2027")
     login(client, make_user("lead@nhs.net", role="admin"))
-    page = client.get(f"/admin/cohorts/{plain.id}/edit")
-    fields = form_fields(page, index=0) | {"nominee_approval_required": "y"}
-    fields["csrf_token"] = csrf_token(page)
-    assert client.post(f"/admin/cohorts/{plain.id}/edit", data=fields).status_code == 302
+    assert edit_cohort(client, plain.id, True).status_code == 302
     assert "Nominee lists need coach approval" in text_of(
         client.get(f"/admin/cohorts/{plain.id}"))
     with app.app_context():
         assert db.session.get(Cohort, plain.id).nominee_approval_required
         event = db.session.scalar(db.select(AuditEvent).filter_by(action="cohort.updated"))
         assert event.detail == {"fields": ["nominee_approval_required"]}
+
+
+def test_turning_approval_off_emails_the_colleagues_waiting_for_it(
+        app, browser, coach_client, cohort, make_user, login, smtp):
+    cycle_id = ready_cycle(browser)
+    send_for_approval(browser, cycle_id)
+    coach_decides(coach_client, cycle_id, "approve")
+    launch(browser, cycle_id)
+    nominate(browser, cycle_id, "Late Comer", "late@nhs.net", "nursing")
+    assert smtp.messages_to("late@nhs.net") == []
+
+    lead = app.test_client()
+    login(lead, make_user("lead@nhs.net", role="admin"))
+    assert edit_cohort(lead, cohort.id, False).status_code == 302
+    assert len(smtp.messages_to("late@nhs.net")) == 1
+    assert "Your coach's approval" not in text_of(browser.get(f"/cycles/{cycle_id}"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .. import audit
 from ..extensions import db
 from ..models import Cohort, User
-from . import DomainError
+from . import DomainError, nominee_approval
 
 NAME_MAX_LENGTH = 120
 PROGRAMME_MAX_LENGTH = 120
@@ -97,9 +97,12 @@ def update_cohort(cohort: Cohort, *, name: str, programme: str | None, intake_ye
     values = (("name", name), ("programme", programme), ("intake_year", intake_year),
               ("nominee_approval_required", nominee_approval_required))
     changed = [field for field, value in values if getattr(cohort, field) != value]
+    releasing = cohort.nominee_approval_required and not nominee_approval_required
     for field, value in values:
         setattr(cohort, field, value)
     db.session.flush()
+    if releasing:
+        nominee_approval.release_held(cohort)
     if changed:
         audit.record(by, "cohort.updated", f"cohort:{cohort.id}", fields=changed)
     return changed

@@ -17,7 +17,15 @@ from datetime import UTC, datetime
 
 from .. import audit, mail
 from ..extensions import db
-from ..models import Cohort, FeedbackCycle, NomineeApproval, User
+from ..models import (
+    Cohort,
+    CohortLaunch,
+    CohortLaunchCycle,
+    FeedbackCycle,
+    Invitation,
+    NomineeApproval,
+    User,
+)
 from ..urls import absolute_url
 from . import DomainError
 from .coaching import assignments_of
@@ -136,16 +144,9 @@ def _waiting_row(cycle: FeedbackCycle) -> NomineeApproval:
 
 def approve(cycle: FeedbackCycle, coach: User) -> int:
     """Approve the list; on an open cycle, email the colleagues waiting for it (how many)."""
-    from .cycles import send_invitation  # cycles asks this module first: imported when used
-
     row = _waiting_row(cycle)
     row.status, row.decided_by_id, row.decided_at = "approved", coach.id, _now()
-    waiting = []
-    if cycle.status == "open":
-        waiting = [i for i in cycle.invitations
-                   if i.removed_at is None and i.status == "pending"]
-        for invitation in waiting:
-            send_invitation(invitation)
+    waiting = _send_held(cycle)
     db.session.flush()
     audit.record(coach, "cycle.nominees_approved", f"cycle:{cycle.id}", nominees=_count(cycle))
     mail.queue(cycle.trainee.email, "Your coach has approved your colleagues",
@@ -172,6 +173,31 @@ def return_list(cycle: FeedbackCycle, coach: User, reason: str) -> None:
                "nominees_decided", cycle=cycle, trainee=cycle.trainee, coach=coach,
                approved=False, reason=reason,
                link=absolute_url("trainee.cycle", cycle_id=cycle.id))
+
+
+def release_held(cohort: Cohort) -> int:
+    """The programme no longer asks for approval: email the colleagues added to its open cycles
+    while it did, who were waiting for it (how many)."""
+    launched = (db.select(CohortLaunchCycle.cycle_id)
+                .join(CohortLaunch, CohortLaunch.id == CohortLaunchCycle.launch_id)
+                .where(CohortLaunch.cohort_id == cohort.id))
+    open_cycles = db.session.scalars(
+        db.select(FeedbackCycle).join(User, User.id == FeedbackCycle.trainee_id)
+        .where(FeedbackCycle.status == "open",
+               (User.cohort_id == cohort.id) | FeedbackCycle.id.in_(launched))).all()
+    return sum(len(_send_held(cycle)) for cycle in open_cycles if not required(cycle))
+
+
+def _send_held(cycle: FeedbackCycle) -> list[Invitation]:
+    """Invite the open cycle's colleagues who were added but not yet asked."""
+    from .cycles import send_invitation  # cycles asks this module first: imported when used
+
+    if cycle.status != "open":
+        return []
+    held = [i for i in cycle.invitations if i.removed_at is None and i.status == "pending"]
+    for invitation in held:
+        send_invitation(invitation)
+    return held
 
 
 def waiting_cycle_ids(cycles: list[FeedbackCycle]) -> set[int]:
