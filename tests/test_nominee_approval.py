@@ -21,7 +21,7 @@ from helpers import (
 )
 
 from feedback360.extensions import db
-from feedback360.models import AuditEvent, CoachAssignment, Cohort, FeedbackCycle, User
+from feedback360.models import AuditEvent, CoachAssignment, Cohort, FeedbackCycle, Invitation, User
 from feedback360.services import cohort_launches, cycles
 
 NOT_SENT = "Send your list of colleagues to your coach for approval before you launch"
@@ -180,7 +180,7 @@ def test_colleagues_added_after_launch_wait_for_approval(app, browser, coach_cli
     assert smtp.messages_to("late@nhs.net") == []
 
     send_for_approval(browser, cycle_id)
-    assert "We are emailing the 1 colleague added since launch" in flash_after(
+    assert "We are emailing any colleagues added since launch" in flash_after(
         coach_client, coach_decides(coach_client, cycle_id, "approve"))
     assert len(smtp.messages_to("late@nhs.net")) == 1
     assert len(smtp.messages_to("peer1@nhs.net")) == 0  # nobody is asked twice
@@ -273,3 +273,24 @@ def test_turning_approval_off_emails_the_colleagues_waiting_for_it(
     assert edit_cohort(lead, cohort.id, False).status_code == 302
     assert len(smtp.messages_to("late@nhs.net")) == 1
     assert "Your coach's approval" not in text_of(browser.get(f"/cycles/{cycle_id}"))
+
+
+@pytest.mark.parametrize("answered", [False, True])
+def test_approving_a_colleague_added_back_says_nothing_of_whether_they_had_answered(
+        app, browser, coach_client, smtp, answered):
+    cycle_id = ready_cycle(browser)
+    send_for_approval(browser, cycle_id)
+    coach_decides(coach_client, cycle_id, "approve")
+    launch(browser, cycle_id)
+    if answered:
+        with app.app_context():
+            peer = db.session.scalar(db.select(Invitation).filter_by(rater_email="peer1@nhs.net"))
+            peer.status, peer.completed_on = "completed", date.today()
+            db.session.commit()
+    remove(app, browser, cycle_id, "peer1@nhs.net")
+    nominate(browser, cycle_id, "Peer One", "peer1@nhs.net", "peer")
+    send_for_approval(browser, cycle_id)
+
+    page = flash_after(coach_client, coach_decides(coach_client, cycle_id, "approve"))
+    assert "You approved Tara Trainee's colleagues. We are emailing any colleagues added " \
+           "since launch." in page

@@ -22,7 +22,6 @@ from ..models import (
     CohortLaunch,
     CohortLaunchCycle,
     FeedbackCycle,
-    Invitation,
     NomineeApproval,
     User,
 )
@@ -142,18 +141,20 @@ def _waiting_row(cycle: FeedbackCycle) -> NomineeApproval:
     return row
 
 
-def approve(cycle: FeedbackCycle, coach: User) -> int:
-    """Approve the list; on an open cycle, email the colleagues waiting for it (how many)."""
+def approve(cycle: FeedbackCycle, coach: User) -> None:
+    """Approve the list; on an open cycle, email the colleagues waiting for it.
+
+    How many were waiting is told to nobody: a colleague withdrawn and added back is asked
+    again only if they had not answered, so the number would say whether they had."""
     row = _waiting_row(cycle)
     row.status, row.decided_by_id, row.decided_at = "approved", coach.id, _now()
-    waiting = _send_held(cycle)
+    _send_held(cycle)
     db.session.flush()
     audit.record(coach, "cycle.nominees_approved", f"cycle:{cycle.id}", nominees=_count(cycle))
     mail.queue(cycle.trainee.email, "Your coach has approved your colleagues",
                "nominees_decided", cycle=cycle, trainee=cycle.trainee, coach=coach,
                approved=True, reason=None,
                link=absolute_url("trainee.cycle", cycle_id=cycle.id))
-    return len(waiting)
 
 
 def return_list(cycle: FeedbackCycle, coach: User, reason: str) -> None:
@@ -175,9 +176,9 @@ def return_list(cycle: FeedbackCycle, coach: User, reason: str) -> None:
                link=absolute_url("trainee.cycle", cycle_id=cycle.id))
 
 
-def release_held(cohort: Cohort) -> int:
+def release_held(cohort: Cohort) -> None:
     """The programme no longer asks for approval: email the colleagues added to its open cycles
-    while it did, who were waiting for it (how many)."""
+    while it did, who were waiting for it."""
     launched = (db.select(CohortLaunchCycle.cycle_id)
                 .join(CohortLaunch, CohortLaunch.id == CohortLaunchCycle.launch_id)
                 .where(CohortLaunch.cohort_id == cohort.id))
@@ -185,19 +186,20 @@ def release_held(cohort: Cohort) -> int:
         db.select(FeedbackCycle).join(User, User.id == FeedbackCycle.trainee_id)
         .where(FeedbackCycle.status == "open",
                (User.cohort_id == cohort.id) | FeedbackCycle.id.in_(launched))).all()
-    return sum(len(_send_held(cycle)) for cycle in open_cycles if not required(cycle))
+    for cycle in open_cycles:
+        if not required(cycle):
+            _send_held(cycle)
 
 
-def _send_held(cycle: FeedbackCycle) -> list[Invitation]:
+def _send_held(cycle: FeedbackCycle) -> None:
     """Invite the open cycle's colleagues who were added but not yet asked."""
     from .cycles import send_invitation  # cycles asks this module first: imported when used
 
     if cycle.status != "open":
-        return []
-    held = [i for i in cycle.invitations if i.removed_at is None and i.status == "pending"]
-    for invitation in held:
-        send_invitation(invitation)
-    return held
+        return
+    for invitation in cycle.invitations:
+        if invitation.removed_at is None and invitation.status == "pending":
+            send_invitation(invitation)
 
 
 def waiting_cycle_ids(cycles: list[FeedbackCycle]) -> set[int]:

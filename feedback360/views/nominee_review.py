@@ -52,13 +52,14 @@ def approve(cycle_id: int):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        sent = nominee_approval.approve(cycle, current_user)
+        nominee_approval.approve(cycle, current_user)
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("nominee_review.nominees", cycle_id=cycle.id))
     db.session.commit()
-    emailed = (f" We are emailing the {sent} {'colleague' if sent == 1 else 'colleagues'} "
-               "added since launch." if sent else "")
+    # No number: it would tell whether a colleague added back had already answered.
+    emailed = " We are emailing any colleagues added since launch." \
+        if cycle.status == "open" else ""
     flash(f"You approved {cycle.trainee.name}'s colleagues.{emailed}", "success")
     return redirect(url_for("coach.trainees"))
 
