@@ -4,7 +4,7 @@ the audit trail; a trainee without a coach; cycles opened by a cohort launch."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from helpers import (
@@ -19,9 +19,18 @@ from helpers import (
     ready_cycle,
     text_of,
 )
+from sqlalchemy.exc import IntegrityError
 
 from feedback360.extensions import db
-from feedback360.models import AuditEvent, CoachAssignment, Cohort, FeedbackCycle, Invitation, User
+from feedback360.models import (
+    AuditEvent,
+    CoachAssignment,
+    Cohort,
+    FeedbackCycle,
+    Invitation,
+    NomineeApproval,
+    User,
+)
 from feedback360.services import cohort_launches, cycles
 
 NOT_SENT = "Send your list of colleagues to your coach for approval before you launch"
@@ -294,3 +303,31 @@ def test_approving_a_colleague_added_back_says_nothing_of_whether_they_had_answe
     page = flash_after(coach_client, coach_decides(coach_client, cycle_id, "approve"))
     assert "You approved Tara Trainee's colleagues. We are emailing any colleagues added " \
            "since launch." in page
+
+
+@pytest.mark.parametrize("values", [
+    {"status": "approved"},
+    {"status": "approved", "decided_by": True},
+    {"status": "approved", "decided_at": True},
+    {"status": "returned", "decided_by": True, "decided_at": True},
+    {"status": "returned", "decided_by": True, "decided_at": True, "return_reason": ""},
+    {"status": "requested", "decided_by": True, "decided_at": True},
+    {"status": "requested", "return_reason": "Why"},
+    {"status": "lost"},
+    {"status": "requested", "fingerprint": "short"},
+])
+def test_the_database_refuses_an_approval_without_who_when_or_why(app, people, values):
+    trainee, coach = people
+    with app.app_context():
+        cycle = cycles.create_cycle(db.session.get(User, trainee.id), instrument_key="clcf",
+                                    title="C", closes_on=date.today() + timedelta(days=30))
+        row = NomineeApproval(cycle_id=cycle.id, status=values["status"],
+                              fingerprint=values.get("fingerprint", "0" * 64),
+                              decided_by_id=coach.id if values.get("decided_by") else None,
+                              decided_at=datetime.now(UTC)
+                              if values.get("decided_at") else None,
+                              return_reason=values.get("return_reason"))
+        db.session.add(row)
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()

@@ -199,8 +199,11 @@ class NomineeApproval(db.Model):
     __tablename__ = "nominee_approvals"
     __table_args__ = (
         CheckConstraint(_in("status", NOMINEE_APPROVAL_STATUSES), name="status_known"),
-        CheckConstraint("(status = 'requested') = (decided_by_id IS NULL AND decided_at IS NULL)",
+        CheckConstraint("status = 'requested' OR "
+                        "(decided_by_id IS NOT NULL AND decided_at IS NOT NULL)",
                         name="decided_has_who_and_when"),
+        CheckConstraint("status <> 'requested' OR (decided_by_id IS NULL AND decided_at IS NULL)",
+                        name="requested_is_undecided"),
         CheckConstraint("(status = 'returned') = (return_reason IS NOT NULL)",
                         name="returned_has_reason"),
         CheckConstraint("return_reason IS NULL OR length(return_reason) > 0",
