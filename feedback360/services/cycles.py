@@ -162,30 +162,25 @@ def _taken(cycle: FeedbackCycle) -> dict[str, tuple[str, str]]:
 
 
 def _add_invitation(cycle: FeedbackCycle, nomination: Nomination) -> Invitation:
-    existing = next((i for i in cycle.invitations if i.rater_identity == nomination.identity),
-                    None)
-    if existing is not None:
-        # Added back after being withdrawn: the row shows what the trainee typed now, whatever
-        # that colleague had done, so the list never tells who had answered.
-        existing.rater_name, existing.rater_group = nomination.name, nomination.group
-        existing.rater_email = nomination.email
-    if existing is not None and existing.status == "completed":
-        # Their answers already count, so they are not asked again (and the trainee is told
-        # nothing different).
-        existing.removed_at = None
-        db.session.flush()
-        return existing
-    if existing is not None:  # nominated before, then removed: ask again with a new link
-        invitation = existing
-        invitation.removed_at = None
-        invitation.token_nonce = secrets.token_hex(16)
-        invitation.status, invitation.completed_on, invitation.draft = "pending", None, None
-        invitation.decline_reason = None
-    else:
+    invitation = next((i for i in cycle.invitations if i.rater_identity == nomination.identity),
+                      None)
+    if invitation is None:
         invitation = Invitation(cycle=cycle, rater_name=nomination.name,
                                 rater_email=nomination.email, rater_identity=nomination.identity,
                                 rater_group=nomination.group, token_nonce=secrets.token_hex(16))
         db.session.add(invitation)
+    else:
+        # Added back after being withdrawn: the row shows what the trainee typed now, whatever
+        # that colleague had done, so the list never tells who had answered.
+        invitation.rater_name, invitation.rater_group = nomination.name, nomination.group
+        invitation.rater_email, invitation.removed_at = nomination.email, None
+        if invitation.status == "completed":
+            # Their answers already count: not asked again (the trainee is told nothing else).
+            db.session.flush()
+            return invitation
+        invitation.token_nonce = secrets.token_hex(16)  # asked again, with a new link
+        invitation.status, invitation.completed_on, invitation.draft = "pending", None, None
+        invitation.decline_reason = None
     db.session.flush()
     # Where the coach approves the list, a colleague added after launch waits for approval.
     if cycle.status == "open" and not nominee_approval.required(cycle):
