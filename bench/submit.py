@@ -201,6 +201,7 @@ def seed(database_url: str, *, trainees: int, invitations: int, rng: random.Rand
             group = "supervisor" if slot == 0 else GROUP_MIX[(slot + cycle_id) % len(GROUP_MIX)]
             rows.append({
                 "cycle_id": cycle_id, "rater_email": f"rater{n:06d}@bench.feedback360.invalid",
+                "rater_identity": f"rater{n:06d}@bench.feedback360.invalid",
                 "rater_name": f"{FIRST[(n * 5) % len(FIRST)]} {LAST[(n * 11) % len(LAST)]}",
                 "rater_group": group, "status": "sent", "token_nonce": secrets.token_hex(16),
                 "sent_count": 1, "reminded_count": 0, "last_sent_at": now - timedelta(days=7)})

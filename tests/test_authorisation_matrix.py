@@ -146,6 +146,7 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("x@nhs.net", "/cycles/{cycle_id}/report"),
     ("x@nhs.net", "/cycles/{cycle_id}/goals/{goal_id}/edit"),
     ("x@nhs.net", "/coach/cycles/{cycle_id}/comments/{handle}/hide"),
+    ("x@nhs.net", "/coach/cycles/{cycle_id}/nominees"),
     ("admin@nhs.net", "/cohorts/{cohort_id}/report"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):

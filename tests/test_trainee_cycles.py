@@ -3,12 +3,27 @@ create, nominate, launch, follow the counts, remind, close; and who may reach an
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import csrf_token, form_fields, message_html, message_text, path_of
+from helpers import (
+    ENOUGH,
+    colleagues,
+    csrf_token,
+    form_fields,
+    launch,
+    message_html,
+    message_text,
+    new_cycle,
+    nominate,
+    paste,
+    path_of,
+    post,
+    ready_cycle,
+    start_cycle,
+    text_of,
+)
 
 from feedback360.extensions import db
 from feedback360.models import Answer, FeedbackCycle, Invitation, OutboxMessage, Response, User
@@ -34,18 +49,6 @@ def browser(client, trainee, login):
 
 # --- Helpers: each does what a person would do in a browser --------------------------------------
 
-def post(client, page: str, action: str | None = None, data: dict | None = None):
-    """GET ``page`` for its CSRF token, then POST ``data`` to ``action`` (default: the page)."""
-    token = csrf_token(client.get(page))
-    return client.post(action or page, data={**(data or {}), "csrf_token": token})
-
-
-def text_of(response_or_html) -> str:
-    """The page as a reader hears it: tags dropped, entities decoded, spaces collapsed."""
-    markup = getattr(response_or_html, "text", response_or_html)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
-
-
 def table_rows(response) -> list[str]:
     """The HTML of each body row of the page's tables."""
     return re.findall(r'<tr class="nhsuk-table__row">.*?</tr>', response.text, re.S)
@@ -58,48 +61,6 @@ def long_date(day: date) -> str:
 def date_fields(day: date) -> dict[str, str]:
     return {"closes_on-day": str(day.day), "closes_on-month": str(day.month),
             "closes_on-year": str(day.year)}
-
-
-def start_cycle(client, **changes: str):
-    """Submit the new-cycle form as the page fills it in, with ``changes``."""
-    page = client.get("/cycles/new")
-    return client.post("/cycles/new",
-                       data={**form_fields(page, action="/cycles/new"), **changes})
-
-
-def new_cycle(client, **changes: str) -> int:
-    response = start_cycle(client, **changes)
-    assert response.status_code == 302, text_of(response)
-    return int(re.search(r"/cycles/(\d+)$", response.location).group(1))
-
-
-def nominate(client, cycle_id: int, name: str, email: str, group: str):
-    return post(client, f"/cycles/{cycle_id}", f"/cycles/{cycle_id}/nominees",
-                {"name": name, "email": email, "group": group})
-
-
-def paste(client, cycle_id: int, lines: list[str]):
-    return post(client, f"/cycles/{cycle_id}", f"/cycles/{cycle_id}/nominees/bulk",
-                {"colleagues": "\n".join(lines)})
-
-
-def colleagues(count: int, group: str, start: int = 1) -> list[str]:
-    return [f"{group.title()} Colleague {n}, {group}{n}@nhs.net, {group}"
-            for n in range(start, start + count)]
-
-
-# Exactly the clcf rule: ten colleagues, two of them senior (one the identifiable supervisor).
-ENOUGH = [*colleagues(1, "supervisor"), *colleagues(1, "senior"), *colleagues(8, "peer")]
-
-
-def ready_cycle(client) -> int:
-    cycle_id = new_cycle(client)
-    assert paste(client, cycle_id, ENOUGH).status_code == 302
-    return cycle_id
-
-
-def launch(client, cycle_id: int):
-    return post(client, f"/cycles/{cycle_id}", f"/cycles/{cycle_id}/launch")
 
 
 def open_cycle(client, smtp) -> int:

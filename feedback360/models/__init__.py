@@ -10,11 +10,13 @@ from .columns import UTCDateTime, utcnow
 from .cycles import (
     CYCLE_STATUSES,
     INVITATION_STATUSES,
+    NOMINEE_APPROVAL_STATUSES,
     CohortLaunch,
     CohortLaunchCycle,
     FeedbackCycle,
     InstrumentVersion,
     Invitation,
+    NomineeApproval,
 )
 from .people import ROLES, CoachAssignment, Cohort, User
 from .reports import (
@@ -30,8 +32,9 @@ from .system import OUTBOX_STATUSES, AuditEvent, OutboxMessage
 
 __all__ = [
     "COMMENT_MAX_LENGTH", "CYCLE_STATUSES", "GOAL_STATUSES", "INVITATION_STATUSES",
-    "OUTBOX_STATUSES", "ROLES", "Answer", "AuditEvent", "CoachAssignment", "CoachNote", "Cohort",
-    "CohortLaunch", "CohortLaunchCycle", "Comment", "CycleScore", "CycleSummary",
-    "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion", "Invitation", "OutboxMessage",
-    "Response", "StoredCohortAnalysis", "UTCDateTime", "User", "utcnow",
+    "NOMINEE_APPROVAL_STATUSES", "OUTBOX_STATUSES", "ROLES", "Answer", "AuditEvent",
+    "CoachAssignment", "CoachNote", "Cohort", "CohortLaunch", "CohortLaunchCycle", "Comment",
+    "CycleScore", "CycleSummary", "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion",
+    "Invitation", "NomineeApproval", "OutboxMessage", "Response", "StoredCohortAnalysis",
+    "UTCDateTime", "User", "utcnow",
 ]

@@ -18,8 +18,9 @@ from .. import audit, mail
 from ..extensions import db
 from ..instruments import Instrument, load_directory, snapshot
 from ..models import FeedbackCycle, Invitation, Response, User
-from . import DomainError
+from . import DomainError, nominee_approval
 from .instrument_cache import instrument_for
+from .nominee_addresses import check_address
 from .summaries import store_summary
 from .surveys import survey_link
 
@@ -80,6 +81,7 @@ def check_close_date(closes_on: date) -> None:
 class Nomination:
     name: str
     email: str
+    identity: str  # email_identity.canonical(email)
     group: str
 
 
@@ -95,26 +97,20 @@ def active_invitations(cycle: FeedbackCycle) -> list[Invitation]:
 
 
 def check_nomination(cycle: FeedbackCycle, instrument: Instrument, name: str, email: str,
-                     group: str, taken: set[str]) -> Nomination:
-    """One nominee, validated; ``taken`` holds emails already nominated (case-folded)."""
-    from .accounts import normalise_email
-
+                     group: str, taken: dict[str, tuple[str, str]]) -> Nomination:
+    """One nominee, validated; ``taken`` maps the identities already nominated to how the
+    trainee would recognise them (``nominee_addresses.check_address``)."""
     name = " ".join(name.split())
     if not name:
         raise DomainError("Enter the colleague's name", field="name")
     if len(name) > 120:
         raise DomainError("Name must be 120 characters or fewer", field="name")
-    email = normalise_email(email)
-    if email == cycle.trainee.email:
-        raise DomainError("You cannot nominate yourself: your own view is the self-assessment",
-                          field="email")
-    if email in taken:
-        raise DomainError(f"{email} is already nominated", field="email")
+    email, identity = check_address(cycle, email, taken)
     group_key = _match_group(instrument, group)
     if group_key is None:
         names = ", ".join(g.label for g in instrument.rater_groups)
         raise DomainError(f"Unknown group '{group}'. Use one of: {names}", field="group")
-    return Nomination(name=name, email=email, group=group_key)
+    return Nomination(name=name, email=email, identity=identity, group=group_key)
 
 
 def _match_group(instrument: Instrument, text: str) -> str | None:
@@ -129,8 +125,7 @@ def nominate(cycle: FeedbackCycle, *, name: str, email: str, group: str) -> Invi
     """Add one colleague; on an open cycle they are invited at once."""
     _require_status(cycle, ("draft", "open"), "You can only add colleagues before the cycle closes")
     instrument = instrument_for(cycle)
-    taken = {i.rater_email for i in active_invitations(cycle)}
-    nomination = check_nomination(cycle, instrument, name, email, group, taken)
+    nomination = check_nomination(cycle, instrument, name, email, group, _taken(cycle))
     return _add_invitation(cycle, nomination)
 
 
@@ -139,7 +134,7 @@ def nominate_many(cycle: FeedbackCycle, text: str) -> tuple[list[Invitation],
     """Lines of ``name, email, group``: good lines are added, each bad line says why."""
     _require_status(cycle, ("draft", "open"), "You can only add colleagues before the cycle closes")
     instrument = instrument_for(cycle)
-    taken = {i.rater_email for i in active_invitations(cycle)}
+    taken = _taken(cycle)
     added: list[Invitation] = []
     problems: list[NominationProblem] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -156,34 +151,40 @@ def nominate_many(cycle: FeedbackCycle, text: str) -> tuple[list[Invitation],
         except DomainError as error:
             problems.append(NominationProblem(number, line, error.message))
             continue
-        taken.add(nomination.email)
+        taken[nomination.identity] = (nomination.email, f" on line {number}")
         added.append(_add_invitation(cycle, nomination))
     return added, problems
 
 
+def _taken(cycle: FeedbackCycle) -> dict[str, tuple[str, str]]:
+    """Who is on the list now; a withdrawn colleague may be added back like anyone else."""
+    return {i.rater_identity: (i.rater_email, "") for i in active_invitations(cycle)}
+
+
 def _add_invitation(cycle: FeedbackCycle, nomination: Nomination) -> Invitation:
-    existing = next((i for i in cycle.invitations if i.rater_email == nomination.email), None)
-    if existing is not None and existing.status in ("completed", "declined"):
-        # Removed after answering or declining, now added back: they have given their reply,
-        # so they are not asked again, and every count stays as it was (the trainee is told
-        # nothing different from when the colleague had done nothing).
-        existing.removed_at = None
-        db.session.flush()
-        return existing
-    if existing is not None:  # nominated before, then removed: ask again with a new link
-        invitation = existing
+    invitation = next((i for i in cycle.invitations if i.rater_identity == nomination.identity),
+                      None)
+    if invitation is None:
+        invitation = Invitation(cycle=cycle, rater_name=nomination.name,
+                                rater_email=nomination.email, rater_identity=nomination.identity,
+                                rater_group=nomination.group, token_nonce=secrets.token_hex(16))
+        db.session.add(invitation)
+    else:
+        # Added back after being withdrawn: the row shows what the trainee typed now, whatever
+        # that colleague had done, so the list never tells who had answered.
         invitation.rater_name, invitation.rater_group = nomination.name, nomination.group
-        invitation.removed_at = None
-        invitation.token_nonce = secrets.token_hex(16)
+        invitation.rater_email, invitation.removed_at = nomination.email, None
+        if invitation.status in ("completed", "declined"):
+            # They have given their reply (answers that count, or a decline): not asked again,
+            # and every count stays as it was, so the trainee is told nothing else.
+            db.session.flush()
+            return invitation
+        invitation.token_nonce = secrets.token_hex(16)  # asked again, with a new link
         invitation.status, invitation.completed_on, invitation.draft = "pending", None, None
         invitation.decline_reason = None
-    else:
-        invitation = Invitation(cycle=cycle, rater_name=nomination.name,
-                                rater_email=nomination.email, rater_group=nomination.group,
-                                token_nonce=secrets.token_hex(16))
-        db.session.add(invitation)
     db.session.flush()
-    if cycle.status == "open":
+    # Where the coach approves the list, a colleague added after launch waits for approval.
+    if cycle.status == "open" and not nominee_approval.required(cycle):
         send_invitation(invitation)
     return invitation
 
@@ -261,6 +262,7 @@ def launch(cycle: FeedbackCycle) -> int:
     progress = nomination_progress(cycle)
     if not progress.met:
         raise DomainError("Nominate enough colleagues to meet the rule before you launch")
+    nominee_approval.check_approved(cycle)
     check_close_date(cycle.closes_on)
     cycle.status = "open"
     cycle.opened_at = datetime.now(UTC)

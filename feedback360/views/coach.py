@@ -17,7 +17,7 @@ from ..authz import role_required
 from ..cycle_forms import ConfirmForm
 from ..extensions import db
 from ..models import CoachAssignment, CoachNote, FeedbackCycle, User
-from ..services import DomainError, NotFound, coaching, cycles, plans, reviews
+from ..services import DomainError, NotFound, coaching, cycles, nominee_approval, plans, reviews
 from ..services.instrument_cache import instrument_for
 from ..services.summaries import comments_for, report_for
 from . import show_domain_error
@@ -104,8 +104,10 @@ def trainees():  # type: ignore[no-untyped-def]
     # While a cycle is open only the number of responses exists for anyone: never a score.
     progress = {cycle.id: cycles.response_progress(cycle)
                 for rows in by_trainee.values() for cycle in rows if cycle.status == "open"}
+    awaiting = nominee_approval.waiting_cycle_ids(
+        [cycle for rows in by_trainee.values() for cycle in rows])
     return render_template("coach/trainees.html", trainees=people, cycles=by_trainee,
-                           progress=progress)
+                           progress=progress, awaiting_approval=awaiting)
 
 
 # --- Comments ------------------------------------------------------------------------------------

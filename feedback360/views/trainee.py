@@ -19,8 +19,9 @@ from ..cycle_forms import BulkNomineesForm, ConfirmForm, NewCycleForm, NomineeFo
 from ..extensions import db
 from ..instruments import Instrument
 from ..models import FeedbackCycle
-from ..services import DomainError, cycles
+from ..services import DomainError, cycles, nominee_approval
 from ..services.instrument_cache import instrument_for
+from ..services.nominee_addresses import describe_allowed_domains
 from ..services.response_status import ResponseStatus, response_status
 from ..services.surveys import self_assessment_done
 from . import show_domain_error
@@ -129,6 +130,9 @@ def _cycle_page(cycle: FeedbackCycle, *, nominee_form: NomineeForm | None = None
         "nominee_form": nominee_form, "bulk_form": bulk_form or BulkNomineesForm(formdata=None),
         "self_assessed": self_assessment_done(cycle),
         "nominee_warning": cycles.NOMINEE_WARNING,
+        "approval": nominee_approval.state(cycle),
+        "coaches": nominee_approval.coaches_of(cycle.trainee),
+        "allowed_domains": describe_allowed_domains(),
     }
     if cycle.status == "draft":
         context["progress"] = cycles.nomination_progress(cycle)
@@ -156,8 +160,7 @@ def add_nominee(cycle_id: int):  # type: ignore[no-untyped-def]
             show_domain_error(form, error)
         else:
             db.session.commit()
-            invited = " and emailed an invitation" if cycle.status == "open" else ""
-            flash(f"{invitation.rater_name} added{invited}", "success")
+            flash(f"{invitation.rater_name} added{_invited(cycle, 'an invitation')}", "success")
             return _to_cycle(cycle, "nominees")
     return _cycle_page(cycle, nominee_form=form, status=400)
 
@@ -176,14 +179,40 @@ def add_nominees(cycle_id: int):  # type: ignore[no-untyped-def]
             # The good lines are kept even when others are wrong: nobody retypes what worked.
             db.session.commit()
             if added:
-                invited = " and emailed invitations" if cycle.status == "open" else ""
-                flash(f"{_colleagues(len(added))} added{invited}", "success")
+                flash(f"{_colleagues(len(added))} added{_invited(cycle, 'invitations')}",
+                      "success")
             if not problems:
                 return _to_cycle(cycle, "nominees")
             form.colleagues.data = "\n".join(problem.text for problem in problems)
             form.colleagues.errors = [f"Line {problem.line}: {problem.message}"
                                       for problem in problems]
     return _cycle_page(cycle, bulk_form=form, status=400)
+
+
+def _invited(cycle: FeedbackCycle, what: str) -> str:
+    if cycle.status != "open":
+        return ""
+    if nominee_approval.required(cycle):
+        return f". We will email {what} once your coach approves the changed list"
+    return f" and emailed {what}"
+
+
+@bp.post("/<int:cycle_id>/nominees/approval")
+@role_required("trainee")
+def send_for_approval(cycle_id: int):  # type: ignore[no-untyped-def]
+    cycle = _own_cycle(cycle_id, lock=True)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        coaches = nominee_approval.request_approval(cycle)
+    except DomainError as error:
+        flash(error.message, "error")
+        return _to_cycle(cycle, "approval")
+    db.session.commit()
+    names = " and ".join(coach.name for coach in coaches)
+    flash(f"List sent to {names} for approval. We will email you when they have looked at it.",
+          "success")
+    return _to_cycle(cycle, "approval")
 
 
 @bp.post("/<int:cycle_id>/nominees/<int:invitation_id>/remove")
@@ -226,6 +255,11 @@ def launch(cycle_id: int):  # type: ignore[no-untyped-def]
     if not cycles.nomination_progress(cycle).met:
         flash("Nominate enough colleagues to meet the rule before you launch", "error")
         return _to_cycle(cycle)
+    try:
+        nominee_approval.check_approved(cycle)
+    except DomainError as error:
+        flash(error.message, "error")
+        return _to_cycle(cycle, "approval")
     return render_template("trainee/launch.html", form=form, cycle=cycle,
                            instrument=instrument_for(cycle),
                            nominees=sorted(cycles.active_invitations(cycle),
