@@ -25,7 +25,7 @@ from .reports import (
     DevelopmentGoal,
     StoredCohortAnalysis,
 )
-from .responses import COMMENT_MAX_LENGTH, Answer, Comment, Response
+from .responses import COMMENT_MAX_LENGTH, Answer, Comment, Response, SealedResponse
 from .system import OUTBOX_STATUSES, AuditEvent, OutboxMessage
 
 __all__ = [
@@ -33,5 +33,5 @@ __all__ = [
     "OUTBOX_STATUSES", "ROLES", "Answer", "AuditEvent", "CoachAssignment", "CoachNote", "Cohort",
     "CohortLaunch", "CohortLaunchCycle", "Comment", "CycleScore", "CycleSummary",
     "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion", "Invitation", "OutboxMessage",
-    "Response", "StoredCohortAnalysis", "UTCDateTime", "User", "utcnow",
+    "Response", "SealedResponse", "StoredCohortAnalysis", "UTCDateTime", "User", "utcnow",
 ]
