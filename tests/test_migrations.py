@@ -108,7 +108,7 @@ def test_0005_seals_drafts_and_open_cycles_answers_and_downgrade_opens_them(migr
             id=7, cycle_id=1, rater_email="r@nhs.net", rater_name="R", rater_group="peer",
             status="opened", token_nonce="n" * 32))
         as_json = "CAST(:d AS JSON)" if db.engine.name == "postgresql" else ":d"
-        run(text(f"UPDATE invitations SET draft = {as_json}"),
+        run(text(f"UPDATE invitations SET draft = {as_json}"),  # noqa: S608
             {"d": '{"answers": {"pq-sa-1": 3, "pq-sa-2": "na"}, '
                   '"comments": {"strengths": "Kind."}}'})
         db.session.commit()
