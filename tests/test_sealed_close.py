@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 import textwrap
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -16,6 +17,8 @@ import pytest
 import sqlalchemy as sa
 from helpers import add_sealed_response
 from test_scheduled_commands import NOMINEES
+from test_survey import RATERS, answer_all, launch_cycle, open_link
+from test_survey_integrity import race, wide_pool_app
 
 from feedback360.extensions import db
 from feedback360.models import (
@@ -27,7 +30,7 @@ from feedback360.models import (
     SealedResponse,
     User,
 )
-from feedback360.services import cycles, summaries, unsealing
+from feedback360.services import cycles, summaries, surveys, unsealing
 from feedback360.services.instrument_cache import instrument_for
 
 GROUPS = ["supervisor", "senior", "peer", "peer", "peer", "nursing", "nursing", "ahp",
@@ -209,3 +212,43 @@ def test_closing_writes_out_every_sealed_response_once(app, make_user, early):
             Response.cycle_id == cycle_id, ~Response.is_self)))
     assert groups == Counter(GROUPS)
     assert written(app, cycle_id)[1:3] == (len(GROUPS), 0)
+
+
+def test_submits_racing_the_close_are_written_out_or_refused_never_lost(app, make_app, smtp,
+                                                                         make_user):
+    """Every rater submits at the moment the cycle closes: each submit either committed first
+    (and the close writes it out) or finds the cycle closed; none is left sealed or lost."""
+    launched = launch_cycle(app, smtp, make_user("racer@nhs.net", name="Rae Racer"))
+    ready = []
+    for _, email, _ in RATERS:
+        browser = app.test_client()
+        open_link(browser, launched.links[email])
+        answer_all(browser, "4")
+        with app.app_context():
+            invitation = launched.invitation(email)
+            ready.append((invitation.id, invitation.token_nonce))
+    racing = wide_pool_app(make_app)
+    jobs = iter([None, *ready])  # the first thread to take a job closes the cycle
+    lock = threading.Lock()
+
+    def work() -> str:
+        with lock:
+            job = next(jobs)
+        with racing.app_context():
+            try:
+                if job is None:
+                    cycles.close_cycle(db.session.get(FeedbackCycle, launched.cycle_id), by=None)
+                else:
+                    surveys.submit_invitation(*job)
+                db.session.commit()
+                return "closed" if job is None else "submitted"
+            except surveys.LinkProblem as problem:
+                db.session.rollback()
+                return f"refused {problem.status}"
+            finally:
+                db.session.remove()
+
+    outcomes = Counter(race(len(ready) + 1, work))
+    assert outcomes["closed"] == 1
+    assert outcomes["submitted"] + outcomes["refused 410"] == len(ready), outcomes
+    assert written(app, launched.cycle_id)[:3] == ("closed", outcomes["submitted"], 0)
