@@ -97,7 +97,7 @@ def test_invitation_states(app, cycle):
     base = {"cycle_id": cycle, "rater_name": "R", "rater_group": "peer", "token_nonce": "n"}
     refused(app, Invitation(rater_email="r@nhs.net", status="lost", **base))
     refused(app, Invitation(rater_email="r@nhs.net", status="completed", **base))
-    refused(app, Invitation(rater_email="r@nhs.net", status="declined", draft={"a": 1}, **base))
+    refused(app, Invitation(rater_email="r@nhs.net", status="declined", draft=b"sealed", **base))
     refused(app, Invitation(rater_email="R@nhs.net", **base))
     refused(app, Invitation(rater_email="r@nhs.net", **base),
             Invitation(rater_email="r@nhs.net", **base))
