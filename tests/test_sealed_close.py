@@ -252,3 +252,20 @@ def test_submits_racing_the_close_are_written_out_or_refused_never_lost(app, mak
     assert outcomes["closed"] == 1
     assert outcomes["submitted"] + outcomes["refused 410"] == len(ready), outcomes
     assert written(app, launched.cycle_id)[:3] == ("closed", outcomes["submitted"], 0)
+
+
+def test_a_sealed_row_that_will_not_open_keeps_its_cycle_open_and_says_why(app, make_user,
+                                                                           runner):
+    broken, fine = open_cycles(app, make_user, 2)
+    for cycle_id in (broken, fine):
+        seal_all(app, cycle_id, rater_answers(app, cycle_id, seed=cycle_id))
+    with app.app_context():
+        row = db.session.scalars(db.select(SealedResponse).where(
+            SealedResponse.cycle_id == broken).limit(1)).one()
+        row.sealed = row.sealed[:-1] + bytes([row.sealed[-1] ^ 1])
+        db.session.commit()
+    result = runner.invoke(args=["close-due-cycles", "--on", after_close_date()])
+    assert result.exit_code == 1 and "1 cycle(s) closed" in result.output, result.output
+    assert f"cycle {broken} not closed" in result.output and "could not be read" in result.output
+    assert written(app, broken)[:3] == ("open", 0, len(GROUPS))
+    assert written(app, fine)[:3] == ("closed", len(GROUPS), 0)
