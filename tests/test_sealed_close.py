@@ -244,6 +244,7 @@ def test_submits_racing_the_close_are_written_out_or_refused_never_lost(app, mak
                 return "closed" if job is None else "submitted"
             except surveys.LinkProblem as problem:
                 db.session.rollback()
+                assert "has closed" in problem.message, problem.message  # not "already given"
                 return f"refused {problem.status}"
             finally:
                 db.session.remove()

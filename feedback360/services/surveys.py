@@ -242,6 +242,11 @@ def submit_invitation(invitation_id: int, nonce: str) -> None:
         .values(status="completed", completed_on=datetime.now(UTC).date(), draft=None)
         .execution_options(synchronize_session=False))
     if claimed.rowcount != 1:
+        # Another submit, a removal or the close got there first: say which, as the link
+        # itself now would (a rater who lost to the close is not told their answers are in).
+        db.session.expire(invitation)
+        db.session.expire(invitation.cycle)
+        usable_invitation(invitation_id, nonce)
         raise LinkProblem("You have already given your feedback",
                           detail="Thank you. Your answers were submitted and cannot be changed.")
     # One INSERT; the id is random, as every response id is: says nothing of who or when.
