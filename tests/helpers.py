@@ -211,3 +211,41 @@ def ready_cycle(client: Any) -> int:
 
 def launch(client: Any, cycle_id: int) -> Any:
     return post(client, f"/cycles/{cycle_id}", f"/cycles/{cycle_id}/launch")
+
+
+def add_sealed_response(cycle_id: int, group: str, answers: dict[str, int | None],
+                        comments: dict[str, str] | None = None) -> None:
+    """A rater's answers as the survey keeps them while the cycle is open: one sealed row
+    (in an app context; the caller commits). Closing the cycle writes it out as a Response."""
+    from feedback360 import sealing
+    from feedback360.extensions import db
+    from feedback360.models import SealedResponse
+    from feedback360.services.surveys import Draft, sealed_payload
+
+    payload = sealed_payload(Draft(answers, comments or {}), group)
+    db.session.add(SealedResponse(cycle_id=cycle_id, sealed=sealing.seal(
+        payload, purpose=sealing.SUBMITTED, owner=cycle_id)))
+
+
+def sealed_answers(cycle_id: int | None = None) -> list[dict[str, Any]]:
+    """What raters have submitted to open cycles (all, or ``cycle_id``'s), opened as the app
+    opens it: ``{"g": group, "answers": {item: score or "na"}, "comments": {prompt: text}}``."""
+    from feedback360 import sealing
+    from feedback360.extensions import db
+    from feedback360.models import SealedResponse
+
+    query = db.select(SealedResponse.cycle_id, SealedResponse.sealed)
+    if cycle_id is not None:
+        query = query.where(SealedResponse.cycle_id == cycle_id)
+    return [sealing.unseal(blob, purpose=sealing.SUBMITTED, owner=owner)
+            for owner, blob in db.session.execute(query)]
+
+
+def draft_of(email: str) -> dict[str, Any] | None:
+    """The rater's saved draft, opened as the app opens it (in an app context)."""
+    from feedback360.extensions import db
+    from feedback360.models import Invitation
+    from feedback360.services.surveys import draft_of as open_draft
+
+    invitation = db.session.scalar(db.select(Invitation).filter_by(rater_email=email))
+    return None if invitation.draft is None else open_draft(invitation).dump()

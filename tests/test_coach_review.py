@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import csrf_token, message_text
+from helpers import add_sealed_response, csrf_token, message_text
 from sqlalchemy import update
 
 from feedback360.extensions import db
@@ -72,8 +72,9 @@ def _score(domain: str, rater: int, item: int) -> int:
 
 def build_cycle(app, trainee_id: int, *, raters: list[str] | None = None,
                 close: bool = True, comments: bool = True) -> int:
-    """A cycle launched through the services, answered by ``raters`` (rows inserted as the survey
-    stores them), a self-assessment, and closed (unless ``close`` is False). Returns its id."""
+    """A cycle launched through the services, answered by ``raters`` (sealed rows, as the
+    survey stores them until the close), a self-assessment, and closed (unless ``close`` is
+    False). Returns its id."""
     raters = RATERS if raters is None else raters
     with app.app_context():
         trainee = db.session.get(User, trainee_id)
@@ -88,17 +89,15 @@ def build_cycle(app, trainee_id: int, *, raters: list[str] | None = None,
         me = Response(cycle_id=cycle.id, is_self=True)
         me.answers = [Answer(item_key=item.key, score=4) for item in instrument.items]
         db.session.add(me)
-        for n, group in enumerate(raters):
-            response = Response(cycle_id=cycle.id, rater_group=group, is_self=False)
-            response.answers = [
-                Answer(item_key=item.key, score=_score(domain.key, n, i))
-                for domain in instrument.domains for i, item in enumerate(domain.items)]
+        for n, group in enumerate(raters):  # as the survey keeps them until the close
+            answers = {item.key: _score(domain.key, n, i)
+                       for domain in instrument.domains for i, item in enumerate(domain.items)}
+            said: dict[str, str] = {}
             if comments:
-                response.comments = [Comment(prompt_key="strengths",
-                                             text=f"Strength {n}: calm and clear at handover")]
+                said["strengths"] = f"Strength {n}: calm and clear at handover"
                 if n == 4:
-                    response.comments.append(Comment(prompt_key="development", text=IDENTIFYING))
-            db.session.add(response)
+                    said["development"] = IDENTIFYING
+            add_sealed_response(cycle.id, group, answers, said)
         db.session.flush()
         if close:
             cycle_service.close_cycle(cycle, by=None)

@@ -131,7 +131,7 @@ def respond(app, cycle_id: int, *emails: str, rated: float = 1.0) -> None:
             items = cycles.instrument_for(invitation.cycle).item_keys
             cut = round(len(items) * rated)
             answers = {key: (4 if n < cut else None) for n, key in enumerate(items)}
-            invitation.draft = Draft(answers=answers, comments={}).dump()
+            surveys.keep_draft(invitation, Draft(answers=answers, comments={}))
             surveys.submit_invitation(invitation.id, invitation.token_nonce)
         db.session.commit()
 

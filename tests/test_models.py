@@ -98,7 +98,7 @@ def test_invitation_states(app, cycle):
             "rater_identity": "r@nhs.net"}
     refused(app, Invitation(rater_email="r@nhs.net", status="lost", **base))
     refused(app, Invitation(rater_email="r@nhs.net", status="completed", **base))
-    refused(app, Invitation(rater_email="r@nhs.net", status="declined", draft={"a": 1}, **base))
+    refused(app, Invitation(rater_email="r@nhs.net", status="declined", draft=b"sealed", **base))
     refused(app, Invitation(rater_email="R@nhs.net", **base))
     refused(app, Invitation(rater_email="r@nhs.net", **base),
             Invitation(rater_email="r@nhs.net", **base))

@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from helpers import add_sealed_response
 
 from feedback360.extensions import db
 from feedback360.models import Answer, CoachAssignment, Comment, FeedbackCycle, Response, User
@@ -56,9 +57,12 @@ def build_cycle(app, trainee_id: int, *, raters: list[str] | None = None, close:
         me.answers = [Answer(item_key=key, score=5) for key in instrument.item_keys]
         db.session.add(me)
         for n, group in enumerate(raters):
+            scores = {key: 2 + (n + i) % 3 for i, key in enumerate(instrument.item_keys)}
+            if not close:  # while the cycle is open the survey keeps answers sealed
+                add_sealed_response(cycle.id, group, scores)
+                continue
             response = Response(cycle_id=cycle.id, rater_group=group, is_self=False)
-            response.answers = [Answer(item_key=key, score=2 + (n + i) % 3)
-                                for i, key in enumerate(instrument.item_keys)]
+            response.answers = [Answer(item_key=key, score=score) for key, score in scores.items()]
             if comments and n in comments:
                 prompt, text = comments[n]
                 comment = Comment(prompt_key=prompt, text=text)

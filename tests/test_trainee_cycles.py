@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from helpers import (
     ENOUGH,
+    add_sealed_response,
     colleagues,
     csrf_token,
     form_fields,
@@ -26,9 +27,10 @@ from helpers import (
 )
 
 from feedback360.extensions import db
-from feedback360.models import Answer, FeedbackCycle, Invitation, OutboxMessage, Response, User
+from feedback360.models import FeedbackCycle, Invitation, OutboxMessage, Response, User
 from feedback360.services import cycles as cycle_service
 from feedback360.services.instrument_cache import instrument_for
+from feedback360.services.surveys import Draft, keep_draft
 
 STATUS_WORDS = ("complete", "responded", "answered", "opened", "declined", "remind", "sent",
                 "pending", "waiting")
@@ -95,19 +97,19 @@ def update_invitation(app, email: str, **values: object) -> None:
 
 
 def add_responses(app, cycle_id: int, *groups: str) -> None:
-    """Answers as the survey stores them: one anonymous Response per rater, every item rated."""
+    """Answers as the survey stores them while the cycle is open: one sealed row per rater,
+    every item rated."""
     with app.app_context():
         cycle = db.session.get(FeedbackCycle, cycle_id)
         items = instrument_for(cycle).item_keys
         for group in groups:
-            response = Response(cycle_id=cycle_id, rater_group=group, is_self=False)
-            response.answers = [Answer(item_key=key, score=4) for key in items]
-            db.session.add(response)
+            add_sealed_response(cycle_id, group, dict.fromkeys(items, 4))
         db.session.commit()
 
 
 def complete(app, cycle_id: int, email: str, group: str) -> None:
-    """A colleague answers: their invitation turns completed and an unlinked Response appears."""
+    """A colleague answers: their invitation turns completed and an unlinked sealed row
+    appears."""
     update_invitation(app, email, status="completed", completed_on=date.today(), draft=None)
     add_responses(app, cycle_id, group)
 
@@ -411,7 +413,11 @@ def test_removing_a_nominee_from_an_open_cycle_explains_and_keeps_them_off_the_l
 
 def test_removing_a_colleague_part_way_through_discards_their_draft(app, browser, smtp):
     cycle_id = open_cycle(browser, smtp)
-    update_invitation(app, "peer1@nhs.net", status="opened", draft={"answers": {"pq-sa-1": 3}})
+    with app.app_context():
+        invitation = db.session.scalar(db.select(Invitation).filter_by(rater_email="peer1@nhs.net"))
+        invitation.status = "opened"
+        keep_draft(invitation, Draft({"pq-sa-1": 3}, {}))
+        db.session.commit()
     gone = invitations(app, cycle_id)["peer1@nhs.net"]
     response = post(browser, f"/cycles/{cycle_id}", f"/cycles/{cycle_id}/nominees/{gone.id}/remove")
     assert "Their link no longer works" in flash_after(browser, response)

@@ -27,7 +27,7 @@ from .reports import (
     DevelopmentGoal,
     StoredCohortAnalysis,
 )
-from .responses import COMMENT_MAX_LENGTH, Answer, Comment, Response
+from .responses import COMMENT_MAX_LENGTH, Answer, Comment, Response, SealedResponse
 from .system import OUTBOX_STATUSES, AuditEvent, OutboxMessage
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "NOMINEE_APPROVAL_STATUSES", "OUTBOX_STATUSES", "ROLES", "Answer", "AuditEvent",
     "CoachAssignment", "CoachNote", "Cohort", "CohortLaunch", "CohortLaunchCycle", "Comment",
     "CycleScore", "CycleSummary", "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion",
-    "Invitation", "NomineeApproval", "OutboxMessage", "Response", "StoredCohortAnalysis",
+    "Invitation", "NomineeApproval", "OutboxMessage", "Response", "SealedResponse",
+    "StoredCohortAnalysis",
     "UTCDateTime", "User", "utcnow",
 ]

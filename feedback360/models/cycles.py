@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -177,8 +178,9 @@ class Invitation(db.Model):
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
     reminded_count: Mapped[int] = mapped_column(Integer, default=0)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # none_as_null: Python None must be SQL NULL (not JSON "null") for the check constraints.
-    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # The rater's answers so far, sealed to this invitation (``sealing``): readable by the app
+    # that resumes the survey from the emailed link, never by a copy of the database.
+    draft: Mapped[bytes | None] = mapped_column(LargeBinary)
     decline_reason: Mapped[str | None] = mapped_column(Text)
     # Set when the trainee withdraws the request. Kept apart from ``status`` because the trainee
     # must not learn from a refusal whether this colleague had already answered.

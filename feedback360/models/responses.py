@@ -1,4 +1,5 @@
-"""What raters answered: responses, answers and comments, with no link to an invitation."""
+"""What raters answered: sealed until the cycle closes, then responses, answers and comments,
+with no link to an invitation."""
 
 from __future__ import annotations
 
@@ -6,7 +7,17 @@ import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, Text, Uuid, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -18,6 +29,28 @@ COMMENT_HANDLE_LENGTH = 22  # secrets.token_urlsafe(16): 128 random bits
 
 def new_comment_handle() -> str:
     return secrets.token_urlsafe(16)
+
+
+class SealedResponse(db.Model):
+    """A rater's submitted answers while their cycle is open: one sealed blob (``sealing``).
+
+    No invitation, no time, and (unlike ``Response``) not even the rater group in clear: a row
+    written when an invitation completed can be paired with that invitation by a database copy,
+    so it holds nothing readable. Closing the cycle opens every row of the cycle and writes them
+    out as ``Response`` rows in shuffled order, in one transaction that deletes these.
+    """
+
+    __tablename__ = "sealed_responses"
+    __table_args__ = (
+        Index("ix_sealed_responses_cycle", "cycle_id"),
+        CheckConstraint("length(sealed) > 0", name="sealed_not_empty"),
+        # Keyed by random UUID, no rowid: storage order is not submission order.
+        {"sqlite_with_rowid": False},
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("feedback_cycles.id", ondelete="CASCADE"))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Response(db.Model):

@@ -18,7 +18,7 @@ from .. import audit, mail
 from ..extensions import db
 from ..instruments import Instrument, load_directory, snapshot
 from ..models import FeedbackCycle, Invitation, Response, User
-from . import DomainError, nominee_approval
+from . import DomainError, nominee_approval, unsealing
 from .instrument_cache import instrument_for
 from .nominee_addresses import check_address
 from .summaries import store_summary
@@ -231,9 +231,14 @@ def nomination_progress(cycle: FeedbackCycle) -> Progress:
 
 
 def response_counts(cycle: FeedbackCycle) -> dict[str, int]:
-    """Responses per rater group that count under the rule (enough items rated). Never who."""
+    """Responses per rater group that count under the rule (enough items rated). Never who.
+
+    While the cycle is open its responses are sealed, and are opened here to be counted.
+    """
     instrument = instrument_for(cycle)
     needed = instrument.validity.min_rated_fraction * len(instrument.items)
+    if cycle.status == "open":
+        return unsealing.counted_by_group([cycle.id], lambda _: needed).get(cycle.id, {})
     from ..models import Answer
 
     rated = (db.select(Response.rater_group, db.func.count(Answer.score).label("rated"))
@@ -340,25 +345,54 @@ def send_scheduled_reminders(on: date) -> int:
 
 
 def close_cycle(cycle: FeedbackCycle, *, by: User | None, early: bool = False) -> None:
+    """Close an open cycle: its sealed responses become anonymous rows, its summary is stored.
+
+    All in the caller's one transaction, with the cycle row locked: a submit racing the close
+    either committed before (its sealed row is written out here) or waits and then finds the
+    cycle closed. A failure anywhere leaves the cycle open and wholly sealed.
+    """
+    _lock(cycle.id)
     _require_status(cycle, ("open",), "Only an open cycle can be closed")
     if early and not response_progress(cycle).met:
         raise DomainError("You can close early once enough colleagues have answered to meet "
                           "the rule")
     cycle.status = "closed"
     cycle.closed_at = datetime.now(UTC)
+    # SQLite: this first write takes the database's write lock, so no submit commits between
+    # reading the sealed rows and deleting them.
+    db.session.flush()
+    unsealing.write_out(cycle.id)
     for invitation in cycle.invitations:
         invitation.draft = None  # unfinished answers are never used: do not keep them
     store_summary(cycle)
     audit.record(by, "cycle.closed", f"cycle:{cycle.id}", early=early)
 
 
-def close_due_cycles(on: date) -> list[int]:
-    """Close every open cycle whose closing date is before ``on``; the ids of those closed."""
-    cycles = db.session.scalars(db.select(FeedbackCycle).where(
-        FeedbackCycle.status == "open", FeedbackCycle.closes_on < on)).all()
-    for cycle in cycles:
-        close_cycle(cycle, by=None)
-    return [cycle.id for cycle in cycles]
+def _lock(cycle_id: int) -> FeedbackCycle | None:
+    """The cycle, re-read under a row lock (PostgreSQL; SQLite has one writer at a time)."""
+    return db.session.scalars(
+        db.select(FeedbackCycle).where(FeedbackCycle.id == cycle_id).with_for_update()
+        .execution_options(populate_existing=True)).one_or_none()
+
+
+def due_cycle_ids(on: date) -> list[int]:
+    """Open cycles whose closing date is before ``on``."""
+    return list(db.session.scalars(db.select(FeedbackCycle.id).where(
+        FeedbackCycle.status == "open", FeedbackCycle.closes_on < on)
+        .order_by(FeedbackCycle.id)))
+
+
+def close_due_cycle(cycle_id: int) -> bool:
+    """Close one due cycle; False if it is no longer open (another run closed it meanwhile).
+
+    ``flask close-due-cycles`` commits after each, so a failure costs only that cycle, which
+    stays sealed and open for the next run.
+    """
+    cycle = _lock(cycle_id)
+    if cycle is None or cycle.status != "open":
+        return False
+    close_cycle(cycle, by=None)
+    return True
 
 
 def _require_status(cycle: FeedbackCycle, allowed: tuple[str, ...], message: str) -> None:

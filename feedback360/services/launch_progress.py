@@ -26,6 +26,7 @@ from ..models import (
     Response,
     User,
 )
+from . import unsealing
 from .cycles import Progress
 from .instrument_cache import instrument_of_version
 from .response_status import ResponseStatus, disclose
@@ -169,8 +170,11 @@ def _invitations_by_group(in_launch: ScalarSelect[int]) -> tuple[
 
 def _counted_responses_by_group(in_launch: ScalarSelect[int],
                                 instrument: Instrument) -> dict[int, dict[str, int]]:
-    """Responses that count under the rule, per cycle and group (``cycles.response_counts``)."""
+    """Responses that count under the rule, per cycle and group (``cycles.response_counts``):
+    the written-out responses of closed cycles and the sealed ones of open cycles, opened in the
+    app to be counted (a cycle has only one kind)."""
     needed = instrument.validity.min_rated_fraction * len(instrument.items)
+    counted = unsealing.counted_by_group(in_launch, lambda _: needed)
     rated = (select(Response.cycle_id, Response.rater_group,
                     func.count(Answer.score).label("rated"))
              .join(Answer, Answer.response_id == Response.id, isouter=True)
@@ -179,7 +183,9 @@ def _counted_responses_by_group(in_launch: ScalarSelect[int],
     rows = db.session.execute(
         select(rated.c.cycle_id, rated.c.rater_group, func.count())
         .where(rated.c.rated >= needed).group_by(rated.c.cycle_id, rated.c.rater_group))
-    return _nest(rows)
+    for cycle_id, groups in _nest(rows).items():
+        counted[cycle_id].update(groups)
+    return counted
 
 
 def _nest(rows: Iterable[Any]) -> dict[int, dict[str, int]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections import defaultdict
 from dataclasses import dataclass
 
 import pandas as pd
@@ -27,15 +28,29 @@ def rules_from_config() -> AnonymityRules:
 
 
 def answers_frame(cycle_id: int) -> pd.DataFrame:
-    """The cycle's answers as scoring's long frame: one row per (response, item)."""
+    """The cycle's answers as scoring's long frame: one row per (response, item).
+
+    Responses are labelled and ordered by what they hold, not by their random ids or the order
+    the database returns them in: floating-point sums depend on order, and the report must be a
+    function of the answers alone (the same whether they were written at submit or, sealed
+    until then, at close in shuffled order).
+    """
     rows = db.session.execute(
         db.select(Response.id, Response.rater_group, Response.is_self, Answer.item_key,
                   Answer.score)
         .join(Answer, Answer.response_id == Response.id)
         .where(Response.cycle_id == cycle_id)).all()
+    answered: dict[object, list[tuple[str, int]]] = defaultdict(list)
+    who: dict[object, tuple[bool, str]] = {}
+    for response, group, is_self, item, score in rows:
+        answered[response].append((item, -1 if score is None else score))
+        who[response] = (bool(is_self), group or "")
+    ordered = sorted(answered, key=lambda r: (who[r], sorted(answered[r])))
     frame = pd.DataFrame(
-        [(str(r), g, bool(s), item, float(score) if score is not None else float("nan"))
-         for r, g, s, item, score in rows], columns=ANSWER_COLUMNS)
+        [(f"r{n}", who[r][1] or None, who[r][0], item,
+          float(score) if score >= 0 else float("nan"))
+         for n, r in enumerate(ordered) for item, score in sorted(answered[r])],
+        columns=ANSWER_COLUMNS)
     return frame.astype({"score": "float64", "is_self": "bool"})
 
 

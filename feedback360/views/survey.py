@@ -39,7 +39,9 @@ from ..services.surveys import (
     apply_answers,
     apply_comments,
     decline,
+    draft_of,
     instrument_of,
+    keep_draft,
     mark_opened,
     rated_needed,
     read_survey_token,
@@ -200,7 +202,7 @@ def _context(invitation: Invitation, **extra: Any) -> dict[str, Any]:
     cycle = invitation.cycle
     return {"invitation": invitation, "cycle": cycle, "trainee": cycle.trainee,
             "instrument": instrument, "group": instrument.group(invitation.rater_group),
-            "draft": Draft.load(invitation.draft), "page_total": _page_total(instrument),
+            "draft": draft_of(invitation), "page_total": _page_total(instrument),
             **extra}
 
 
@@ -252,12 +254,12 @@ def page(n: int):  # type: ignore[no-untyped-def]
     if not 1 <= n <= len(instrument.domains):
         abort(404)
     form_class = make_survey_form(instrument, instrument.domains[n - 1])
-    draft = Draft.load(invitation.draft)
+    draft = draft_of(invitation)
     form = form_class(data=answers_as_form_data(draft, form_class.item_keys))
     if form.validate_on_submit():
         submitted = submitted_values(request.form)
-        invitation.draft = apply_answers(draft, instrument, form_class.item_keys,
-                                         submitted).dump()
+        keep_draft(invitation, apply_answers(draft, instrument, form_class.item_keys,
+                                             submitted))
         _commit()
         if request.form.get("action") == "later":
             return redirect(url_for(".saved"))
@@ -275,7 +277,7 @@ def comments():  # type: ignore[no-untyped-def]
     if not instrument.comments:
         abort(404)
     form_class = make_comments_form(instrument)
-    draft = Draft.load(invitation.draft)
+    draft = draft_of(invitation)
     form = form_class(data=dict(draft.comments))
     if form.validate_on_submit():
         try:
@@ -285,7 +287,7 @@ def comments():  # type: ignore[no-untyped-def]
         except DomainError as error:
             show_domain_error(form, error)
         else:
-            invitation.draft = updated.dump()
+            keep_draft(invitation, updated)
             _commit()
             if request.form.get("action") == "later":
                 return redirect(url_for(".saved"))

@@ -13,7 +13,7 @@ from feedback360.email_identity import InvalidAddress, canonical
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -296,7 +296,7 @@ def draft(item_keys: tuple[str, ...], trainee: int, rater: int) -> surveys.Draft
 
 
 def answer(invitation: Invitation, answers: surveys.Draft) -> None:
-    invitation.draft = answers.dump()
+    surveys.keep_draft(invitation, answers)
     surveys.submit_invitation(invitation.id, invitation.token_nonce)
 
 
