@@ -293,7 +293,8 @@ def seed(database_url: str, kind: str, args: argparse.Namespace) -> Seeded:
                     group = (pattern.groups[j] if j < pattern.raters
                              else pick.choice(extra_groups[1:]))
                     first, last = FIRST[(n + j * 5) % len(FIRST)], LAST[(n * 3 + j) % len(LAST)]
-                    yield (cycle_ids[n], f"{first}.{last}.{j}@nhs.example".lower(),
+                    email = f"{first}.{last}.{j}@nhs.example".lower()  # canonical already
+                    yield (cycle_ids[n], email, email,
                            f"{first} {last}", group, status, secrets.token_hex(16),
                            1, 0 if status == "completed" else 1 + j % 2, opened,
                            pick.choice(DECLINE_REASONS) if status == "declined" else None,
@@ -301,8 +302,8 @@ def seed(database_url: str, kind: str, args: argparse.Namespace) -> Seeded:
                            if status == "completed" else None)
 
         loader.load(Invitation.__table__,
-                    ["cycle_id", "rater_email", "rater_name", "rater_group", "status",
-                     "token_nonce", "sent_count", "reminded_count", "last_sent_at",
+                    ["cycle_id", "rater_email", "rater_identity", "rater_name", "rater_group",
+                     "status", "token_nonce", "sent_count", "reminded_count", "last_sent_at",
                      "decline_reason", "completed_on"], invitation_rows())
         seconds["invitations"] = time.perf_counter() - clock
 

@@ -264,15 +264,16 @@ def seed(database_url: str, kind: str, *, trainees: int, args: argparse.Namespac
             for cycle_id, n, _c, closes, pattern in cycles:
                 for j, group in enumerate(pattern.groups):
                     first, last = FIRST[(n + j * 5) % len(FIRST)], LAST[(n * 3 + j) % len(LAST)]
-                    yield (cycle_id, f"{first}.{last}.{j}@nhs.example".lower(),
+                    email = f"{first}.{last}.{j}@nhs.example".lower()  # canonical already
+                    yield (cycle_id, email, email,
                            f"{first} {last}", group, "completed", secrets.token_hex(16), 1,
                            j % 3, datetime.combine(closes - timedelta(days=27),
                                                    datetime.min.time(), tzinfo=UTC),
                            closes - timedelta(days=(n + j) % 25))
 
         loader.load(Invitation.__table__,
-                    ["cycle_id", "rater_email", "rater_name", "rater_group", "status",
-                     "token_nonce", "sent_count", "reminded_count", "last_sent_at",
+                    ["cycle_id", "rater_email", "rater_identity", "rater_name", "rater_group",
+                     "status", "token_nonce", "sent_count", "reminded_count", "last_sent_at",
                      "completed_on"], invitation_rows())
         seconds["invitations"] = time.perf_counter() - clock
 

@@ -14,7 +14,8 @@ For each database (SQLite file, throwaway PostgreSQL cluster) this script
    thank-you page;
 5. reports completed surveys/s, requests/s, p50/p95/p99 latency of the page saves and of the final
    submit, errors, CPU used by the load generator, gunicorn and PostgreSQL, and checks the database:
-   rater responses (and answers, comments, completed invitations) equal what the raters submitted.
+   rater responses (sealed, as the cycles are open: opened to count their answers and comments;
+   completed invitations) equal what the raters submitted.
 
 Results go to ``bench/results/submit-<db>.json``. Exit status: 0 when every database ran without
 errors and passed the integrity check, 1 otherwise; missing the speed aim is reported, not fatal.
@@ -201,6 +202,7 @@ def seed(database_url: str, *, trainees: int, invitations: int, rng: random.Rand
             group = "supervisor" if slot == 0 else GROUP_MIX[(slot + cycle_id) % len(GROUP_MIX)]
             rows.append({
                 "cycle_id": cycle_id, "rater_email": f"rater{n:06d}@bench.feedback360.invalid",
+                "rater_identity": f"rater{n:06d}@bench.feedback360.invalid",
                 "rater_name": f"{FIRST[(n * 5) % len(FIRST)]} {LAST[(n * 11) % len(LAST)]}",
                 "rater_group": group, "status": "sent", "token_nonce": secrets.token_hex(16),
                 "sent_count": 1, "reminded_count": 0, "last_sent_at": now - timedelta(days=7)})
@@ -217,21 +219,26 @@ def seed(database_url: str, *, trainees: int, invitations: int, rng: random.Rand
 
 
 def database_counts(database_url: str) -> dict[str, int]:
+    """What the raters' submits left: the cycles are open, so their answers are sealed rows,
+    opened here as the app opens them to count answers and comments."""
     from sqlalchemy import func, select
 
+    from feedback360 import sealing
     from feedback360.extensions import db
-    from feedback360.models import Answer, Comment, Invitation, Response
+    from feedback360.models import Invitation, SealedResponse
 
     app = make_app(database_url)
     with app.app_context():
         count = lambda query: int(db.session.scalar(query))  # noqa: E731
+        opened = [sealing.unseal(blob, purpose=sealing.SUBMITTED, owner=cycle_id)
+                  for cycle_id, blob in db.session.execute(
+                      select(SealedResponse.cycle_id, SealedResponse.sealed))]
         found = {
-            "responses": count(select(func.count()).select_from(Response)
-                               .where(Response.is_self.is_(False))),
-            "answers": count(select(func.count()).select_from(Answer)),
-            "not_observed_answers": count(select(func.count()).select_from(Answer)
-                                          .where(Answer.score.is_(None))),
-            "comments": count(select(func.count()).select_from(Comment)),
+            "responses": len(opened),
+            "answers": sum(len(p["answers"]) for p in opened),
+            "not_observed_answers": sum(list(p["answers"].values()).count("na")
+                                        for p in opened),
+            "comments": sum(len(p["comments"]) for p in opened),
             "completed_invitations": count(select(func.count()).select_from(Invitation)
                                            .where(Invitation.status == "completed")),
             "completed_with_draft": count(select(func.count()).select_from(Invitation)

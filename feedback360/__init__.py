@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
         coach,
         cohort,
         home,
+        nominee_review,
         plan,
         reports,
         self_assessment,
@@ -90,7 +91,7 @@ def register_blueprints(app: Flask) -> None:
     )
 
     for blueprint in (home.bp, auth.bp, admin.bp, trainee.bp, self_assessment.bp, survey.bp,
-                      assets.bp, reports.bp, coach.bp, plan.bp, cohort.bp):
+                      assets.bp, reports.bp, coach.bp, nominee_review.bp, plan.bp, cohort.bp):
         app.register_blueprint(blueprint)
     from .views.cohort_reports import bp as cohort_reports_bp
     app.register_blueprint(cohort_reports_bp)

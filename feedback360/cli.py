@@ -81,17 +81,34 @@ def send_reminders_command(on_day) -> None:  # type: ignore[no-untyped-def]
 def close_due_cycles_command(on_day) -> None:  # type: ignore[no-untyped-def]
     """Close every open cycle whose closing date has passed, then bring the cohort reports they
     count in up to date (so a programme lead's first look at a closed launch is not the one
-    that builds its analysis)."""
-    from .services import cohort_analyses
-    from .services.cycles import close_due_cycles, today
+    that builds its analysis). Commits once per cycle; exits 1 if any cycle could not close."""
+    from sqlalchemy.exc import SQLAlchemyError
 
-    closed = close_due_cycles(on_day.date() if on_day else today())
-    db.session.commit()
+    from .services import DomainError, cohort_analyses
+    from .services.cycles import close_due_cycle, due_cycle_ids, today
+
+    closed, failed = [], []
+    for cycle_id in due_cycle_ids(on_day.date() if on_day else today()):
+        # One transaction per cycle: each is wholly written or wholly still sealed and open,
+        # and a cycle that fails does not hold the others back; the next run retries it.
+        try:
+            if close_due_cycle(cycle_id):
+                db.session.commit()
+                closed.append(cycle_id)
+            else:
+                db.session.rollback()
+        except (SQLAlchemyError, DomainError) as error:
+            db.session.rollback()
+            failed.append(cycle_id)
+            click.echo(f"cycle {cycle_id} not closed, left open for the next run: "
+                       f"{getattr(error, 'message', error)}", err=True)
     _deliver_now()
     click.echo(f"{len(closed)} cycle(s) closed")
     if closed:
         built = cohort_analyses.refresh(cohort_analyses.cohorts_affected(closed))
         click.echo(f"{built} cohort report(s) rebuilt")
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 @click.command("refresh-cohort-reports")

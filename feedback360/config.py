@@ -17,6 +17,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from .email_identity import parse_domain_rules
+
 PROFILES = ("production", "development", "testing")
 
 
@@ -87,6 +89,9 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         "ANONYMITY_MIN_GROUP": 3,
         "ANONYMITY_MIN_TOTAL": 5,
         "COHORT_MIN_TRAINEES": 5,
+        # Domains raters' addresses may have (``nhs.net``, ``*.nhs.uk``); empty allows any.
+        # Given as text or a list, kept as ``email_identity.DomainRule``s once checked.
+        "RATER_EMAIL_DOMAINS": (),
         "INSTRUMENTS_DIR": str(Path(__file__).resolve().parent.parent / "instruments"),
     }
 
@@ -96,7 +101,8 @@ def from_environment() -> dict[str, Any]:
     found: dict[str, Any] = {}
     for name in ("SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD",
                  "MAIL_DEFAULT_SENDER", "MAIL_BACKEND", "RATELIMIT_STORAGE_URI",
-                 "SERVER_BASE_URL", "INSTRUMENTS_DIR", "LOGIN_RATE_LIMIT", "RESET_RATE_LIMIT"):
+                 "SERVER_BASE_URL", "INSTRUMENTS_DIR", "LOGIN_RATE_LIMIT", "RESET_RATE_LIMIT",
+                 "RATER_EMAIL_DOMAINS"):
         if os.environ.get(name):
             found[name] = os.environ[name]
     if os.environ.get("DATABASE_URL"):
@@ -128,6 +134,10 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, A
     settings.update(from_environment())
     settings.update(overrides)
     settings["FEEDBACK360_ENV"] = profile
+    try:
+        settings["RATER_EMAIL_DOMAINS"] = parse_domain_rules(settings["RATER_EMAIL_DOMAINS"])
+    except ValueError as error:
+        raise ConfigurationError(f"RATER_EMAIL_DOMAINS: {error}") from None
     if not settings.get("SECRET_KEY"):
         if profile == "production":
             raise ConfigurationError(

@@ -112,3 +112,8 @@ class CohortLaunchForm(NewCycleForm):
         DataRequired("Enter a title"),
         Length(max=200, message="Title must be 200 characters or fewer")])
     confirmed = HiddenField()
+
+
+class ReturnNomineesForm(FlaskForm):
+    # Required and length are the service's rules (services/nominee_approval.py).
+    reason = TextAreaField("What should they change?")

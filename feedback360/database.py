@@ -1,4 +1,4 @@
-"""Engine set-up per database: SQLite gets WAL, foreign keys and a busy timeout."""
+"""Engine set-up per database: SQLite gets WAL, foreign keys, a busy timeout and secure delete."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ def configure_engine(app: Flask) -> None:
         try:
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute(f"PRAGMA busy_timeout = {busy_timeout}")
+            # Freed pages (a deleted draft, the sealed rows a close wrote out, a changed row's
+            # old copy) are zeroed, not left for a copy of the file to read.
+            cursor.execute("PRAGMA secure_delete = ON")
             if engine.url.database not in (None, "", ":memory:"):
                 cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.execute("PRAGMA synchronous = NORMAL")

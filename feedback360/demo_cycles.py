@@ -360,15 +360,15 @@ def _launch(cycle: FeedbackCycle, instrument: Instrument, invitations: list[Invi
         answers = _answers(instrument, profile, rng, cycle_no, invitation.rater_group)
         if index < answered:
             surveys.mark_opened(invitation)
-            invitation.draft = Draft(answers, _comments(instrument, answers, rng, used,
-                                                        fill)).dump()
+            surveys.keep_draft(invitation, Draft(answers, _comments(instrument, answers, rng,
+                                                                    used, fill)))
             surveys.submit_invitation(invitation.id, invitation.token_nonce)
             delay = min(int(rng.expovariate(1 / 6)), (last_day - opens_on).days)
             invitation.completed_on = opens_on + timedelta(days=delay)  # a day, never a time
         elif index < answered + spec.halfway:  # stopped after the first two pages
             surveys.mark_opened(invitation)
-            invitation.draft = Draft({k: v for k, v in answers.items() if k in first_pages},
-                                     {}).dump()
+            surveys.keep_draft(invitation, Draft(
+                {k: v for k, v in answers.items() if k in first_pages}, {}))
         elif index < answered + spec.halfway + spec.declined:
             surveys.decline(invitation, rng.choice(DECLINE_REASONS))
         elif rng.random() < 0.4:

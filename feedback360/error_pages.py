@@ -67,6 +67,23 @@ def register_error_handlers(app: Flask) -> None:
             headers["Retry-After"] = "60"
         return response, status, headers
 
+    from .sealing import SealBroken
+
+    @app.errorhandler(SealBroken)
+    def seal_broken(error: SealBroken):  # type: ignore[no-untyped-def]
+        # Sealed answers that no configured key opens: a key removed from
+        # SECRET_KEY_FALLBACKS too soon, or a row altered in the database.
+        log.error("Sealed answers would not open on %s %s", request.method, request.endpoint)
+        from .extensions import db
+
+        db.session.rollback()
+        return render_template(
+            "errors/error.html", code=409, title="Saved answers could not be read",
+            detail=error.message,
+            advice="Nothing has been changed. Tell the person who runs this service; if the "
+                   "server's secret key was changed, they can restore the previous key in "
+                   "SECRET_KEY_FALLBACKS."), 409
+
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
         if isinstance(error, HTTPException):  # pragma: no cover - handled above

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -64,6 +65,7 @@ class CohortForm(FlaskForm):
     intake_year = IntegerField("Intake year", validators=[
         Optional(), NumberRange(min=2000, max=2100,
                                 message="Intake year must be between 2000 and 2100")])
+    nominee_approval_required = BooleanField("Nominee lists need coach approval")
 
 
 class RosterUploadForm(FlaskForm):

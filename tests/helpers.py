@@ -6,6 +6,7 @@ including those under ``tests/e2e``, can import this module as ``helpers``.
 
 from __future__ import annotations
 
+import html
 import re
 import socket
 from email.message import EmailMessage, Message
@@ -154,3 +155,97 @@ def path_of(url: str) -> str:
 
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def post(client: Any, page: str, action: str | None = None, data: dict | None = None) -> Any:
+    """GET ``page`` for its CSRF token, then POST ``data`` to ``action`` (default: the page)."""
+    token = csrf_token(client.get(page))
+    return client.post(action or page, data={**(data or {}), "csrf_token": token})
+
+
+def text_of(response_or_html: Any) -> str:
+    """The page as a reader hears it: tags dropped, entities decoded, spaces collapsed."""
+    markup = getattr(response_or_html, "text", response_or_html)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+# --- A trainee's steps through the pages (signed-in client) ----------------------------------
+
+def start_cycle(client: Any, **changes: str) -> Any:
+    """Submit the new-cycle form as the page fills it in, with ``changes``."""
+    page = client.get("/cycles/new")
+    return client.post("/cycles/new",
+                       data={**form_fields(page, action="/cycles/new"), **changes})
+
+
+def new_cycle(client: Any, **changes: str) -> int:
+    response = start_cycle(client, **changes)
+    assert response.status_code == 302, text_of(response)
+    return int(re.search(r"/cycles/(\d+)$", response.location).group(1))
+
+
+def nominate(client: Any, cycle_id: int, name: str, email: str, group: str) -> Any:
+    return post(client, f"/cycles/{cycle_id}", f"/cycles/{cycle_id}/nominees",
+                {"name": name, "email": email, "group": group})
+
+
+def paste(client: Any, cycle_id: int, lines: list[str]) -> Any:
+    return post(client, f"/cycles/{cycle_id}", f"/cycles/{cycle_id}/nominees/bulk",
+                {"colleagues": "\n".join(lines)})
+
+
+def colleagues(count: int, group: str, start: int = 1) -> list[str]:
+    return [f"{group.title()} Colleague {n}, {group}{n}@nhs.net, {group}"
+            for n in range(start, start + count)]
+
+
+# Exactly the clcf rule: ten colleagues, two of them senior (one the identifiable supervisor).
+ENOUGH = [*colleagues(1, "supervisor"), *colleagues(1, "senior"), *colleagues(8, "peer")]
+
+
+def ready_cycle(client: Any) -> int:
+    cycle_id = new_cycle(client)
+    assert paste(client, cycle_id, ENOUGH).status_code == 302
+    return cycle_id
+
+
+def launch(client: Any, cycle_id: int) -> Any:
+    return post(client, f"/cycles/{cycle_id}", f"/cycles/{cycle_id}/launch")
+
+
+def add_sealed_response(cycle_id: int, group: str, answers: dict[str, int | None],
+                        comments: dict[str, str] | None = None) -> None:
+    """A rater's answers as the survey keeps them while the cycle is open: one sealed row
+    (in an app context; the caller commits). Closing the cycle writes it out as a Response."""
+    from feedback360 import sealing
+    from feedback360.extensions import db
+    from feedback360.models import SealedResponse
+    from feedback360.services.surveys import Draft, sealed_payload
+
+    payload = sealed_payload(Draft(answers, comments or {}), group)
+    db.session.add(SealedResponse(cycle_id=cycle_id, sealed=sealing.seal(
+        payload, purpose=sealing.SUBMITTED, owner=cycle_id)))
+
+
+def sealed_answers(cycle_id: int | None = None) -> list[dict[str, Any]]:
+    """What raters have submitted to open cycles (all, or ``cycle_id``'s), opened as the app
+    opens it: ``{"g": group, "answers": {item: score or "na"}, "comments": {prompt: text}}``."""
+    from feedback360 import sealing
+    from feedback360.extensions import db
+    from feedback360.models import SealedResponse
+
+    query = db.select(SealedResponse.cycle_id, SealedResponse.sealed)
+    if cycle_id is not None:
+        query = query.where(SealedResponse.cycle_id == cycle_id)
+    return [sealing.unseal(blob, purpose=sealing.SUBMITTED, owner=owner)
+            for owner, blob in db.session.execute(query)]
+
+
+def draft_of(email: str) -> dict[str, Any] | None:
+    """The rater's saved draft, opened as the app opens it (in an app context)."""
+    from feedback360.extensions import db
+    from feedback360.models import Invitation
+    from feedback360.services.surveys import draft_of as open_draft
+
+    invitation = db.session.scalar(db.select(Invitation).filter_by(rater_email=email))
+    return None if invitation.draft is None else open_draft(invitation).dump()

@@ -86,7 +86,7 @@ def world(app, make_user, make_cohort):
         comment = db.session.scalars(db.select(Comment)).first()
         invitation = db.session.scalars(db.select(Invitation)).first()
         return {"cycle_id": cycle.id, "invitation_id": invitation.id, "goal_id": goal.id,
-                "response_id": str(comment.response_id), "prompt_key": comment.prompt_key,
+                "handle": comment.handle,
                 "user_id": trainee_b.id, "page": 1, "n": 1, "token": "not-a-token",
                 "filename": "app.css", "cohort_id": cohort.id, "launch_id": launch.id,
                 "assignment_id": assignment_b.id}
@@ -146,7 +146,8 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("b@nhs.net", "/cycles/{cycle_id}/goals/{goal_id}/edit"),
     ("x@nhs.net", "/cycles/{cycle_id}/report"),
     ("x@nhs.net", "/cycles/{cycle_id}/goals/{goal_id}/edit"),
-    ("x@nhs.net", "/coach/cycles/{cycle_id}/comments/{response_id}/{prompt_key}/hide"),
+    ("x@nhs.net", "/coach/cycles/{cycle_id}/comments/{handle}/hide"),
+    ("x@nhs.net", "/coach/cycles/{cycle_id}/nominees"),
     ("admin@nhs.net", "/cohorts/{cohort_id}/report"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):

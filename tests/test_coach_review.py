@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import csrf_token, message_text
+from helpers import add_sealed_response, csrf_token, message_text
 from sqlalchemy import update
 
 from feedback360.extensions import db
@@ -72,8 +72,9 @@ def _score(domain: str, rater: int, item: int) -> int:
 
 def build_cycle(app, trainee_id: int, *, raters: list[str] | None = None,
                 close: bool = True, comments: bool = True) -> int:
-    """A cycle launched through the services, answered by ``raters`` (rows inserted as the survey
-    stores them), a self-assessment, and closed (unless ``close`` is False). Returns its id."""
+    """A cycle launched through the services, answered by ``raters`` (sealed rows, as the
+    survey stores them until the close), a self-assessment, and closed (unless ``close`` is
+    False). Returns its id."""
     raters = RATERS if raters is None else raters
     with app.app_context():
         trainee = db.session.get(User, trainee_id)
@@ -88,17 +89,15 @@ def build_cycle(app, trainee_id: int, *, raters: list[str] | None = None,
         me = Response(cycle_id=cycle.id, is_self=True)
         me.answers = [Answer(item_key=item.key, score=4) for item in instrument.items]
         db.session.add(me)
-        for n, group in enumerate(raters):
-            response = Response(cycle_id=cycle.id, rater_group=group, is_self=False)
-            response.answers = [
-                Answer(item_key=item.key, score=_score(domain.key, n, i))
-                for domain in instrument.domains for i, item in enumerate(domain.items)]
+        for n, group in enumerate(raters):  # as the survey keeps them until the close
+            answers = {item.key: _score(domain.key, n, i)
+                       for domain in instrument.domains for i, item in enumerate(domain.items)}
+            said: dict[str, str] = {}
             if comments:
-                response.comments = [Comment(prompt_key="strengths",
-                                             text=f"Strength {n}: calm and clear at handover")]
+                said["strengths"] = f"Strength {n}: calm and clear at handover"
                 if n == 4:
-                    response.comments.append(Comment(prompt_key="development", text=IDENTIFYING))
-            db.session.add(response)
+                    said["development"] = IDENTIFYING
+            add_sealed_response(cycle.id, group, answers, said)
         db.session.flush()
         if close:
             cycle_service.close_cycle(cycle, by=None)
@@ -112,17 +111,16 @@ def assign(app, coach_id: int, trainee_id: int) -> None:
         db.session.commit()
 
 
-def comment_key(app, cycle_id: int, text: str) -> tuple[str, str]:
+def comment_handle(app, cycle_id: int, text: str) -> str:
     with app.app_context():
-        comment = db.session.scalar(
-            db.select(Comment).join(Response).where(Response.cycle_id == cycle_id,
-                                                    Comment.text == text))
-        return str(comment.response_id), comment.prompt_key
+        return db.session.scalar(
+            db.select(Comment.handle).join(Response).where(Response.cycle_id == cycle_id,
+                                                           Comment.text == text))
 
 
-def get_comment(app, response_id: str, prompt_key: str) -> Comment:
+def get_comment(app, handle: str) -> Comment:
     with app.app_context():
-        comment = db.session.get(Comment, (uuid.UUID(response_id), prompt_key))
+        comment = db.session.scalar(db.select(Comment).filter_by(handle=handle))
         db.session.expunge(comment)
         return comment
 
@@ -215,8 +213,8 @@ def test_open_cycle_shows_only_how_many_answered(app, coach_client, trainee):
 # --- Hiding a comment ----------------------------------------------------------------------------
 
 def test_hide_page_quotes_the_comment_and_asks_for_a_reason(app, coach_client, cycle_id):
-    response_id, prompt = comment_key(app, cycle_id, IDENTIFYING)
-    page = coach_client.get(f"/coach/cycles/{cycle_id}/comments/{response_id}/{prompt}/hide")
+    handle = comment_handle(app, cycle_id, IDENTIFYING)
+    page = coach_client.get(f"/coach/cycles/{cycle_id}/comments/{handle}/hide")
     assert page.status_code == 200
     text = text_of(page)
     assert IDENTIFYING in text and "Why are you hiding this comment?" in text
@@ -229,27 +227,27 @@ def test_hide_page_quotes_the_comment_and_asks_for_a_reason(app, coach_client, c
     ("x" * 501, "The reason must be 500 characters or fewer"),
 ])
 def test_hiding_needs_a_reason(app, coach_client, cycle_id, reason, message):
-    response_id, prompt = comment_key(app, cycle_id, IDENTIFYING)
-    page = f"/coach/cycles/{cycle_id}/comments/{response_id}/{prompt}/hide"
+    handle = comment_handle(app, cycle_id, IDENTIFYING)
+    page = f"/coach/cycles/{cycle_id}/comments/{handle}/hide"
     response = post(coach_client, page, data={"reason": reason})
     assert response.status_code == 400 and message in text_of(response)
-    assert get_comment(app, response_id, prompt).hidden_at is None
+    assert get_comment(app, handle).hidden_at is None
     assert audit_events(app, "comment.hidden") == []
 
 
 def test_hiding_is_audited_and_keeps_the_text(app, coach_client, coach, cycle_id):
-    response_id, prompt = comment_key(app, cycle_id, IDENTIFYING)
-    page = f"/coach/cycles/{cycle_id}/comments/{response_id}/{prompt}/hide"
+    handle = comment_handle(app, cycle_id, IDENTIFYING)
+    page = f"/coach/cycles/{cycle_id}/comments/{handle}/hide"
     response = post(coach_client, page, data={"reason": "Names a colleague and a shift"})
     assert response.status_code == 302
     assert response.location.endswith(f"/cycles/{cycle_id}/report#comments")
-    comment = get_comment(app, response_id, prompt)
+    comment = get_comment(app, handle)
     assert comment.text == IDENTIFYING and comment.hidden_at is not None
     assert comment.hidden_by_id == coach.id
     assert comment.hidden_reason == "Names a colleague and a shift"
     [event] = audit_events(app, "comment.hidden")
     assert event.actor_id == coach.id and event.target == f"cycle:{cycle_id}"
-    assert event.detail == {"response": response_id, "prompt": prompt,
+    assert event.detail == {"comment": handle, "prompt": "development",
                             "reason": "Names a colleague and a shift"}
     # Hiding it again is refused, and the hide page no longer offers it.
     again = coach_client.get(page)
@@ -257,36 +255,38 @@ def test_hiding_is_audited_and_keeps_the_text(app, coach_client, coach, cycle_id
 
 
 def test_unhide_before_release_only(app, coach_client, cycle_id):
-    response_id, prompt = comment_key(app, cycle_id, IDENTIFYING)
-    base = f"/coach/cycles/{cycle_id}/comments/{response_id}/{prompt}"
+    handle = comment_handle(app, cycle_id, IDENTIFYING)
+    base = f"/coach/cycles/{cycle_id}/comments/{handle}"
     post(coach_client, f"{base}/hide", data={"reason": "Identifies someone"})
     response = post(coach_client, "/coach/trainees", f"{base}/unhide")
     assert response.status_code == 302
-    assert get_comment(app, response_id, prompt).hidden_at is None
+    assert get_comment(app, handle).hidden_at is None
     [event] = audit_events(app, "comment.unhidden")
     assert event.detail["previous_reason"] == "Identifies someone"
     post(coach_client, f"{base}/hide", data={"reason": "Identifies someone"})
     release_as(coach_client, cycle_id)
     refused = post(coach_client, "/coach/trainees", f"{base}/unhide")
     assert "hidden comments stay hidden" in flash_after(coach_client, refused)
-    assert get_comment(app, response_id, prompt).hidden_at is not None
+    assert get_comment(app, handle).hidden_at is not None
 
 
 def test_hiding_someone_elses_or_a_made_up_comment_is_not_found(app, coach_client, trainee,
                                                                 cycle_id, make_user):
     other_cycle = build_cycle(app, make_user("olu@nhs.net").id)
-    response_id, prompt = comment_key(app, other_cycle, IDENTIFYING)
-    for path in (f"{response_id}/{prompt}", "not-a-uuid/strengths", f"{uuid.uuid4()}/strengths",
-                 f"{comment_key(app, cycle_id, IDENTIFYING)[0]}/no-such-prompt"):
+    handle = comment_handle(app, other_cycle, IDENTIFYING)
+    with app.app_context():
+        response_id = db.session.scalar(db.select(Comment.response_id).filter_by(handle=handle))
+    for path in (handle, "not-a-handle", str(uuid.uuid4()), str(response_id),
+                 f"{response_id}/development"):
         assert coach_client.get(f"/coach/cycles/{cycle_id}/comments/{path}/hide"
                                 ).status_code == 404
-    assert get_comment(app, response_id, prompt).hidden_at is None
+    assert get_comment(app, handle).hidden_at is None
 
 
 @needs_dashboard
 def test_the_trainee_never_sees_a_hidden_comment(app, coach_client, trainee_client, cycle_id):
-    response_id, prompt = comment_key(app, cycle_id, IDENTIFYING)
-    post(coach_client, f"/coach/cycles/{cycle_id}/comments/{response_id}/{prompt}/hide",
+    handle = comment_handle(app, cycle_id, IDENTIFYING)
+    post(coach_client, f"/coach/cycles/{cycle_id}/comments/{handle}/hide",
          data={"reason": "Names Sister Jones"})
     coach_view = text_of(coach_client.get(f"/cycles/{cycle_id}/report"))
     assert IDENTIFYING in coach_view and "Hidden from the trainee" in coach_view
@@ -305,13 +305,62 @@ def test_a_comment_hidden_after_release_disappears_for_the_trainee(app, coach_cl
                                                                   trainee_client, cycle_id):
     release_as(coach_client, cycle_id)
     assert "Sister Jones" in trainee_client.get(f"/cycles/{cycle_id}/report").text
-    response_id, prompt = comment_key(app, cycle_id, IDENTIFYING)
-    page = f"/coach/cycles/{cycle_id}/comments/{response_id}/{prompt}/hide"
+    handle = comment_handle(app, cycle_id, IDENTIFYING)
+    page = f"/coach/cycles/{cycle_id}/comments/{handle}/hide"
     assert "cannot be shown again" in text_of(coach_client.get(page))
     assert post(coach_client, page, data={"reason": "Names a nurse"}).status_code == 302
     assert "Sister Jones" not in trainee_client.get(f"/cycles/{cycle_id}/report").text
     coach_view = text_of(coach_client.get(f"/cycles/{cycle_id}/report"))
     assert "this comment stays hidden" in coach_view and "Show this comment again" not in coach_view
+
+
+ATTRIBUTE = re.compile(r'\b(?:href|action|value|id|name|for|data-[\w-]+)="([^"]*)"')
+
+
+def comment_values(page: str) -> list[set[str]]:
+    """Each comment's list item on the dashboard: the values of its links, forms and ids."""
+    return [set(ATTRIBUTE.findall(item))
+            for item in re.findall(r'<li class="app-comment[^"]*">(.*?)</li>', page, re.S)]
+
+
+@needs_dashboard
+def test_no_page_link_or_audit_event_pairs_two_comments_of_one_rater(app, coach_client,
+                                                                     trainee_client, cycle_id):
+    """Rater 4 wrote two comments. Nothing a coach or the trainee is shown or the audit trail
+    keeps carries a response id, and every value beside a comment is its own or everyone's."""
+    with app.app_context():
+        rows = db.session.execute(
+            db.select(Comment.response_id, Comment.handle).join(Response)
+            .where(Response.cycle_id == cycle_id)).all()
+    assert len({handle for _, handle in rows}) == len(rows) == len(RATERS) + 1
+    handle = comment_handle(app, cycle_id, IDENTIFYING)
+    base = f"/coach/cycles/{cycle_id}/comments/{handle}"
+    seen = []
+    post(coach_client, f"{base}/hide", data={"reason": "Names a colleague"})
+    seen.append(coach_client.get(f"/cycles/{cycle_id}/report").text)  # with the unhide form
+    post(coach_client, "/coach/trainees", f"{base}/unhide")
+    seen += [coach_client.get(f"/coach/cycles/{cycle_id}/comments/{h}/hide").text
+             for _, h in rows]
+    post(coach_client, f"{base}/hide", data={"reason": "Names a colleague"})
+    release_as(coach_client, cycle_id)
+    coach_page = coach_client.get(f"/cycles/{cycle_id}/report").text
+    seen += [coach_page, coach_client.get("/coach/trainees").text,
+             trainee_client.get(f"/cycles/{cycle_id}/report").text,
+             trainee_client.get(f"/cycles/{cycle_id}").text, trainee_client.get("/cycles/").text]
+    with app.app_context():
+        events = db.session.scalars(db.select(AuditEvent)).all()
+        seen += [f"{event.action} {event.target} {event.detail}" for event in events]
+        assert {e.detail["comment"] for e in events if e.action.startswith("comment.")} == {handle}
+    for response_id, _ in rows:
+        for text in seen:
+            assert str(response_id) not in text and response_id.hex not in text
+    for page in (seen[0], coach_page):
+        blocks = comment_values(page)
+        assert len(blocks) == len(rows)
+        everyone = set.intersection(*blocks)
+        for n, block in enumerate(blocks):
+            for other in blocks[n + 1:]:
+                assert block & other <= everyone, block & other - everyone
 
 
 def test_release_page_with_too_few_responses_promises_no_scores_or_comments(app, coach_client,
@@ -432,9 +481,9 @@ def test_release_by_a_second_coach_on_a_stale_page_is_refused(app, coach, traine
 # --- Who may reach it ----------------------------------------------------------------------------
 
 COACH_ROUTES = [
-    ("GET", "/coach/cycles/{cycle}/comments/{response}/{prompt}/hide"),
-    ("POST", "/coach/cycles/{cycle}/comments/{response}/{prompt}/hide"),
-    ("POST", "/coach/cycles/{cycle}/comments/{response}/{prompt}/unhide"),
+    ("GET", "/coach/cycles/{cycle}/comments/{handle}/hide"),
+    ("POST", "/coach/cycles/{cycle}/comments/{handle}/hide"),
+    ("POST", "/coach/cycles/{cycle}/comments/{handle}/unhide"),
     ("GET", "/coach/cycles/{cycle}/notes"),
     ("POST", "/coach/cycles/{cycle}/notes"),
     ("GET", "/coach/cycles/{cycle}/release"),
@@ -445,8 +494,7 @@ ALL_ROUTES = [("GET", "/coach/trainees"), *COACH_ROUTES]
 
 @pytest.fixture
 def targets(app, cycle_id) -> dict[str, object]:
-    response_id, prompt = comment_key(app, cycle_id, IDENTIFYING)
-    return {"cycle": cycle_id, "response": response_id, "prompt": prompt}
+    return {"cycle": cycle_id, "handle": comment_handle(app, cycle_id, IDENTIFYING)}
 
 
 def request_as(client, method: str, path: str):
@@ -458,7 +506,7 @@ def request_as(client, method: str, path: str):
 
 def assert_untouched(app, targets) -> None:
     assert cycle_row(app, targets["cycle"]).status == "closed"
-    assert get_comment(app, targets["response"], targets["prompt"]).hidden_at is None
+    assert get_comment(app, targets["handle"]).hidden_at is None
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(CoachNote)) == 0
 

@@ -10,6 +10,8 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from statistics import mean
 
+from helpers import sealed_answers
+
 from feedback360.demo import EARLIER_COHORT_NAME, seed_demo
 from feedback360.demo_cycles import RATER_DOMAINS, seed_demo_cycles
 from feedback360.extensions import db
@@ -22,6 +24,7 @@ from feedback360.models import (
     Invitation,
     OutboxMessage,
     Response,
+    SealedResponse,
     User,
 )
 from feedback360.services.cohort_reports import ReportFilters, cohort_report
@@ -60,7 +63,8 @@ def test_demo_cycles(app):
         check_answers_are_believable(trainees)
         check_the_earlier_intake_has_a_cohort_report()
         # Running it again adds nothing.
-        models = (FeedbackCycle, Invitation, Response, Answer, Comment, OutboxMessage)
+        models = (FeedbackCycle, Invitation, Response, Answer, Comment, SealedResponse,
+                  OutboxMessage)
         before = [_count(m) for m in models]
         _seed()
         assert [_count(m) for m in models] == before
@@ -106,8 +110,12 @@ def check_every_state_is_seeded_and_consistent(trainees: list[User], coaches: li
         responses = _responses(cycle, is_self=False)
         completed = [i for i in cycle.invitations if i.status == "completed"]
         # Responses per group match the completed invitations; nothing names who answered.
-        assert Counter(r.rater_group for r in responses) == \
+        # An open cycle's are sealed until it closes; a closed cycle keeps none sealed.
+        sealed = sealed_answers(cycle.id)
+        assert not (sealed and responses)
+        assert Counter([r.rater_group for r in responses] + [p["g"] for p in sealed]) == \
             Counter(i.rater_group for i in completed)
+        assert not sealed or cycle.status == "open"
         assert len(_responses(cycle, is_self=True)) <= 1
         assert {i.rater_email.split("@")[1] for i in cycle.invitations} <= set(RATER_DOMAINS)
         if cycle.status == "draft":

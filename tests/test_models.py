@@ -94,13 +94,15 @@ def test_comment_length_and_hidden_reason(app, cycle):
 
 
 def test_invitation_states(app, cycle):
-    base = {"cycle_id": cycle, "rater_name": "R", "rater_group": "peer", "token_nonce": "n"}
+    base = {"cycle_id": cycle, "rater_name": "R", "rater_group": "peer", "token_nonce": "n",
+            "rater_identity": "r@nhs.net"}
     refused(app, Invitation(rater_email="r@nhs.net", status="lost", **base))
     refused(app, Invitation(rater_email="r@nhs.net", status="completed", **base))
-    refused(app, Invitation(rater_email="r@nhs.net", status="declined", draft={"a": 1}, **base))
+    refused(app, Invitation(rater_email="r@nhs.net", status="declined", draft=b"sealed", **base))
     refused(app, Invitation(rater_email="R@nhs.net", **base))
     refused(app, Invitation(rater_email="r@nhs.net", **base),
             Invitation(rater_email="r@nhs.net", **base))
+    refused(app, Invitation(rater_email="r@nhs.net", **{**base, "rater_identity": "r"}))
 
 
 def test_datetimes_come_back_timezone_aware(app, make_user):

@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from helpers import add_sealed_response
 
 from feedback360.extensions import db
 from feedback360.models import Answer, CoachAssignment, Comment, FeedbackCycle, Response, User
@@ -56,9 +57,12 @@ def build_cycle(app, trainee_id: int, *, raters: list[str] | None = None, close:
         me.answers = [Answer(item_key=key, score=5) for key in instrument.item_keys]
         db.session.add(me)
         for n, group in enumerate(raters):
+            scores = {key: 2 + (n + i) % 3 for i, key in enumerate(instrument.item_keys)}
+            if not close:  # while the cycle is open the survey keeps answers sealed
+                add_sealed_response(cycle.id, group, scores)
+                continue
             response = Response(cycle_id=cycle.id, rater_group=group, is_self=False)
-            response.answers = [Answer(item_key=key, score=2 + (n + i) % 3)
-                                for i, key in enumerate(instrument.item_keys)]
+            response.answers = [Answer(item_key=key, score=score) for key, score in scores.items()]
             if comments and n in comments:
                 prompt, text = comments[n]
                 comment = Comment(prompt_key=prompt, text=text)
@@ -141,7 +145,9 @@ def test_the_trainee_sees_the_report_once_released(as_trainee, released_id):
     assert page.status_code == 200
     text = text_of(page)
     assert "Your feedback report" in text and "Summary" in text
-    assert "10 responses from 4 groups. That meets the questionnaire's rule" in text
+    assert ("Summary 10 responses. Important: Read with caution 10 colleagues responded (10 "
+            "needed). The rule also asks for 2 senior colleagues: whether that part is met is "
+            "not shown") in text
     assert SCORE.search(text)
     assert "Blind spots" in text and "Hidden strengths" in text
     assert "Private notes" not in text
@@ -240,11 +246,12 @@ def comment_blocks(page) -> dict[str, str]:
     return blocks
 
 
-def test_a_comment_is_labelled_with_its_group_only_from_k_colleagues(as_coach, closed_id):
+def test_a_comment_is_labelled_as_its_raters_scores_are_shown(as_coach, closed_id):
     blocks = comment_blocks(as_coach.get(f"/cycles/{closed_id}/report"))
     assert "From: Fellow trainee" in blocks["Calm and clear at every handover"]
-    nurse = blocks["A nurse says: always thanks the night team"]  # two nurses: under k
-    assert "From:" not in nurse and "Nurse" not in nurse.replace("A nurse says", "")
+    # Two nurses (under k) are pooled with the three seniors in the scores: so are their words.
+    nurse = blocks["A nurse says: always thanks the night team"]
+    assert "From: Other colleagues" in nurse and "Nurse" not in nurse.replace("A nurse says", "")
 
 
 def test_not_enough_responses_shows_no_scores_and_no_comments(app, trainee, as_coach):
@@ -267,8 +274,8 @@ def test_the_summary_counts_groups_and_the_notes_explain_pooling(app, trainee, a
     # join them as "Other colleagues"
     assert ("Responses by group Group Responses Educational or clinical supervisor / training "
             "officer (not anonymous) 1 Fellow trainee 4 Other colleagues 5 All raters 10") in text
-    assert "Fewer than 3 responses each from Nurse or midwife" in text
-    assert "Answers from Consultant or senior scientist are shown within" in text
+    assert ('Groups with fewer than 3 responses are shown together as "Other colleagues", with a '
+            "larger group where that is needed") in text
     assert "A blind spot is a statement on which the trainee rated themself" in text
     # three supervisors and two peers: nothing can be shown apart, so all five are counted
     # only within All raters
@@ -276,6 +283,28 @@ def test_the_summary_counts_groups_and_the_notes_explain_pooling(app, trainee, a
     text = text_of(as_coach.get(f"/cycles/{lone}/report"))
     assert ('Responses by group Group Responses Shown only within "All raters" 5 '
             "All raters 5") in text
+
+
+@pytest.mark.parametrize(("raters", "told"), [
+    # The seniors (3) are pooled with the two nurses: "4 of them senior" less the supervisor
+    # would say the pool's other two were nurses, and "from 4 groups" that nurses answered.
+    (RATERS, False),
+    # One consultant among peers: "2 of them senior" would say the consultant answered.
+    (["supervisor", "senior", *["peer"] * 8], False),
+    # Three consultants shown as their own group: the senior count adds nothing.
+    (["supervisor", *["senior"] * 3, *["peer"] * 6], True),
+])
+def test_the_report_never_says_whether_a_small_group_answered(app, trainee, coach, as_trainee,
+                                                              raters, told):
+    released = build_cycle(app, trainee.id, raters=raters, released_by=coach.id)
+    text = text_of(as_trainee.get(f"/cycles/{released}/report"))
+    assert not re.search(r"responses? from \d+ groups?", text)
+    for group in ("Nurse or midwife", "Consultant or senior scientist are shown"):
+        assert group not in text
+    senior = sum(g in ("supervisor", "senior") for g in raters)
+    assert (f"{senior} of them senior" in text) is told
+    assert ("whether that part is met is not shown" in text) is not told
+    assert ("That meets the questionnaire's rule" in text) is told
 
 
 def test_change_since_the_previous_cycle_trainee_released_only_coach_closed_too(

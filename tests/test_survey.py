@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import csrf_token, path_of
+from helpers import csrf_token, path_of, sealed_answers
 
 from feedback360.extensions import db
 from feedback360.instruments import load_instrument
@@ -258,16 +258,17 @@ def test_answer_leave_resume_review_and_submit(app, make_app, client, launched):
     assert thanks.status_code == 200 and "Thank you for your feedback" in thanks.text
 
     with app.app_context():
-        [response] = db.session.scalars(db.select(Response)).all()
-        assert response.rater_group == "peer" and not response.is_self
-        answers = {a.item_key: a.score for a in response.answers}
-        assert answers[PAGE_KEYS[0][0]] is None  # "not observed"
+        # Sealed while the cycle is open: no readable response exists until it closes.
+        assert db.session.scalar(db.select(db.func.count()).select_from(Response)) == 0
+        [response] = sealed_answers(launched.cycle_id)
+        assert response["g"] == "peer"
+        answers = response["answers"]
+        assert answers[PAGE_KEYS[0][0]] == "na"  # "not observed"
         assert answers[PAGE_KEYS[0][1]] == 5
         assert all(answers[k] == 3 for k in PAGE_KEYS[1][:4])
         assert not set(PAGE_KEYS[1][4:]) & set(answers)
         assert len(answers) == 36
-        assert {c.prompt_key: c.text for c in response.comments} == {
-            "strengths": "Calm in a crisis."}
+        assert response["comments"] == {"strengths": "Calm in a crisis."}
         invitation = launched.invitation(PEER)
         assert invitation.status == "completed" and invitation.draft is None
 
@@ -290,16 +291,38 @@ def test_the_thank_you_page_and_a_second_submit(app, client, launched):
     assert again.status_code == 410
     assert "already given your feedback" in again.text and no_form(again)
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count()).select_from(Response)) == 1
+        assert len(sealed_answers()) == 1
 
 
-def test_review_warns_when_too_few_statements_are_rated(client, launched):
+def test_too_few_rated_statements_are_refused_and_declining_is_offered(app, client, launched):
+    """Below the validity rule's minimum, a submit would be thanked and then never counted:
+    it is refused with how many more are needed, the answers kept, and declining offered."""
     open_link(client, launched.links[PEER])
     save_page(client, 1, dict.fromkeys(PAGE_KEYS[0], "na") | {PAGE_KEYS[0][0]: "2"})
     review = client.get("/survey/review")
     assert "You have not answered 32 statements" in words(review)
-    assert "Your feedback may not count" in review.text
+    assert "Rate 19 more statements to submit" in words(review)
     assert "only if at least 20 of the 40 statements are rated" in words(review)
+    assert 'action="/survey/submit"' not in review.text
+    decline_url = "/survey/decline?reason=not-seen-enough"
+    assert f'href="{decline_url}"' in review.text
+
+    token = csrf_token(client.get("/survey/page/1"))
+    refused = client.post("/survey/submit", data={"csrf_token": token})
+    assert refused.status_code == 400
+    assert "Rate 19 more statements before you submit" in words(refused)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Response)) == 0
+        assert launched.invitation(PEER).status == "opened"
+    assert client.get("/survey/page/1").text.count(" checked") == len(PAGE_KEYS[0])
+
+    decline_page = client.get(decline_url)
+    assert "I have not seen enough of their work." in decline_page.text
+    declined = client.post("/survey/decline", data={
+        "csrf_token": csrf_token(decline_page), "reason": "I have not seen enough of their work."})
+    assert declined.status_code == 302
+    with app.app_context():
+        assert launched.invitation(PEER).status == "declined"
 
 
 def test_submitting_nothing_is_refused_on_the_review_page(app, client, launched):

@@ -11,10 +11,11 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import csrf_token
+from helpers import csrf_token, draft_of, sealed_answers
 from test_survey import (
     PAGE_KEYS,
     PEER,
@@ -23,14 +24,21 @@ from test_survey import (
     launch_cycle,
     open_link,
     save_comments,
-    save_page,
     submit,
 )
 from werkzeug.datastructures import MultiDict
 
 from feedback360 import mail
 from feedback360.extensions import db
-from feedback360.models import AuditEvent, Invitation, OutboxMessage, Response
+from feedback360.models import (
+    AuditEvent,
+    FeedbackCycle,
+    Invitation,
+    OutboxMessage,
+    Response,
+    SealedResponse,
+)
+from feedback360.services import cycles
 from feedback360.services.surveys import LinkProblem, submit_invitation
 
 THREADS = 24
@@ -48,7 +56,7 @@ def launched(app, smtp, trainee):
 
 def stored_draft(app, email: str):
     with app.app_context():
-        return db.session.scalar(db.select(Invitation.draft).filter_by(rater_email=email))
+        return draft_of(email)
 
 
 def count(app, model) -> int:
@@ -125,7 +133,7 @@ def test_unknown_comment_prompts_are_refused(app, client, launched):
 def test_markup_in_a_comment_is_kept_verbatim_and_always_shown_as_text(app, client, launched):
     hostile = '</textarea><script>alert("x")</script> <b>bold</b> & "quotes"'
     open_link(client, launched.links[PEER])
-    save_page(client, 1, dict.fromkeys(PAGE_KEYS[0], "4"))
+    answer_all(client)
     assert save_comments(client, {"strengths": hostile}).status_code == 302
     assert stored_draft(app, PEER)["comments"] == {"strengths": hostile}
 
@@ -138,8 +146,8 @@ def test_markup_in_a_comment_is_kept_verbatim_and_always_shown_as_text(app, clie
 
     assert submit(client).status_code == 302
     with app.app_context():
-        [response] = db.session.scalars(db.select(Response)).all()
-        assert {c.prompt_key: c.text for c in response.comments} == {"strengths": hostile}
+        [response] = sealed_answers()
+        assert response["comments"] == {"strengths": hostile}
 
 
 def test_an_oversized_request_is_refused_with_413(app, client, launched):
@@ -186,7 +194,7 @@ def wide_pool_app(make_app):
                                                "max_overflow": 0})
 
 
-def test_concurrent_submits_of_one_invitation_create_one_response(app, make_app, client,
+def test_concurrent_submits_of_one_invitation_create_one_sealed_response(app, make_app, client,
                                                                   launched):
     open_link(client, launched.links[PEER])
     answer_all(client, "3")
@@ -210,9 +218,9 @@ def test_concurrent_submits_of_one_invitation_create_one_response(app, make_app,
     outcomes = race(THREADS, work)
     assert sorted(outcomes) == ["refused 410"] * (THREADS - 1) + ["submitted"], outcomes
     with app.app_context():
-        [response] = db.session.scalars(db.select(Response)).all()
-        assert response.rater_group == "peer"
-        assert len(response.answers) == len(PAGE_KEYS) * len(PAGE_KEYS[0])
+        [response] = sealed_answers()
+        assert response["g"] == "peer"
+        assert len(response["answers"]) == len(PAGE_KEYS) * len(PAGE_KEYS[0])
         invitation = launched.invitation(PEER)
         assert invitation.status == "completed" and invitation.draft is None
 
@@ -233,12 +241,12 @@ def test_concurrent_submit_requests_give_one_thanks_and_never_a_500(app, make_ap
 
     outcomes = race(THREADS, work)
     assert sorted(outcomes) == ["302"] + ["410"] * (THREADS - 1), outcomes
-    assert count(app, Response) == 1
+    assert count(app, SealedResponse) == 1
 
 
 # --- Anonymity by construction ----------------------------------------------------------------
 
-ANSWER_TABLES = ("responses", "answers", "comments")
+ANSWER_TABLES = ("responses", "answers", "comments", "sealed_responses")
 # A comment may be hidden later by a coach or admin: who hid it and when. That is moderation of
 # the text, set long after submission, and never the rater (raters have no account).
 MODERATION = {("comments", "hidden_by_id"), ("comments", "hidden_at")}
@@ -281,17 +289,19 @@ def test_a_filled_database_cannot_join_answers_to_raters(app, make_app, launched
         assert submit(browser).status_code == 302
 
     with app.app_context():
-        ids = list(db.session.scalars(db.select(Response.id)))
-        assert len(ids) == 4
+        # While the cycle is open the answers are sealed: nothing of them is readable.
+        assert count(app, Response) == 0 and count(app, SealedResponse) == 4
+        assert "helpful on the ward" not in table_dump((*ANSWER_TABLES, "invitations"))
+        cycles.close_cycle(db.session.get(FeedbackCycle, launched.cycle_id), by=None)
+        db.session.commit()
+
+        ids = list(db.session.scalars(db.select(Response.id).where(~Response.is_self)))
+        assert len(ids) == 4 and count(app, SealedResponse) == 0
         for value in ids:  # random (version 4), so neither a sequence nor a clock
             assert isinstance(value, uuid.UUID) and value.version == 4
 
-        dump = []
-        for table in ANSWER_TABLES:
-            rows = db.session.execute(sa.text(f"SELECT * FROM {table}"))  # noqa: S608
-            dump += [repr(tuple(row)) for row in rows]
-        dump_text = "\n".join(dump).lower()
-        assert dump and "helpful on the ward" in dump_text
+        dump_text = table_dump(ANSWER_TABLES)
+        assert "helpful on the ward" in dump_text
         for name, email in raters:
             assert email not in dump_text
             assert email.split("@")[0] not in dump_text
@@ -301,17 +311,55 @@ def test_a_filled_database_cannot_join_answers_to_raters(app, make_app, launched
         completed = db.session.execute(sa.text(
             "SELECT id, draft, completed_on FROM invitations WHERE status = 'completed'")).all()
         assert len(completed) == 4
-        assert all(draft is None for _, draft, _ in completed)  # SQL NULL, not JSON null
-        assert count(app, AuditEvent) == events_before  # answering leaves no audit trail
+        assert all(draft is None for _, draft, _ in completed)  # SQL NULL
+        # answering leaves no audit trail (closing the cycle is one event, naming no one)
+        assert count(app, AuditEvent) == events_before + 1
 
 
-def test_sqlite_storage_order_does_not_record_submission_order(app, db_backend):
-    if db_backend != "sqlite":
-        pytest.skip("PostgreSQL has no rowid; its physical order is a separate known limit")
-    # Without a rowid, SQLite keeps these rows in random-UUID order, not insertion order.
-    for table in ("responses", "answers", "comments"):
-        with app.app_context(), pytest.raises(sa.exc.OperationalError):
-            db.session.execute(sa.text(f"SELECT rowid FROM {table}"))  # noqa: S608
+def table_dump(tables: tuple[str, ...]) -> str:
+    dump = []
+    for table in tables:
+        rows = db.session.execute(sa.text(f"SELECT * FROM {table}"))  # noqa: S608
+        dump += [repr(tuple(row)) for row in rows]
+    return "\n".join(dump).lower()
+
+
+def test_storage_order_is_the_close_shuffle_not_submission_order(app, make_app, launched,
+                                                                   monkeypatch, db_backend):
+    """Where rows sit (PostgreSQL's ctid, SQLite's cells in a page, filled from the end in
+    insertion order) is the order the close wrote them: its random shuffle, here forced to the
+    reverse of the order the raters submitted in, never the submission order itself."""
+    from feedback360.services import unsealing
+
+    class Reverse:  # stands in for secrets.SystemRandom: a known "shuffle"
+        def shuffle(self, payloads: list) -> None:
+            payloads.sort(key=lambda p: p["comments"]["strengths"], reverse=True)
+
+    monkeypatch.setattr(unsealing.secrets, "SystemRandom", Reverse)
+    submitted = [f"Submitted as number {n} of four." for n in range(4)]
+    for (_, email, _), text in zip(RATERS[:4], submitted, strict=True):
+        browser = make_app().test_client()
+        open_link(browser, launched.links[email])
+        answer_all(browser, "4")
+        save_comments(browser, {"strengths": text})
+        assert submit(browser).status_code == 302
+    with app.app_context():
+        cycles.close_cycle(db.session.get(FeedbackCycle, launched.cycle_id), by=None)
+        db.session.commit()
+        if db_backend == "postgresql":
+            stored = list(db.session.scalars(sa.text(
+                "SELECT text FROM comments ORDER BY ctid")))
+        else:
+            # No rowid to order by (rows are keyed by random UUIDs) ...
+            for table in ("responses", "answers", "comments", "sealed_responses"):
+                with pytest.raises(sa.exc.OperationalError):
+                    db.session.execute(sa.text(f"SELECT rowid FROM {table}"))  # noqa: S608
+            # ... but cells sit in insertion order within a page, the last lowest.
+            db.session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            raw = Path(db.engine.url.database).read_bytes()
+            stored = sorted(submitted, key=lambda text: raw.rindex(text.encode()),
+                            reverse=True)
+    assert stored == submitted[::-1]
 
 
 # --- Logs never hold a working link --------------------------------------------------------------

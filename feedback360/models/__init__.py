@@ -10,11 +10,13 @@ from .columns import UTCDateTime, utcnow
 from .cycles import (
     CYCLE_STATUSES,
     INVITATION_STATUSES,
+    NOMINEE_APPROVAL_STATUSES,
     CohortLaunch,
     CohortLaunchCycle,
     FeedbackCycle,
     InstrumentVersion,
     Invitation,
+    NomineeApproval,
 )
 from .people import ROLES, CoachAssignment, Cohort, User
 from .reports import (
@@ -25,13 +27,15 @@ from .reports import (
     DevelopmentGoal,
     StoredCohortAnalysis,
 )
-from .responses import COMMENT_MAX_LENGTH, Answer, Comment, Response
+from .responses import COMMENT_MAX_LENGTH, Answer, Comment, Response, SealedResponse
 from .system import OUTBOX_STATUSES, AuditEvent, OutboxMessage
 
 __all__ = [
     "COMMENT_MAX_LENGTH", "CYCLE_STATUSES", "GOAL_STATUSES", "INVITATION_STATUSES",
-    "OUTBOX_STATUSES", "ROLES", "Answer", "AuditEvent", "CoachAssignment", "CoachNote", "Cohort",
-    "CohortLaunch", "CohortLaunchCycle", "Comment", "CycleScore", "CycleSummary",
-    "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion", "Invitation", "OutboxMessage",
-    "Response", "StoredCohortAnalysis", "UTCDateTime", "User", "utcnow",
+    "NOMINEE_APPROVAL_STATUSES", "OUTBOX_STATUSES", "ROLES", "Answer", "AuditEvent",
+    "CoachAssignment", "CoachNote", "Cohort", "CohortLaunch", "CohortLaunchCycle", "Comment",
+    "CycleScore", "CycleSummary", "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion",
+    "Invitation", "NomineeApproval", "OutboxMessage", "Response", "SealedResponse",
+    "StoredCohortAnalysis",
+    "UTCDateTime", "User", "utcnow",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # relationship targets are resolved by name through the regis
 
 CYCLE_STATUSES = ("draft", "open", "closed", "released")
 INVITATION_STATUSES = ("pending", "sent", "opened", "declined", "completed")
+NOMINEE_APPROVAL_STATUSES = ("requested", "approved", "returned")
 
 
 class InstrumentVersion(db.Model):
@@ -160,6 +162,9 @@ class Invitation(db.Model):
     __tablename__ = "invitations"
     __table_args__ = (
         UniqueConstraint("cycle_id", "rater_email"),
+        # One person once per cycle, whatever form their address was typed in (email_identity).
+        UniqueConstraint("cycle_id", "rater_identity"),
+        CheckConstraint("rater_identity LIKE '%_@_%'", name="identity_is_an_address"),
         CheckConstraint(_in("status", INVITATION_STATUSES), name="status_known"),
         CheckConstraint("rater_email = lower(rater_email)", name="email_case_folded"),
         CheckConstraint("(status = 'completed') = (completed_on IS NOT NULL)",
@@ -172,7 +177,10 @@ class Invitation(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("feedback_cycles.id", ondelete="CASCADE"))
+    # Where mail goes, as the trainee typed it (lower-cased).
     rater_email: Mapped[str] = mapped_column(String(254))
+    # ``email_identity.canonical(rater_email)``: what every comparison between nominees uses.
+    rater_identity: Mapped[str] = mapped_column(String(254))
     rater_name: Mapped[str] = mapped_column(String(120))
     rater_group: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -180,8 +188,9 @@ class Invitation(db.Model):
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
     reminded_count: Mapped[int] = mapped_column(Integer, default=0)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # none_as_null: Python None must be SQL NULL (not JSON "null") for the check constraints.
-    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # The rater's answers so far, sealed to this invitation (``sealing``): readable by the app
+    # that resumes the survey from the emailed link, never by a copy of the database.
+    draft: Mapped[bytes | None] = mapped_column(LargeBinary)
     decline_reason: Mapped[str | None] = mapped_column(Text)
     # Set when the trainee withdraws the request. Kept apart from ``status`` because the trainee
     # must not learn from a refusal whether this colleague had already answered.
@@ -190,3 +199,39 @@ class Invitation(db.Model):
     completed_on: Mapped[date | None] = mapped_column(Date)
 
     cycle: Mapped[FeedbackCycle] = relationship(back_populates="invitations")
+
+
+class NomineeApproval(db.Model):
+    """The coach's approval of a cycle's nominee list, where the programme asks for one.
+
+    ``fingerprint`` is the list as the trainee sent it (``services.nominee_approval``): a list
+    changed since then, in any way, is no longer the one requested or approved.
+    """
+
+    __tablename__ = "nominee_approvals"
+    __table_args__ = (
+        CheckConstraint(_in("status", NOMINEE_APPROVAL_STATUSES), name="status_known"),
+        CheckConstraint("status = 'requested' OR "
+                        "(decided_by_id IS NOT NULL AND decided_at IS NOT NULL)",
+                        name="decided_has_who_and_when"),
+        CheckConstraint("status <> 'requested' OR (decided_by_id IS NULL AND decided_at IS NULL)",
+                        name="requested_is_undecided"),
+        CheckConstraint("(status = 'returned') = (return_reason IS NOT NULL)",
+                        name="returned_has_reason"),
+        CheckConstraint("return_reason IS NULL OR length(return_reason) > 0",
+                        name="reason_not_blank"),
+        CheckConstraint("length(fingerprint) = 64", name="fingerprint_is_sha256"),
+    )
+
+    cycle_id: Mapped[int] = mapped_column(
+        ForeignKey("feedback_cycles.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # RESTRICT: an approval must always say who gave it; accounts are deactivated, not deleted.
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    return_reason: Mapped[str | None] = mapped_column(Text)
+
+    cycle: Mapped[FeedbackCycle] = relationship()
+    decided_by: Mapped[User | None] = relationship()

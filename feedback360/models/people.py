@@ -31,6 +31,8 @@ class Cohort(db.Model):
     programme: Mapped[str | None] = mapped_column(String(120))
     intake_year: Mapped[int | None] = mapped_column(Integer)
     archived: Mapped[bool] = mapped_column(default=False)
+    # The programme asks each trainee's coach to approve their nominee list before launch.
+    nominee_approval_required: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     trainees: Mapped[list[User]] = relationship(back_populates="cohort")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .. import audit
 from ..extensions import db
 from ..models import Cohort, User
-from . import DomainError
+from . import DomainError, nominee_approval
 
 NAME_MAX_LENGTH = 120
 PROGRAMME_MAX_LENGTH = 120
@@ -76,9 +76,10 @@ def _clean(name: str, programme: str | None, intake_year: int | None,
 
 
 def create_cohort(*, name: str, programme: str | None, intake_year: int | None,
-                  by: User | None) -> Cohort:
+                  by: User | None, nominee_approval_required: bool = False) -> Cohort:
     name, programme, intake_year = _clean(name, programme, intake_year)
-    cohort = Cohort(name=name, programme=programme, intake_year=intake_year, archived=False)
+    cohort = Cohort(name=name, programme=programme, intake_year=intake_year, archived=False,
+                    nominee_approval_required=nominee_approval_required)
     db.session.add(cohort)
     db.session.flush()
     audit.record(by, "cohort.created", f"cohort:{cohort.id}")
@@ -86,14 +87,22 @@ def create_cohort(*, name: str, programme: str | None, intake_year: int | None,
 
 
 def update_cohort(cohort: Cohort, *, name: str, programme: str | None, intake_year: int | None,
-                  by: User | None) -> list[str]:
-    """Apply the new values; returns the names of the fields that changed (audited)."""
+                  by: User | None, nominee_approval_required: bool | None = None) -> list[str]:
+    """Apply the new values; returns the names of the fields that changed (audited).
+
+    ``nominee_approval_required`` None leaves the setting as it is."""
     name, programme, intake_year = _clean(name, programme, intake_year, cohort)
-    changed = [field for field, value in
-               (("name", name), ("programme", programme), ("intake_year", intake_year))
-               if getattr(cohort, field) != value]
-    cohort.name, cohort.programme, cohort.intake_year = name, programme, intake_year
+    if nominee_approval_required is None:
+        nominee_approval_required = cohort.nominee_approval_required
+    values = (("name", name), ("programme", programme), ("intake_year", intake_year),
+              ("nominee_approval_required", nominee_approval_required))
+    changed = [field for field, value in values if getattr(cohort, field) != value]
+    releasing = cohort.nominee_approval_required and not nominee_approval_required
+    for field, value in values:
+        setattr(cohort, field, value)
     db.session.flush()
+    if releasing:
+        nominee_approval.release_held(cohort)
     if changed:
         audit.record(by, "cohort.updated", f"cohort:{cohort.id}", fields=changed)
     return changed

@@ -18,8 +18,9 @@ from .. import audit, mail
 from ..extensions import db
 from ..instruments import Instrument, load_directory, snapshot
 from ..models import FeedbackCycle, Invitation, Response, User
-from . import DomainError, cycle_attributes
+from . import DomainError, cycle_attributes, nominee_approval, unsealing
 from .instrument_cache import instrument_for
+from .nominee_addresses import check_address
 from .summaries import store_summary
 from .surveys import survey_link
 
@@ -80,6 +81,7 @@ def check_close_date(closes_on: date) -> None:
 class Nomination:
     name: str
     email: str
+    identity: str  # email_identity.canonical(email)
     group: str
 
 
@@ -95,26 +97,20 @@ def active_invitations(cycle: FeedbackCycle) -> list[Invitation]:
 
 
 def check_nomination(cycle: FeedbackCycle, instrument: Instrument, name: str, email: str,
-                     group: str, taken: set[str]) -> Nomination:
-    """One nominee, validated; ``taken`` holds emails already nominated (case-folded)."""
-    from .accounts import normalise_email
-
+                     group: str, taken: dict[str, tuple[str, str]]) -> Nomination:
+    """One nominee, validated; ``taken`` maps the identities already nominated to how the
+    trainee would recognise them (``nominee_addresses.check_address``)."""
     name = " ".join(name.split())
     if not name:
         raise DomainError("Enter the colleague's name", field="name")
     if len(name) > 120:
         raise DomainError("Name must be 120 characters or fewer", field="name")
-    email = normalise_email(email)
-    if email == cycle.trainee.email:
-        raise DomainError("You cannot nominate yourself: your own view is the self-assessment",
-                          field="email")
-    if email in taken:
-        raise DomainError(f"{email} is already nominated", field="email")
+    email, identity = check_address(cycle, email, taken)
     group_key = _match_group(instrument, group)
     if group_key is None:
         names = ", ".join(g.label for g in instrument.rater_groups)
         raise DomainError(f"Unknown group '{group}'. Use one of: {names}", field="group")
-    return Nomination(name=name, email=email, group=group_key)
+    return Nomination(name=name, email=email, identity=identity, group=group_key)
 
 
 def _match_group(instrument: Instrument, text: str) -> str | None:
@@ -129,8 +125,7 @@ def nominate(cycle: FeedbackCycle, *, name: str, email: str, group: str) -> Invi
     """Add one colleague; on an open cycle they are invited at once."""
     _require_status(cycle, ("draft", "open"), "You can only add colleagues before the cycle closes")
     instrument = instrument_for(cycle)
-    taken = {i.rater_email for i in active_invitations(cycle)}
-    nomination = check_nomination(cycle, instrument, name, email, group, taken)
+    nomination = check_nomination(cycle, instrument, name, email, group, _taken(cycle))
     return _add_invitation(cycle, nomination)
 
 
@@ -139,7 +134,7 @@ def nominate_many(cycle: FeedbackCycle, text: str) -> tuple[list[Invitation],
     """Lines of ``name, email, group``: good lines are added, each bad line says why."""
     _require_status(cycle, ("draft", "open"), "You can only add colleagues before the cycle closes")
     instrument = instrument_for(cycle)
-    taken = {i.rater_email for i in active_invitations(cycle)}
+    taken = _taken(cycle)
     added: list[Invitation] = []
     problems: list[NominationProblem] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -156,33 +151,40 @@ def nominate_many(cycle: FeedbackCycle, text: str) -> tuple[list[Invitation],
         except DomainError as error:
             problems.append(NominationProblem(number, line, error.message))
             continue
-        taken.add(nomination.email)
+        taken[nomination.identity] = (nomination.email, f" on line {number}")
         added.append(_add_invitation(cycle, nomination))
     return added, problems
 
 
+def _taken(cycle: FeedbackCycle) -> dict[str, tuple[str, str]]:
+    """Who is on the list now; a withdrawn colleague may be added back like anyone else."""
+    return {i.rater_identity: (i.rater_email, "") for i in active_invitations(cycle)}
+
+
 def _add_invitation(cycle: FeedbackCycle, nomination: Nomination) -> Invitation:
-    existing = next((i for i in cycle.invitations if i.rater_email == nomination.email), None)
-    if existing is not None and existing.status == "completed":
-        # Removed after answering, now added back: their answers already count, so they are
-        # not asked again (and the trainee is told nothing different).
-        existing.removed_at = None
-        db.session.flush()
-        return existing
-    if existing is not None:  # nominated before, then removed: ask again with a new link
-        invitation = existing
+    invitation = next((i for i in cycle.invitations if i.rater_identity == nomination.identity),
+                      None)
+    if invitation is None:
+        invitation = Invitation(cycle=cycle, rater_name=nomination.name,
+                                rater_email=nomination.email, rater_identity=nomination.identity,
+                                rater_group=nomination.group, token_nonce=secrets.token_hex(16))
+        db.session.add(invitation)
+    else:
+        # Added back after being withdrawn: the row shows what the trainee typed now, whatever
+        # that colleague had done, so the list never tells who had answered.
         invitation.rater_name, invitation.rater_group = nomination.name, nomination.group
-        invitation.removed_at = None
-        invitation.token_nonce = secrets.token_hex(16)
+        invitation.rater_email, invitation.removed_at = nomination.email, None
+        if invitation.status in ("completed", "declined"):
+            # They have given their reply (answers that count, or a decline): not asked again,
+            # and every count stays as it was, so the trainee is told nothing else.
+            db.session.flush()
+            return invitation
+        invitation.token_nonce = secrets.token_hex(16)  # asked again, with a new link
         invitation.status, invitation.completed_on, invitation.draft = "pending", None, None
         invitation.decline_reason = None
-    else:
-        invitation = Invitation(cycle=cycle, rater_name=nomination.name,
-                                rater_email=nomination.email, rater_group=nomination.group,
-                                token_nonce=secrets.token_hex(16))
-        db.session.add(invitation)
     db.session.flush()
-    if cycle.status == "open":
+    # Where the coach approves the list, a colleague added after launch waits for approval.
+    if cycle.status == "open" and not nominee_approval.required(cycle):
         send_invitation(invitation)
     return invitation
 
@@ -229,9 +231,14 @@ def nomination_progress(cycle: FeedbackCycle) -> Progress:
 
 
 def response_counts(cycle: FeedbackCycle) -> dict[str, int]:
-    """Responses per rater group that count under the rule (enough items rated). Never who."""
+    """Responses per rater group that count under the rule (enough items rated). Never who.
+
+    While the cycle is open its responses are sealed, and are opened here to be counted.
+    """
     instrument = instrument_for(cycle)
     needed = instrument.validity.min_rated_fraction * len(instrument.items)
+    if cycle.status == "open":
+        return unsealing.counted_by_group([cycle.id], lambda _: needed).get(cycle.id, {})
     from ..models import Answer
 
     rated = (db.select(Response.rater_group, db.func.count(Answer.score).label("rated"))
@@ -244,46 +251,12 @@ def response_counts(cycle: FeedbackCycle) -> dict[str, int]:
     return {group: count for group, count in rows}
 
 
-POOLED_LABEL = "Other colleagues"
-
-
-def status_counts(cycle: FeedbackCycle, min_group: int) -> list[tuple[str, int]]:
-    """Responses per group as the trainee may see them while the cycle is open.
-
-    A count for a group of one or two nominees would tell the trainee who has answered, so
-    anonymous groups with fewer than ``min_group`` nominees are shown together.
-    """
-    instrument = instrument_for(cycle)
-    counts = response_counts(cycle)
-    nominees: dict[str, int] = {}
-    for invitation in active_invitations(cycle):
-        nominees[invitation.rater_group] = nominees.get(invitation.rater_group, 0) + 1
-    rows: list[tuple[str, int]] = []
-    pooled = 0
-    pooled_any = False
-    for group in instrument.rater_groups:
-        if not nominees.get(group.key) and not counts.get(group.key):
-            continue
-        if group.anonymous and nominees.get(group.key, 0) < min_group:
-            pooled += counts.get(group.key, 0)
-            pooled_any = True
-        else:
-            rows.append((group.label, counts.get(group.key, 0)))
-    if pooled_any:
-        rows.append((POOLED_LABEL, pooled))
-    return rows
-
-
 def response_progress(cycle: FeedbackCycle) -> Progress:
     instrument = instrument_for(cycle)
     counts = response_counts(cycle)
     senior = sum(n for g, n in counts.items() if g in instrument.senior_group_keys)
     return Progress(sum(counts.values()), instrument.validity.min_responses, senior,
                     instrument.validity.min_senior)
-
-
-def decline_count(cycle: FeedbackCycle) -> int:
-    return sum(1 for i in active_invitations(cycle) if i.status == "declined")
 
 
 # --- Launch, reminders, closing ----------------------------------------------------------------
@@ -294,6 +267,7 @@ def launch(cycle: FeedbackCycle) -> int:
     progress = nomination_progress(cycle)
     if not progress.met:
         raise DomainError("Nominate enough colleagues to meet the rule before you launch")
+    nominee_approval.check_approved(cycle)
     check_close_date(cycle.closes_on)
     cycle.status = "open"
     cycle.opened_at = datetime.now(UTC)
@@ -371,6 +345,13 @@ def send_scheduled_reminders(on: date) -> int:
 
 
 def close_cycle(cycle: FeedbackCycle, *, by: User | None, early: bool = False) -> None:
+    """Close an open cycle: its sealed responses become anonymous rows, its summary is stored.
+
+    All in the caller's one transaction, with the cycle row locked: a submit racing the close
+    either committed before (its sealed row is written out here) or waits and then finds the
+    cycle closed. A failure anywhere leaves the cycle open and wholly sealed.
+    """
+    _lock(cycle.id)
     _require_status(cycle, ("open",), "Only an open cycle can be closed")
     if early and not response_progress(cycle).met:
         raise DomainError("You can close early once enough colleagues have answered to meet "
@@ -378,19 +359,41 @@ def close_cycle(cycle: FeedbackCycle, *, by: User | None, early: bool = False) -
     cycle.status = "closed"
     cycle.closed_at = datetime.now(UTC)
     cycle_attributes.record_at_close(cycle)
+    # SQLite: this first write takes the database's write lock, so no submit commits between
+    # reading the sealed rows and deleting them.
+    db.session.flush()
+    unsealing.write_out(cycle.id)
     for invitation in cycle.invitations:
         invitation.draft = None  # unfinished answers are never used: do not keep them
     store_summary(cycle)
     audit.record(by, "cycle.closed", f"cycle:{cycle.id}", early=early)
 
 
-def close_due_cycles(on: date) -> list[int]:
-    """Close every open cycle whose closing date is before ``on``; the ids of those closed."""
-    cycles = db.session.scalars(db.select(FeedbackCycle).where(
-        FeedbackCycle.status == "open", FeedbackCycle.closes_on < on)).all()
-    for cycle in cycles:
-        close_cycle(cycle, by=None)
-    return [cycle.id for cycle in cycles]
+def _lock(cycle_id: int) -> FeedbackCycle | None:
+    """The cycle, re-read under a row lock (PostgreSQL; SQLite has one writer at a time)."""
+    return db.session.scalars(
+        db.select(FeedbackCycle).where(FeedbackCycle.id == cycle_id).with_for_update()
+        .execution_options(populate_existing=True)).one_or_none()
+
+
+def due_cycle_ids(on: date) -> list[int]:
+    """Open cycles whose closing date is before ``on``."""
+    return list(db.session.scalars(db.select(FeedbackCycle.id).where(
+        FeedbackCycle.status == "open", FeedbackCycle.closes_on < on)
+        .order_by(FeedbackCycle.id)))
+
+
+def close_due_cycle(cycle_id: int) -> bool:
+    """Close one due cycle; False if it is no longer open (another run closed it meanwhile).
+
+    ``flask close-due-cycles`` commits after each, so a failure costs only that cycle, which
+    stays sealed and open for the next run.
+    """
+    cycle = _lock(cycle_id)
+    if cycle is None or cycle.status != "open":
+        return False
+    close_cycle(cycle, by=None)
+    return True
 
 
 def _require_status(cycle: FeedbackCycle, allowed: tuple[str, ...], message: str) -> None:

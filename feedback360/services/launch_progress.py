@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import ScalarSelect, case, func, select
 
 from ..extensions import db
@@ -25,8 +26,10 @@ from ..models import (
     Response,
     User,
 )
+from . import unsealing
 from .cycles import Progress
 from .instrument_cache import instrument_of_version
+from .response_status import ResponseStatus, disclose
 
 # What the lead should do about a trainee, most urgent first (the order of the table).
 STEPS = {
@@ -34,6 +37,7 @@ STEPS = {
     "nominate": "Nominating: not enough colleagues yet",
     "launch": "Ready: remind them to launch",
     "responses": "Open: waiting for enough responses",
+    "enough_in_all": "Open: enough responses in all; whether enough are senior is not shown",
     "met": "Open: enough responses",
     "closed": "Closed",
 }
@@ -51,14 +55,17 @@ class TraineeProgress:
     self_assessed: bool
     self_in_progress: bool
     nominated: Progress
-    responses: Progress
+    responses: ResponseStatus  # as the trainee is told it: a total, the senior part if it may be
 
     @property
     def step(self) -> str:
         if self.status in ("closed", "released"):
             return "closed"
         if self.status == "open":
-            return "met" if self.responses.met else "responses"
+            if self.responses.met:
+                return "met"
+            enough = self.responses.count >= self.responses.required
+            return "enough_in_all" if enough and not self.responses.senior_told else "responses"
         if self.nominated.met:
             return "launch"
         if self.nominated.count or self.self_assessed or self.self_in_progress:
@@ -104,32 +111,34 @@ def launch_progress(launch: CohortLaunch) -> list[TraineeProgress]:
         .where(CohortLaunchCycle.launch_id == launch.id)).all()
     self_done = set(db.session.scalars(select(Response.cycle_id).where(
         Response.cycle_id.in_(in_launch), Response.is_self)))
-    nominated = _nominations_by_group(in_launch)
+    nominated, asked, declined = _invitations_by_group(in_launch)
     answered = _counted_responses_by_group(in_launch, instrument)
+    k = current_app.config["ANONYMITY_MIN_GROUP"]
     rows = [
         TraineeProgress(
             cycle_id=cycle_id, trainee_id=trainee_id, name=name, email=email,
             activated=activated, status=status, self_assessed=cycle_id in self_done,
             self_in_progress=bool(has_draft),
             nominated=_against_rule(instrument, nominated.get(cycle_id, {})),
-            responses=_against_rule(instrument, answered.get(cycle_id, {})))
+            responses=disclose(instrument, asked.get(cycle_id, {}), answered.get(cycle_id, {}),
+                               k, declined.get(cycle_id, 0)))
         for cycle_id, status, has_draft, trainee_id, name, email, activated in cycles]
     return sorted(rows, key=lambda row: row.nudge_order)
 
 
 def launch_totals(launch: CohortLaunch, rows: list[TraineeProgress]) -> LaunchTotals:
+    """Everyone ever asked and the responses that count: removing a colleague changes neither,
+    whatever they had done (a removed colleague's answers stay in)."""
     launched = [row for row in rows if row.status != "draft"]
-    asked, answered = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((Invitation.status == "completed", 1),
-                                                         else_=0)), 0))
+    asked = db.session.scalar(
+        select(func.count()).select_from(Invitation)
         .join(FeedbackCycle, FeedbackCycle.id == Invitation.cycle_id)
         .join(CohortLaunchCycle, CohortLaunchCycle.cycle_id == FeedbackCycle.id)
-        .where(CohortLaunchCycle.launch_id == launch.id, FeedbackCycle.status != "draft",
-               Invitation.removed_at.is_(None))).one()
+        .where(CohortLaunchCycle.launch_id == launch.id, FeedbackCycle.status != "draft"))
     return LaunchTotals(trainees=len(rows), launched=len(launched),
                         self_assessed=sum(row.self_assessed for row in rows),
                         rule_met=sum(row.responses.met for row in launched),
-                        asked=asked, answered=int(answered))
+                        asked=asked or 0, answered=sum(row.responses.count for row in launched))
 
 
 def _against_rule(instrument: Instrument, by_group: dict[str, int]) -> Progress:
@@ -138,19 +147,34 @@ def _against_rule(instrument: Instrument, by_group: dict[str, int]) -> Progress:
                     instrument.validity.min_senior)
 
 
-def _nominations_by_group(in_launch: ScalarSelect[int]) -> dict[int, dict[str, int]]:
-    """Active nominees per cycle and group, as ``cycles.nomination_progress`` counts them."""
+def _invitations_by_group(in_launch: ScalarSelect[int]) -> tuple[
+        dict[int, dict[str, int]], dict[int, dict[str, int]], dict[int, int]]:
+    """Per cycle: active nominees per group, as ``cycles.nomination_progress`` counts them;
+    everyone ever asked per group and the declines, as ``response_status`` counts them."""
     rows = db.session.execute(
-        select(Invitation.cycle_id, Invitation.rater_group, func.count())
-        .where(Invitation.cycle_id.in_(in_launch), Invitation.removed_at.is_(None))
-        .group_by(Invitation.cycle_id, Invitation.rater_group))
-    return _nest(rows)
+        select(Invitation.cycle_id, Invitation.rater_group, func.count(),
+               func.count(Invitation.removed_at),
+               func.count(case((Invitation.status == "declined", 1))))
+        .where(Invitation.cycle_id.in_(in_launch))
+        .group_by(Invitation.cycle_id, Invitation.rater_group)).all()
+    active: dict[int, dict[str, int]] = defaultdict(dict)
+    asked: dict[int, dict[str, int]] = defaultdict(dict)
+    declined: dict[int, int] = defaultdict(int)
+    for cycle_id, group, everyone, removed, declines in rows:
+        asked[cycle_id][group] = everyone
+        if everyone > removed:
+            active[cycle_id][group] = everyone - removed
+        declined[cycle_id] += declines
+    return active, asked, declined
 
 
 def _counted_responses_by_group(in_launch: ScalarSelect[int],
                                 instrument: Instrument) -> dict[int, dict[str, int]]:
-    """Responses that count under the rule, per cycle and group (``cycles.response_counts``)."""
+    """Responses that count under the rule, per cycle and group (``cycles.response_counts``):
+    the written-out responses of closed cycles and the sealed ones of open cycles, opened in the
+    app to be counted (a cycle has only one kind)."""
     needed = instrument.validity.min_rated_fraction * len(instrument.items)
+    counted = unsealing.counted_by_group(in_launch, lambda _: needed)
     rated = (select(Response.cycle_id, Response.rater_group,
                     func.count(Answer.score).label("rated"))
              .join(Answer, Answer.response_id == Response.id, isouter=True)
@@ -159,7 +183,9 @@ def _counted_responses_by_group(in_launch: ScalarSelect[int],
     rows = db.session.execute(
         select(rated.c.cycle_id, rated.c.rater_group, func.count())
         .where(rated.c.rated >= needed).group_by(rated.c.cycle_id, rated.c.rater_group))
-    return _nest(rows)
+    for cycle_id, groups in _nest(rows).items():
+        counted[cycle_id].update(groups)
+    return counted
 
 
 def _nest(rows: Iterable[Any]) -> dict[int, dict[str, int]]:

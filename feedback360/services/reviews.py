@@ -8,7 +8,6 @@ it is only left out of what the trainee is shown.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import update
@@ -38,16 +37,13 @@ def _require_reviewer(coach: User, cycle: FeedbackCycle) -> None:
 
 # --- Comments ------------------------------------------------------------------------------------
 
-def find_comment(cycle: FeedbackCycle, response_id: str | uuid.UUID, prompt_key: str) -> Comment:
-    """A colleague's comment in this cycle (never the trainee's own); NotFound otherwise."""
-    try:
-        key = response_id if isinstance(response_id, uuid.UUID) else uuid.UUID(str(response_id))
-    except ValueError:
-        raise NotFound("That comment is not in this report") from None
+def find_comment(cycle: FeedbackCycle, handle: str) -> Comment:
+    """A colleague's comment in this cycle (never the trainee's own) by its handle; NotFound
+    otherwise. The handle is the comment's alone: nothing the coach is given, and nothing the
+    audit trail keeps, says which comments one rater wrote (DESIGN.md, Anonymity rule 3)."""
     comment = db.session.scalar(
         db.select(Comment).join(Response, Response.id == Comment.response_id)
-        .where(Comment.response_id == key, Comment.prompt_key == prompt_key,
-               Response.cycle_id == cycle.id, ~Response.is_self))
+        .where(Comment.handle == handle, Response.cycle_id == cycle.id, ~Response.is_self))
     if comment is None:
         raise NotFound("That comment is not in this report")
     return comment
@@ -63,14 +59,13 @@ def check_hide_reason(reason: str | None) -> str:
     return reason
 
 
-def hide_comment(cycle: FeedbackCycle, response_id: str | uuid.UUID, prompt_key: str,
-                 coach: User, reason: str | None) -> Comment:
+def hide_comment(cycle: FeedbackCycle, handle: str, coach: User, reason: str | None) -> Comment:
     """Hide a comment from the trainee (it identifies someone, or is unprofessional).
 
     Possible before and after release: taking down an identifying comment must always be possible.
     """
     _require_reviewer(coach, cycle)
-    comment = find_comment(cycle, response_id, prompt_key)
+    comment = find_comment(cycle, handle)
     reason = check_hide_reason(reason)
     if comment.hidden_at is not None:
         raise DomainError("This comment is already hidden from the trainee")
@@ -79,16 +74,15 @@ def hide_comment(cycle: FeedbackCycle, response_id: str | uuid.UUID, prompt_key:
     comment.hidden_reason = reason
     db.session.flush()
     audit.record(coach, "comment.hidden", f"cycle:{cycle.id}",
-                 response=str(comment.response_id), prompt=prompt_key, reason=reason)
+                 comment=comment.handle, prompt=comment.prompt_key, reason=reason)
     return comment
 
 
-def unhide_comment(cycle: FeedbackCycle, response_id: str | uuid.UUID, prompt_key: str,
-                   coach: User) -> Comment:
+def unhide_comment(cycle: FeedbackCycle, handle: str, coach: User) -> Comment:
     """Show a hidden comment again; only before release, so the trainee is never shown a comment
     that was judged unfit after they had read their report."""
     _require_reviewer(coach, cycle)
-    comment = find_comment(cycle, response_id, prompt_key)
+    comment = find_comment(cycle, handle)
     if comment.hidden_at is None:
         raise DomainError("This comment is not hidden")
     if cycle.status != "closed":
@@ -97,7 +91,7 @@ def unhide_comment(cycle: FeedbackCycle, response_id: str | uuid.UUID, prompt_ke
     comment.hidden_at = comment.hidden_by_id = comment.hidden_reason = None
     db.session.flush()
     audit.record(coach, "comment.unhidden", f"cycle:{cycle.id}",
-                 response=str(comment.response_id), prompt=prompt_key, previous_reason=previous)
+                 comment=comment.handle, prompt=comment.prompt_key, previous_reason=previous)
     return comment
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections import defaultdict
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,6 +17,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import Answer, Comment, CycleScore, CycleSummary, FeedbackCycle, Response
 from ..scoring import ALL, LEVELS, SELF, AnonymityRules, CycleReport, score_cycle
+from ..scoring.comments import comment_labels
 from .instrument_cache import instrument_for
 
 ANSWER_COLUMNS = ["response", "group", "is_self", "item", "score"]
@@ -26,15 +28,29 @@ def rules_from_config() -> AnonymityRules:
 
 
 def answers_frame(cycle_id: int) -> pd.DataFrame:
-    """The cycle's answers as scoring's long frame: one row per (response, item)."""
+    """The cycle's answers as scoring's long frame: one row per (response, item).
+
+    Responses are labelled and ordered by what they hold, not by their random ids or the order
+    the database returns them in: floating-point sums depend on order, and the report must be a
+    function of the answers alone (the same whether they were written at submit or, sealed
+    until then, at close in shuffled order).
+    """
     rows = db.session.execute(
         db.select(Response.id, Response.rater_group, Response.is_self, Answer.item_key,
                   Answer.score)
         .join(Answer, Answer.response_id == Response.id)
         .where(Response.cycle_id == cycle_id)).all()
+    answered: dict[object, list[tuple[str, int]]] = defaultdict(list)
+    who: dict[object, tuple[bool, str]] = {}
+    for response, group, is_self, item, score in rows:
+        answered[response].append((item, -1 if score is None else score))
+        who[response] = (bool(is_self), group or "")
+    ordered = sorted(answered, key=lambda r: (who[r], sorted(answered[r])))
     frame = pd.DataFrame(
-        [(str(r), g, bool(s), item, float(score) if score is not None else float("nan"))
-         for r, g, s, item, score in rows], columns=ANSWER_COLUMNS)
+        [(f"r{n}", who[r][1] or None, who[r][0], item,
+          float(score) if score >= 0 else float("nan"))
+         for n, r in enumerate(ordered) for item, score in sorted(answered[r])],
+        columns=ANSWER_COLUMNS)
     return frame.astype({"score": "float64", "is_self": "bool"})
 
 
@@ -88,30 +104,35 @@ class ShownComment:
     group_label: str | None
     hidden: bool
     hidden_reason: str | None
-    response_id: str
+    handle: str  # the comment's own random handle: never the response id, which pairs comments
 
 
 def comments_for(cycle: FeedbackCycle, report: CycleReport, *,
                  include_hidden: bool) -> list[ShownComment]:
     """Raters' comments, verbatim, in an order that says nothing about who wrote them.
 
-    A group label is shown only where that group has at least k counting responses (rule 4).
-    The order is shuffled with a seed of the cycle and the app's key, so it is stable between
-    page loads but unrelated to when or by whom the comments were written.
+    A comment is labelled as its rater's scores are shown, or not at all
+    (:func:`~feedback360.scoring.comments.comment_labels`): no label, and no absence of one,
+    narrows it to fewer than k colleagues. Labels are worked out from the stored report, so a
+    summary stored by older code is read as it is; its columns already say which groups were
+    shown, as they do now. The order is a shuffle, seeded with the cycle and the app's key, of
+    the comments sorted by their random handles: stable between page loads, unrelated to when or
+    by whom the comments were written, and no two comments of one rater kept together.
     """
-    instrument = instrument_for(cycle)
-    k = report.rules.min_group
-    labelled = {key for key, n in report.group_counts.items() if n >= k}
     rows = db.session.execute(
         db.select(Comment, Response.rater_group)
         .join(Response, Response.id == Comment.response_id)
         .where(Response.cycle_id == cycle.id, ~Response.is_self)
-        .order_by(Comment.response_id, Comment.prompt_key)).all()
+        .order_by(Comment.handle)).all()
+    responses = dict(db.session.execute(
+        db.select(Response.rater_group, db.func.count())
+        .where(Response.cycle_id == cycle.id, ~Response.is_self)
+        .group_by(Response.rater_group)).all())
+    labels = comment_labels(report, responses)
     shown = [ShownComment(
-        prompt_key=comment.prompt_key, text=comment.text,
-        group_label=instrument.group(group).label if group in labelled else None,
+        prompt_key=comment.prompt_key, text=comment.text, group_label=labels.get(group),
         hidden=comment.hidden_at is not None, hidden_reason=comment.hidden_reason,
-        response_id=str(comment.response_id))
+        handle=comment.handle)
         for comment, group in rows if include_hidden or comment.hidden_at is None]
     seed = hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{cycle.id}".encode()).hexdigest()
     random.Random(seed).shuffle(shown)  # noqa: S311 - ordering, not security

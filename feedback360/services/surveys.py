@@ -1,11 +1,14 @@
 """Answering a survey: the rater's tokenised link, drafts saved per page, decline, submit once.
 
-The same draft and submit logic serves the trainee's self-assessment, which is never anonymous
-and never counted as a rater.
+A rater's draft and submitted answers are sealed (``sealing``): the draft to its invitation, the
+submitted answers to the cycle until it closes (``services/unsealing.py`` writes them out then).
+The same draft and submit logic serves the trainee's self-assessment, which is never anonymous,
+never counted as a rater and not sealed.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,10 +19,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
 
-from .. import tokens
+from .. import sealing, tokens
 from ..extensions import db
 from ..instruments import Instrument
-from ..models import COMMENT_MAX_LENGTH, Answer, Comment, FeedbackCycle, Invitation, Response
+from ..models import (
+    COMMENT_MAX_LENGTH,
+    Answer,
+    Comment,
+    FeedbackCycle,
+    Invitation,
+    Response,
+    SealedResponse,
+)
 from ..urls import absolute_url
 from . import DomainError
 from .instrument_cache import instrument_for
@@ -141,6 +152,32 @@ class Draft:
     def rated_count(self) -> int:
         return sum(1 for value in self.answers.values() if value is not None)
 
+    def more_to_rate(self, instrument: Instrument) -> int:
+        """How many more statements must be rated before a rater may submit."""
+        return max(0, rated_needed(instrument) - self.rated_count())
+
+
+def rated_needed(instrument: Instrument) -> int:
+    """Statements a rater must rate (not "not observed") for their answers to count.
+
+    Submitting is refused below it, so every stored rater response counts under the validity
+    rule: the trainee's counts and the report agree, and no response is an odd one out.
+    """
+    return math.ceil(instrument.validity.min_rated_fraction * len(instrument.items))
+
+
+def draft_of(invitation: Invitation) -> Draft:
+    """The rater's answers so far, opened from the invitation's sealed draft."""
+    if invitation.draft is None:
+        return Draft({}, {})
+    return Draft.load(sealing.unseal(invitation.draft, purpose=sealing.DRAFT,
+                                     owner=invitation.id))
+
+
+def keep_draft(invitation: Invitation, draft: Draft) -> None:
+    """Seal ``draft`` to this invitation (re-sealed on every save: with the current key)."""
+    invitation.draft = sealing.seal(draft.dump(), purpose=sealing.DRAFT, owner=invitation.id)
+
 
 def apply_answers(draft: Draft, instrument: Instrument, item_keys: tuple[str, ...],
                   submitted: dict[str, str]) -> Draft:
@@ -191,17 +228,25 @@ def _response_from(draft: Draft, cycle_id: int, *, rater_group: str | None,
 # --- Submitting ------------------------------------------------------------------------------
 
 def submit_invitation(invitation_id: int, nonce: str) -> None:
-    """Turn the rater's draft into an anonymous Response, exactly once.
+    """Seal the rater's draft as the cycle's answers, exactly once.
 
     The conditional UPDATE is the guard: however many submits race, only one finds the
-    invitation still unanswered, and only that one inserts a response. Nothing links the
-    response to the invitation: no id, no email, no time finer than the day.
+    invitation still unanswered, and only that one inserts a sealed row. The row holds the
+    rater group, answers and comments sealed to the cycle, nothing in clear but the cycle:
+    a database copy can tell it was written as this invitation completed, never what it says.
+    Closing the cycle writes every sealed row out, shuffled, as anonymous responses.
     """
     invitation = usable_invitation(invitation_id, nonce)
-    draft = Draft.load(invitation.draft)
+    draft = draft_of(invitation)
     if not draft.answers:
         raise DomainError("Answer at least one question before you submit")
-    cycle_id, group = invitation.cycle_id, invitation.rater_group
+    more = draft.more_to_rate(instrument_of(invitation))
+    if more:
+        raise DomainError(f"Rate {more} more statement{'s' if more != 1 else ''} before you "
+                          "submit, or decline if you have not seen enough of their work")
+    cycle_id = invitation.cycle_id
+    sealed = sealing.seal(sealed_payload(draft, invitation.rater_group),
+                          purpose=sealing.SUBMITTED, owner=cycle_id)
     # PostgreSQL: hold the cycle open until this commits, so closing cannot interleave.
     db.session.execute(db.select(FeedbackCycle.id).where(FeedbackCycle.id == cycle_id)
                        .with_for_update(read=True))
@@ -215,30 +260,23 @@ def submit_invitation(invitation_id: int, nonce: str) -> None:
         .values(status="completed", completed_on=datetime.now(UTC).date(), draft=None)
         .execution_options(synchronize_session=False))
     if claimed.rowcount != 1:
+        # Another submit, a removal or the close got there first: say which, as the link
+        # itself now would (a rater who lost to the close is not told their answers are in).
+        db.session.expire(invitation)
+        db.session.expire(invitation.cycle)
+        usable_invitation(invitation_id, nonce)
         raise LinkProblem("You have already given your feedback",
                           detail="Thank you. Your answers were submitted and cannot be changed.")
-    _insert_response(draft, cycle_id, rater_group=group)
+    # One INSERT; the id is random, as every response id is: says nothing of who or when.
+    db.session.execute(insert(SealedResponse.__table__).values(
+        id=uuid.uuid4(), cycle_id=cycle_id, sealed=sealed))
     db.session.expire(invitation)
 
 
-def _insert_response(draft: Draft, cycle_id: int, *, rater_group: str) -> None:
-    """A rater's Response, its answers and its comments: one INSERT each, the answers and the
-    comments as one executemany, without an ORM object per answer.
-
-    Core inserts on the tables, not ORM bulk inserts (``insert(Answer)``): the ORM leaves out
-    None values and batches rows by the columns they set, so every "not observed" answer would
-    split the answers into another statement.
-    """
-    response_id = uuid.uuid4()  # random, as Response.id's default: says nothing of who or when
-    db.session.execute(insert(Response.__table__).values(
-        id=response_id, cycle_id=cycle_id, rater_group=rater_group, is_self=False))
-    db.session.execute(insert(Answer.__table__), [
-        {"response_id": response_id, "item_key": key, "score": score}
-        for key, score in draft.answers.items()])
-    if draft.comments:
-        db.session.execute(insert(Comment.__table__), [
-            {"response_id": response_id, "prompt_key": key, "text": text}
-            for key, text in draft.comments.items()])
+def sealed_payload(draft: Draft, rater_group: str) -> dict[str, Any]:
+    """What a sealed response holds: the rater group, the answers ("na": not observed) and the
+    comments (``services/unsealing.py`` reads it back)."""
+    return {"g": rater_group, **draft.dump()}
 
 
 def submit_self_assessment(cycle: FeedbackCycle) -> Response:

@@ -17,7 +17,7 @@ from ..authz import role_required
 from ..cycle_forms import ConfirmForm
 from ..extensions import db
 from ..models import CoachAssignment, CoachNote, FeedbackCycle, User
-from ..services import DomainError, NotFound, coaching, cycles, plans, reviews
+from ..services import DomainError, NotFound, coaching, cycles, nominee_approval, plans, reviews
 from ..services.instrument_cache import instrument_for
 from ..services.summaries import comments_for, report_for
 from . import show_domain_error
@@ -104,21 +104,22 @@ def trainees():  # type: ignore[no-untyped-def]
     # While a cycle is open only the number of responses exists for anyone: never a score.
     progress = {cycle.id: cycles.response_progress(cycle)
                 for rows in by_trainee.values() for cycle in rows if cycle.status == "open"}
+    awaiting = nominee_approval.waiting_cycle_ids(
+        [cycle for rows in by_trainee.values() for cycle in rows])
     return render_template("coach/trainees.html", trainees=people, cycles=by_trainee,
-                           progress=progress)
+                           progress=progress, awaiting_approval=awaiting)
 
 
 # --- Comments ------------------------------------------------------------------------------------
 
-@bp.route("/cycles/<int:cycle_id>/comments/<response_id>/<prompt_key>/hide",
-          methods=["GET", "POST"])
+@bp.route("/cycles/<int:cycle_id>/comments/<handle>/hide", methods=["GET", "POST"])
 @role_required("coach")
-def hide_comment(cycle_id: int, response_id: str, prompt_key: str):  # type: ignore[no-untyped-def]
+def hide_comment(cycle_id: int, handle: str):  # type: ignore[no-untyped-def]
     cycle = _assigned_cycle(cycle_id)
     if not _reviewable(cycle):
         return _to_trainees()
     try:
-        comment = reviews.find_comment(cycle, response_id, prompt_key)
+        comment = reviews.find_comment(cycle, handle)
     except NotFound:
         abort(404)
     if comment.hidden_at is not None:
@@ -127,7 +128,7 @@ def hide_comment(cycle_id: int, response_id: str, prompt_key: str):  # type: ign
     form = HideCommentForm()
     if form.validate_on_submit():
         try:
-            reviews.hide_comment(cycle, response_id, prompt_key, current_user, form.reason.data)
+            reviews.hide_comment(cycle, handle, current_user, form.reason.data)
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -135,14 +136,14 @@ def hide_comment(cycle_id: int, response_id: str, prompt_key: str):  # type: ign
             flash("Comment hidden. The trainee will not see it.", "success")
             return _dashboard(cycle, "comments")
     instrument = instrument_for(cycle)
-    prompt = next((p for p in instrument.comments if p.key == prompt_key), None)
+    prompt = next((p for p in instrument.comments if p.key == comment.prompt_key), None)
     return render_template("coach/hide_comment.html", form=form, cycle=cycle, comment=comment,
                            prompt=prompt), 400 if form.errors else 200
 
 
-@bp.post("/cycles/<int:cycle_id>/comments/<response_id>/<prompt_key>/unhide")
+@bp.post("/cycles/<int:cycle_id>/comments/<handle>/unhide")
 @role_required("coach")
-def unhide_comment(cycle_id: int, response_id: str, prompt_key: str):  # type: ignore[no-untyped-def]
+def unhide_comment(cycle_id: int, handle: str):  # type: ignore[no-untyped-def]
     cycle = _assigned_cycle(cycle_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -150,7 +151,7 @@ def unhide_comment(cycle_id: int, response_id: str, prompt_key: str):  # type: i
     if not _reviewable(cycle):
         return _to_trainees()
     try:
-        reviews.unhide_comment(cycle, response_id, prompt_key, current_user)
+        reviews.unhide_comment(cycle, handle, current_user)
     except NotFound:
         abort(404)
     except DomainError as error:

@@ -28,6 +28,7 @@ from ..extensions import db
 from ..instruments import Instrument
 from ..models import FeedbackCycle
 from ..scoring import Change, CycleReport, compare_cycles
+from ..scoring.disclosed import disclosed, senior_told
 from ..services import coaching
 from ..services.instrument_cache import instrument_for
 from ..services.summaries import ShownComment, comments_for, previous_report, report_for
@@ -80,7 +81,8 @@ def dashboard_context(cycle: FeedbackCycle, viewer: str) -> dict[str, Any]:
         raise ValueError(f"viewer must be one of {VIEWERS}, not {viewer!r}")
     coach = viewer == "coach"
     instrument = instrument_for(cycle)
-    report = report_for(cycle)
+    # Its words as they may be shown (scoring.disclosed): stored summaries are read as they are.
+    report = disclosed(report_for(cycle), instrument)
     comments: list[ShownComment] = []
     change, previous_cycle = None, None
     if report.enough:
@@ -104,6 +106,7 @@ def dashboard_context(cycle: FeedbackCycle, viewer: str) -> dict[str, Any]:
         "rater_columns": [c for c in report.columns if c.kind != "self"],
         "self_column": report.column("self"),
         "k": report.rules.min_group, "plotly_version": PLOTLY_VERSION,
+        "senior_told": senior_told(report, instrument),
     }
 
 

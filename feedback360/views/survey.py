@@ -8,7 +8,6 @@ withdrawal or the cycle closing takes effect at once.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -40,8 +39,11 @@ from ..services.surveys import (
     apply_answers,
     apply_comments,
     decline,
+    draft_of,
     instrument_of,
+    keep_draft,
     mark_opened,
+    rated_needed,
     read_survey_token,
     submit_invitation,
     usable_invitation,
@@ -57,6 +59,9 @@ from ..survey_forms import (
 from . import show_domain_error
 
 bp = Blueprint("survey", __name__)
+
+# Offered from the review page to a rater who cannot rate enough statements to submit.
+NOT_SEEN_ENOUGH = "I have not seen enough of their work."
 
 SESSION_KEY = "survey"
 # Why the rater session ended (submitted, declined, withdrawn...): it outlives the session so a
@@ -197,7 +202,7 @@ def _context(invitation: Invitation, **extra: Any) -> dict[str, Any]:
     cycle = invitation.cycle
     return {"invitation": invitation, "cycle": cycle, "trainee": cycle.trainee,
             "instrument": instrument, "group": instrument.group(invitation.rater_group),
-            "draft": Draft.load(invitation.draft), "page_total": _page_total(instrument),
+            "draft": draft_of(invitation), "page_total": _page_total(instrument),
             **extra}
 
 
@@ -249,12 +254,12 @@ def page(n: int):  # type: ignore[no-untyped-def]
     if not 1 <= n <= len(instrument.domains):
         abort(404)
     form_class = make_survey_form(instrument, instrument.domains[n - 1])
-    draft = Draft.load(invitation.draft)
+    draft = draft_of(invitation)
     form = form_class(data=answers_as_form_data(draft, form_class.item_keys))
     if form.validate_on_submit():
         submitted = submitted_values(request.form)
-        invitation.draft = apply_answers(draft, instrument, form_class.item_keys,
-                                         submitted).dump()
+        keep_draft(invitation, apply_answers(draft, instrument, form_class.item_keys,
+                                             submitted))
         _commit()
         if request.form.get("action") == "later":
             return redirect(url_for(".saved"))
@@ -272,7 +277,7 @@ def comments():  # type: ignore[no-untyped-def]
     if not instrument.comments:
         abort(404)
     form_class = make_comments_form(instrument)
-    draft = Draft.load(invitation.draft)
+    draft = draft_of(invitation)
     form = form_class(data=dict(draft.comments))
     if form.validate_on_submit():
         try:
@@ -282,7 +287,7 @@ def comments():  # type: ignore[no-untyped-def]
         except DomainError as error:
             show_domain_error(form, error)
         else:
-            invitation.draft = updated.dump()
+            keep_draft(invitation, updated)
             _commit()
             if request.form.get("action") == "later":
                 return redirect(url_for(".saved"))
@@ -296,9 +301,9 @@ def comments():  # type: ignore[no-untyped-def]
 def _review(invitation: Invitation, error: str | None = None):  # type: ignore[no-untyped-def]
     context = _context(invitation, error=error)
     instrument, draft = context["instrument"], context["draft"]
-    needed = math.ceil(instrument.validity.min_rated_fraction * len(instrument.items))
     return render_template(
-        "survey/review.html", **context, needed=needed,
+        "survey/review.html", **context, needed=rated_needed(instrument),
+        more_to_rate=draft.more_to_rate(instrument),
         unanswered=draft.unanswered(instrument), rated=draft.rated_count(),
         page_urls=[url_for(".page", n=i) for i in range(1, len(instrument.domains) + 1)],
         comments_url=url_for(".comments") if instrument.comments else None,
@@ -349,6 +354,8 @@ def saved():  # type: ignore[no-untyped-def]
 def decline_request():  # type: ignore[no-untyped-def]
     invitation = _rater()
     form = DeclineForm()
+    if request.method == "GET" and request.args.get("reason") == "not-seen-enough":
+        form.reason.data = NOT_SEEN_ENOUGH
     if form.validate_on_submit():
         try:
             decline(invitation, form.reason.data)

@@ -1,8 +1,9 @@
 """The trainee's feedback cycles: create, nominate colleagues, launch, follow, remind and close.
 
-Every page shows the trainee counts only: responses per group and in total, and the total number
-of declines. Nothing here says which colleague answered, opened their link, declined or was
-reminded (DESIGN.md, Anonymity rule 6); the nominee list looks the same whatever each one did.
+Every page shows the trainee counts only: responses in all, the rule's senior part where it may
+be told, and the total number of declines (``services.response_status``). Nothing here says
+which colleague answered, opened their link, declined or was reminded (DESIGN.md, Anonymity
+rule 6); the nominee list looks the same whatever each one did.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from ..cycle_forms import BulkNomineesForm, ConfirmForm, NewCycleForm, NomineeFo
 from ..extensions import db
 from ..instruments import Instrument
 from ..models import FeedbackCycle
-from ..services import DomainError, cycles
+from ..services import DomainError, cycles, nominee_approval
 from ..services.instrument_cache import instrument_for
+from ..services.nominee_addresses import describe_allowed_domains
+from ..services.response_status import ResponseStatus, response_status
 from ..services.surveys import self_assessment_done
 from . import show_domain_error
 
@@ -43,6 +46,14 @@ def _own_cycle(cycle_id: int, *, lock: bool = False) -> FeedbackCycle:
 
 def _to_cycle(cycle: FeedbackCycle, anchor: str | None = None):  # type: ignore[no-untyped-def]
     return redirect(url_for("trainee.cycle", cycle_id=cycle.id, _anchor=anchor))
+
+
+CLOSE_EARLY_REFUSED = ("You can close early once enough colleagues have answered to meet the "
+                       "rule, and the page can tell you so")
+
+
+def _status(cycle: FeedbackCycle) -> ResponseStatus:
+    return response_status(cycle, current_app.config["ANONYMITY_MIN_GROUP"])
 
 
 def _colleagues(count: int) -> str:
@@ -119,14 +130,14 @@ def _cycle_page(cycle: FeedbackCycle, *, nominee_form: NomineeForm | None = None
         "nominee_form": nominee_form, "bulk_form": bulk_form or BulkNomineesForm(formdata=None),
         "self_assessed": self_assessment_done(cycle),
         "nominee_warning": cycles.NOMINEE_WARNING,
+        "approval": nominee_approval.state(cycle),
+        "coaches": nominee_approval.coaches_of(cycle.trainee),
+        "allowed_domains": describe_allowed_domains(),
     }
     if cycle.status == "draft":
         context["progress"] = cycles.nomination_progress(cycle)
     else:
-        context.update(progress=cycles.response_progress(cycle),
-                       counts=cycles.status_counts(
-                           cycle, current_app.config["ANONYMITY_MIN_GROUP"]),
-                       declined=cycles.decline_count(cycle))
+        context.update(status=_status(cycle), min_group=current_app.config["ANONYMITY_MIN_GROUP"])
     if cycle.status == "open":
         last = cycle.last_trainee_reminder_at
         next_at = last + cycles.TRAINEE_REMINDER_GAP if last else None
@@ -149,8 +160,7 @@ def add_nominee(cycle_id: int):  # type: ignore[no-untyped-def]
             show_domain_error(form, error)
         else:
             db.session.commit()
-            invited = " and emailed an invitation" if cycle.status == "open" else ""
-            flash(f"{invitation.rater_name} added{invited}", "success")
+            flash(f"{invitation.rater_name} added{_invited(cycle, 'an invitation')}", "success")
             return _to_cycle(cycle, "nominees")
     return _cycle_page(cycle, nominee_form=form, status=400)
 
@@ -169,14 +179,40 @@ def add_nominees(cycle_id: int):  # type: ignore[no-untyped-def]
             # The good lines are kept even when others are wrong: nobody retypes what worked.
             db.session.commit()
             if added:
-                invited = " and emailed invitations" if cycle.status == "open" else ""
-                flash(f"{_colleagues(len(added))} added{invited}", "success")
+                flash(f"{_colleagues(len(added))} added{_invited(cycle, 'invitations')}",
+                      "success")
             if not problems:
                 return _to_cycle(cycle, "nominees")
             form.colleagues.data = "\n".join(problem.text for problem in problems)
             form.colleagues.errors = [f"Line {problem.line}: {problem.message}"
                                       for problem in problems]
     return _cycle_page(cycle, bulk_form=form, status=400)
+
+
+def _invited(cycle: FeedbackCycle, what: str) -> str:
+    if cycle.status != "open":
+        return ""
+    if nominee_approval.required(cycle):
+        return f". We will email {what} once your coach approves the changed list"
+    return f" and emailed {what}"
+
+
+@bp.post("/<int:cycle_id>/nominees/approval")
+@role_required("trainee")
+def send_for_approval(cycle_id: int):  # type: ignore[no-untyped-def]
+    cycle = _own_cycle(cycle_id, lock=True)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        coaches = nominee_approval.request_approval(cycle)
+    except DomainError as error:
+        flash(error.message, "error")
+        return _to_cycle(cycle, "approval")
+    db.session.commit()
+    names = " and ".join(coach.name for coach in coaches)
+    flash(f"List sent to {names} for approval. We will email you when they have looked at it.",
+          "success")
+    return _to_cycle(cycle, "approval")
 
 
 @bp.post("/<int:cycle_id>/nominees/<int:invitation_id>/remove")
@@ -219,6 +255,11 @@ def launch(cycle_id: int):  # type: ignore[no-untyped-def]
     if not cycles.nomination_progress(cycle).met:
         flash("Nominate enough colleagues to meet the rule before you launch", "error")
         return _to_cycle(cycle)
+    try:
+        nominee_approval.check_approved(cycle)
+    except DomainError as error:
+        flash(error.message, "error")
+        return _to_cycle(cycle, "approval")
     return render_template("trainee/launch.html", form=form, cycle=cycle,
                            instrument=instrument_for(cycle),
                            nominees=sorted(cycles.active_invitations(cycle),
@@ -247,6 +288,10 @@ def close_cycle(cycle_id: int):  # type: ignore[no-untyped-def]
     form = ConfirmForm()
     cycle = _own_cycle(cycle_id, lock=form.is_submitted())
     if form.validate_on_submit():
+        if cycle.status == "open" and not _status(cycle).met:
+            # The same words whether or not the rule is met, when the page may not tell it.
+            flash(CLOSE_EARLY_REFUSED, "error")
+            return _to_cycle(cycle)
         try:
             cycles.close_cycle(cycle, by=current_user, early=True)
         except DomainError as error:
@@ -259,10 +304,9 @@ def close_cycle(cycle_id: int):  # type: ignore[no-untyped-def]
     if cycle.status != "open":
         flash("Only an open cycle can be closed", "error")
         return _to_cycle(cycle)
-    progress = cycles.response_progress(cycle)
-    if not progress.met:
-        flash("You can close early once enough colleagues have answered to meet the rule",
-              "error")
+    status = _status(cycle)
+    if not status.met:
+        flash(CLOSE_EARLY_REFUSED, "error")
         return _to_cycle(cycle)
-    return render_template("trainee/close.html", form=form, cycle=cycle, progress=progress,
+    return render_template("trainee/close.html", form=form, cycle=cycle, status=status,
                            instrument=instrument_for(cycle))

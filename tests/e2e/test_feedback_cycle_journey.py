@@ -407,7 +407,7 @@ def launch(page: Any, audit: Audit) -> None:
     expect(flash(page, f"Your feedback cycle is open. We are emailing {len(NOMINEES)} "
                        "colleagues now.")).to_be_visible()
     assert checklist(page) == ["0 of 10 colleagues answered Not yet",
-                               "0 of 2 senior colleagues Not yet"]
+                               "At least 2 senior colleagues Not yet"]
     audit(page, "cycle, open")
 
 
@@ -427,17 +427,11 @@ def mailed_links(smtp: Any, live_server: str) -> dict[str, str]:
 
 def check_status(page: Any, cycle_url: str, audit: Audit) -> None:
     page.goto(cycle_url)
+    # Three consultants were asked, so the senior part is told, as met or not only; there is
+    # no count per group (set against the report's grouping, one could single out a group).
     assert checklist(page) == ["5 of 10 colleagues answered Not yet",
-                               "3 senior colleagues (at least 2 needed) Met"]
-    # Supervisors are shown as themselves; seniors (3 nominees) and fellow trainees (3 left
-    # after the removal) have their own rows; nurses (2) and the one AHP are pooled.
-    assert table_rows(page, "Responses by group") == [
-        [SUPERVISOR_LABEL, "1"],
-        [SENIOR_LABEL, "2"],
-        ["Fellow trainee", "1"],
-        ["Other colleagues", "1"],
-        ["All colleagues", "5"],
-    ]
+                               "At least 2 senior colleagues Met"]
+    expect(page.get_by_role("table", name="Responses by group")).to_have_count(0)
     expect(page.get_by_text("1 colleague has said they cannot give feedback this time.")
            ).to_be_visible()
     # Nothing about any one colleague: every row is name, email, group and a Remove button.

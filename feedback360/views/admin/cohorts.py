@@ -26,8 +26,10 @@ def new_cohort():  # type: ignore[no-untyped-def]
     form = CohortForm()
     if form.validate_on_submit():
         try:
-            cohort = cohorts.create_cohort(name=form.name.data, programme=form.programme.data,
-                                           intake_year=form.intake_year.data, by=current_user)
+            cohort = cohorts.create_cohort(
+                name=form.name.data, programme=form.programme.data,
+                intake_year=form.intake_year.data, by=current_user,
+                nominee_approval_required=form.nominee_approval_required.data)
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -45,7 +47,8 @@ def edit_cohort(cohort_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             cohorts.update_cohort(cohort, name=form.name.data, programme=form.programme.data,
-                                  intake_year=form.intake_year.data, by=current_user)
+                                  intake_year=form.intake_year.data, by=current_user,
+                                  nominee_approval_required=form.nominee_approval_required.data)
         except DomainError as error:
             show_domain_error(form, error)
         else:
