@@ -329,6 +329,20 @@ def test_distributions_name_each_scale_point_and_leave_out_hidden_items() -> Non
     check_distributions(report, chart)
 
 
+def test_no_distribution_chart_when_no_statement_score_is_shown() -> None:
+    """Enough responses in all, but each statement rated by too few: no empty chart and table
+    (hypothesis found this; the chart showed no bars and its table no rows)."""
+    rated = ({"a3": 1, "b1": 1, "b2": 1}, {"a1": 1, "a2": 1, "b2": 1},
+             {"a2": 1, "a3": 1, "b1": 1})  # each statement by two colleagues only
+    sparse = [("supervisor", scores(None, **items)) for items in rated]
+    report = score_cycle(answers(*sparse), MINI, AnonymityRules(min_group=3, min_total=1))
+    assert report.enough and not report.distributions
+    assert charts.item_distributions(report, MINI) is None
+    made = dashboard_charts(report, MINI)
+    assert made and "item-distributions" not in [chart.id for chart in made]
+    check_all(report, made)
+
+
 def test_charts_import_neither_flask_nor_the_database() -> None:
     code = (
         "import sys, types\n"

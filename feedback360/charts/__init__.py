@@ -63,8 +63,10 @@ def dashboard_charts(report: CycleReport, instrument: Instrument,
     (not enough responses); the change chart only with ``change`` or a ``previous`` report."""
     if not report.enough:
         return []
-    charts = [domain_radar(report), domain_bars(report), element_heatmap(report),
-              item_distributions(report, instrument)]
+    charts = [domain_radar(report), domain_bars(report), element_heatmap(report)]
+    distributions = item_distributions(report, instrument)
+    if distributions is not None:
+        charts.append(distributions)
     if change is None and previous is not None:
         change = compare_cycles(previous, report)
     if change:

@@ -160,9 +160,13 @@ def element_heatmap(report: CycleReport) -> Chart:
                 _gap_text(report, row, gaps[row.key])] for row in rows]))
 
 
-def item_distributions(report: CycleReport, instrument: Instrument) -> Chart:
+def item_distributions(report: CycleReport, instrument: Instrument) -> Chart | None:
+    """How colleagues answered each statement whose score is shown; None when none is (enough
+    responses in all, yet every statement rated by too few): an empty chart says nothing."""
     titles = {row.key: row.title for row in report.items}
     distributions = report.distributions
+    if not distributions:
+        return None
     keys = [d.item for d in distributions]
     points = list(range(report.scale_min, report.scale_max + 1))
     labels = instrument.scale.labels
