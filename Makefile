@@ -24,6 +24,9 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+# pytest-xdist workers: one per core by default (tests get their own SQLite file or PostgreSQL
+# database per worker; see tests/conftest.py).
+PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 BENCH ?=
 BENCH_ARGS ?=
 PG ?=
@@ -117,9 +120,11 @@ test:
 	phase venv $(MAKE) --no-print-directory venv
 	phase assets $(MAKE) --no-print-directory assets
 	phase ruff $(BIN)/ruff check .
-	phase "pytest on SQLite (all)" env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	phase "pytest on SQLite (all)" env -u DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) \
+	  $(PYTEST_ARGS)
 	phase "pytest on PostgreSQL (not e2e)" \
-	  $(BIN)/python scripts/pg_cluster.py -- $(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+	  $(BIN)/python scripts/pg_cluster.py -- $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e" \
+	  $(PYTEST_ARGS)
 
 e2e: system-deps venv assets
 	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
