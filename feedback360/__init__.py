@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_templating(app)
     register_extensions(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_request_hooks(app)
     register_error_pages(app)
@@ -72,6 +73,12 @@ def register_extensions(app: Flask) -> None:
     from .authz import configure_login_manager
 
     configure_login_manager(login_manager)
+
+
+def register_url_converters(app: Flask) -> None:
+    from .url_values import register_url_converters as register
+
+    register(app)
 
 
 def register_blueprints(app: Flask) -> None:

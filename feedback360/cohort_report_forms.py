@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
 from .services.cohort_reports import FilterOptions, ReportFilters
+from .text_input import Form
 
 ALL = ("", "All")
 
@@ -14,12 +14,12 @@ ALL = ("", "All")
 class FilterSelect(SelectField):
     """A select whose empty value means "all", refusing anything not offered in plain words."""
 
-    def pre_validate(self, form: FlaskForm) -> None:
+    def pre_validate(self, form: Form) -> None:
         if (self.data or "") not in {value for value, _ in self.choices}:  # type: ignore[union-attr]
             raise ValidationError(f"Choose a {self.label.text.lower()} from the list")
 
 
-class ReportFilterForm(FlaskForm):
+class ReportFilterForm(Form):
     class Meta:
         csrf = False  # a GET form that only reads
 

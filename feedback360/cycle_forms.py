@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     Field,
@@ -22,6 +21,8 @@ from wtforms import (
 )
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from .text_input import Form
 
 DATE_PARTS = ("day", "month", "year")
 BULK_MAX_LENGTH = 20_000  # a few hundred lines: far more colleagues than anyone should ask
@@ -73,7 +74,7 @@ class DateInputField(Field):
             raise ValueError(f"{what} must be a real date, like 15 3 2027") from None
 
 
-class NewCycleForm(FlaskForm):
+class NewCycleForm(Form):
     # Unknown keys are left to the service ("Select a questionnaire"), not WTForms' generic message.
     instrument = RadioField("Questionnaire", validate_choice=False,
                             validators=[InputRequired("Select a questionnaire")])
@@ -82,7 +83,7 @@ class NewCycleForm(FlaskForm):
     closes_on = DateInputField("Closing date")
 
 
-class NomineeForm(FlaskForm):
+class NomineeForm(Form):
     name = StringField("Full name", validators=[DataRequired("Enter the colleague's name")])
     email = EmailField("Email address", validators=[
         DataRequired("Enter the colleague's email address"),
@@ -92,14 +93,14 @@ class NomineeForm(FlaskForm):
                         validators=[DataRequired("Select how this colleague works with you")])
 
 
-class BulkNomineesForm(FlaskForm):
+class BulkNomineesForm(Form):
     colleagues = TextAreaField("Colleagues", validators=[
         DataRequired("Enter at least one colleague: name, email, group"),
         Length(max=BULK_MAX_LENGTH,
                message=f"Paste at most {BULK_MAX_LENGTH:,} characters at a time")])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A confirmation page's button: nothing to fill in but the CSRF token."""
 
 
@@ -114,6 +115,6 @@ class CohortLaunchForm(NewCycleForm):
     confirmed = HiddenField()
 
 
-class ReturnNomineesForm(FlaskForm):
+class ReturnNomineesForm(Form):
     # Required and length are the service's rules (services/nominee_approval.py).
     reason = TextAreaField("What should they change?")

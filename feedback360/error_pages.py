@@ -84,6 +84,20 @@ def register_error_handlers(app: Flask) -> None:
                    "server's secret key was changed, they can restore the previous key in "
                    "SECRET_KEY_FALLBACKS."), 409
 
+    from sqlalchemy.exc import DataError
+
+    @app.errorhandler(DataError)
+    def data_refused(error: DataError):  # type: ignore[no-untyped-def]
+        # The database refused a value (SQLSTATE class 22: a NUL in text on PostgreSQL, a
+        # number out of range) that no check before it caught: the request was at fault, and
+        # must get a 4xx, not a 500. Logged, because a check is missing.
+        log.warning("The database refused a value on %s %s: %s", request.method,
+                    request.endpoint, type(error.orig).__name__)
+        from .extensions import db
+
+        db.session.rollback()
+        return render_error(400)
+
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
         if isinstance(error, HTTPException):  # pragma: no cover - handled above

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # a character some reader may split a CSV line on, then (past any quotes) a formula trigger
@@ -42,6 +43,13 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def printable(text: str) -> str:
+    """``text`` without the control characters that XML (so XLSX) cannot hold, and that trip
+    CSV readers: a value stored before ``text_input`` refused them must not stop the whole
+    export. Tab and line breaks stay."""
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
+
+
 def _cell(value: Any) -> Any:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return None
@@ -49,13 +57,13 @@ def _cell(value: Any) -> Any:
         value = value.item()
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return neutralise(value)
+    return neutralise(printable(value) if isinstance(value, str) else value)
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy with every cell neutralised (headers too)."""
     safe = frame.astype(object).map(_cell) if len(frame) else frame.astype(object)
-    safe.columns = [neutralise(str(c)) for c in frame.columns]
+    safe.columns = [neutralise(printable(str(c))) for c in frame.columns]
     return safe
 
 
@@ -99,7 +107,8 @@ def to_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
 
 def _sheet_name(name: str, used: set[str]) -> str:
     """Excel's rules: at most 31 characters, none of []:*?/\\, unique, not starting with '."""
-    cleaned = "".join(" " if c in "[]:*?/\\" else c for c in name).strip(" '") or "Sheet"
+    cleaned = "".join(" " if c in "[]:*?/\\" else c
+                      for c in printable(name)).strip(" '") or "Sheet"
     candidate, number = cleaned[:SHEET_NAME_LIMIT], 2
     while candidate.casefold() in used:
         suffix = f" ({number})"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -17,23 +16,25 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
+from .text_input import Form
+
 ROLE_CHOICES = [SelectChoice("trainee", "Trainee"), SelectChoice("coach", "Coach"),
                 SelectChoice("admin", "Programme lead (admin)")]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("Email address", validators=[
         DataRequired("Enter your email address"), Length(max=254)])
     password = PasswordField("Password", validators=[
         DataRequired("Enter your password"), Length(max=256)])
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField("Email address", validators=[
         DataRequired("Enter your email address"), Length(max=254)])
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     password = PasswordField("New password", validators=[
         InputRequired("Enter a new password"),
         Length(max=256, message="Password must be 256 characters or fewer")])
@@ -42,7 +43,7 @@ class SetPasswordForm(FlaskForm):
         EqualTo("password", message="The passwords do not match")])
 
 
-class InviteUserForm(FlaskForm):
+class InviteUserForm(Form):
     name = StringField("Full name", validators=[
         DataRequired("Enter the person's full name"), Length(max=120)])
     email = EmailField("Email address", validators=[
@@ -57,7 +58,7 @@ class InviteUserForm(FlaskForm):
     site = StringField("Site", validators=[Optional(), Length(max=120)])
 
 
-class CohortForm(FlaskForm):
+class CohortForm(Form):
     # Uniqueness and lengths are the service's rules too (services/cohorts.py).
     name = StringField("Cohort name", validators=[
         DataRequired("Enter a name for the cohort"), Length(max=120)])
@@ -68,17 +69,17 @@ class CohortForm(FlaskForm):
     nominee_approval_required = BooleanField("Nominee lists need coach approval")
 
 
-class RosterUploadForm(FlaskForm):
+class RosterUploadForm(Form):
     file = FileField("CSV file", validators=[FileRequired("Select a CSV file to upload")])
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(Form):
     """The dry run's confirm button; ``roster`` is the previewed file, signed (tokens.py)."""
 
     roster = HiddenField(validators=[DataRequired()])
 
 
-class AssignCoachForm(FlaskForm):
+class AssignCoachForm(Form):
     coach_id = SelectField("Coach", coerce=int, validate_choice=True,
                            validators=[DataRequired("Select a coach")])
 
@@ -89,7 +90,7 @@ class BulkAssignCoachForm(AssignCoachForm):
                                       validators=[DataRequired("Select at least one trainee")])
 
 
-class CycleAttributesForm(FlaskForm):
+class CycleAttributesForm(Form):
     """A closed cycle's trainee attributes as at close, corrected with a reason (audited)."""
 
     specialty = StringField("Specialty", validators=[Optional(), Length(max=120)])

@@ -22,6 +22,7 @@ from sqlalchemy import or_, update
 
 from .extensions import db
 from .models import OutboxMessage
+from .text_input import one_line
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def queue(to: str, subject: str, template: str, **context: Any) -> OutboxMessage
     """Render ``templates/mail/<template>.txt`` and ``.html`` into an outbox row (flushed)."""
     message = OutboxMessage(
         to_address=to,
-        subject=subject,
+        subject=one_line(subject),  # a header: a name with a line break would not send
         text_body=render_template(f"mail/{template}.txt", subject=subject, **context),
         html_body=render_template(f"mail/{template}.html", subject=subject, **context),
     )

@@ -7,13 +7,13 @@ same rule whichever page or client sent it.
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import RadioField, SelectChoice, TextAreaField
 
 from .instruments import Domain, Instrument
 from .models import COMMENT_MAX_LENGTH
 from .services.surveys import NOT_OBSERVED, BadAnswers, Draft
+from .text_input import Form
 
 # Form fields that are not answers; every other submitted name must be an item or prompt key.
 CONTROL_FIELDS = frozenset({"csrf_token", "action"})
@@ -21,7 +21,7 @@ CONTROL_FIELDS = frozenset({"csrf_token", "action"})
 _COMMENTS = "comments"
 # Keyed by content as well as key and version: tests (and a misconfigured server) can meet two
 # different definitions under one key and version, and a stale page would then silently mislead.
-_form_classes: dict[tuple[str, int, str, str], type[FlaskForm]] = {}
+_form_classes: dict[tuple[str, int, str, str], type[Form]] = {}
 
 
 def scale_choices(instrument: Instrument) -> list[SelectChoice]:
@@ -33,7 +33,7 @@ def scale_choices(instrument: Instrument) -> list[SelectChoice]:
     return choices
 
 
-def make_survey_form(instrument: Instrument, domain: Domain) -> type[FlaskForm]:
+def make_survey_form(instrument: Instrument, domain: Domain) -> type[Form]:
     """The form class for one domain's page: a radio group per item, named by the item's key."""
     cache_key = (instrument.key, instrument.version, instrument.sha256, domain.key)
     form_class = _form_classes.get(cache_key)
@@ -48,7 +48,7 @@ def make_survey_form(instrument: Instrument, domain: Domain) -> type[FlaskForm]:
     return form_class
 
 
-def make_comments_form(instrument: Instrument) -> type[FlaskForm]:
+def make_comments_form(instrument: Instrument) -> type[Form]:
     """The comments page: a free-text box per prompt, at most ``COMMENT_MAX_LENGTH`` characters."""
     cache_key = (instrument.key, instrument.version, instrument.sha256, _COMMENTS)
     form_class = _form_classes.get(cache_key)
@@ -62,18 +62,18 @@ def make_comments_form(instrument: Instrument) -> type[FlaskForm]:
     return form_class
 
 
-def _build(name: str, fields: dict[str, object], instrument: Instrument) -> type[FlaskForm]:
+def _build(name: str, fields: dict[str, object], instrument: Instrument) -> type[Form]:
     # Keys are valid HTML names but may shadow a Form attribute ("data", "errors", "meta"...),
     # which would break every page of the instrument in a confusing way: refuse it plainly.
     # (Our own class attributes all contain "_", which a key cannot, so they never collide.)
     for key in fields:
-        if key in CONTROL_FIELDS or hasattr(FlaskForm, key):
+        if key in CONTROL_FIELDS or hasattr(Form, key):
             raise ValueError(f"{instrument.source or instrument.key}: the key {key!r} is "
                              "reserved by the survey form; rename it in the instrument")
-    return type(name, (FlaskForm,), dict(fields))
+    return type(name, (Form,), dict(fields))
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(Form):
     reason = TextAreaField("Why can you not give feedback? (optional)")
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from .. import audit
 from ..extensions import db
 from ..models import Cohort, User
+from ..text_input import control_character, refusal
 from . import DomainError, accounts
 
 COLUMNS = ("name", "email", "role", "cohort", "specialty", "training_year", "site")
@@ -208,7 +209,9 @@ def _check(row: RosterRow, columns: tuple[str, ...], cohorts: dict[str, Cohort],
         reasons.append(f"The row has {values['_extra']} values but the header has "
                        f"{len(columns)} columns")
     name = " ".join(values["name"].split())
-    if not name:
+    if (character := control_character(name, multi_line=False)) is not None:
+        reasons.append(refusal("The name", character))
+    elif not name:
         reasons.append("The name is missing")
     elif len(name) > TEXT_MAX_LENGTH:
         reasons.append(f"The name is longer than {TEXT_MAX_LENGTH} characters")
@@ -284,7 +287,9 @@ def _training_year(raw: str, reasons: list[str]) -> int | None:
 
 def _text(raw: str, label: str, reasons: list[str]) -> str | None:
     value = " ".join(raw.split()) or None
-    if value and len(value) > TEXT_MAX_LENGTH:
+    if value and (character := control_character(value, multi_line=False)) is not None:
+        reasons.append(refusal(f"The {label}", character))
+    elif value and len(value) > TEXT_MAX_LENGTH:
         reasons.append(f"The {label} is longer than {TEXT_MAX_LENGTH} characters")
     return value
 

@@ -31,6 +31,7 @@ from ..models import (
     Response,
     SealedResponse,
 )
+from ..text_input import control_character, refusal
 from ..urls import absolute_url
 from . import DomainError
 from .instrument_cache import instrument_for
@@ -209,6 +210,9 @@ def apply_comments(draft: Draft, instrument: Instrument, submitted: dict[str, st
         if len(text) > COMMENT_MAX_LENGTH:
             raise DomainError(f"Comments must be {COMMENT_MAX_LENGTH} characters or fewer",
                               field=key)
+        character = control_character(text, multi_line=True)
+        if character is not None:
+            raise DomainError(refusal("Your comment", character), field=key)
         if text:
             comments[key] = text  # kept verbatim; templates always escape it
         else:

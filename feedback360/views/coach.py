@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 
 from ..authz import role_required
@@ -20,17 +19,18 @@ from ..models import CoachAssignment, CoachNote, FeedbackCycle, User
 from ..services import DomainError, NotFound, coaching, cycles, nominee_approval, plans, reviews
 from ..services.instrument_cache import instrument_for
 from ..services.summaries import comments_for, report_for
+from ..text_input import Form
 from . import show_domain_error
 
 bp = Blueprint("coach", __name__, url_prefix="/coach")
 
 
-class HideCommentForm(FlaskForm):
+class HideCommentForm(Form):
     # Required and length are the service's rules (one wording wherever they are enforced).
     reason = TextAreaField("Why are you hiding this comment?")
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     text = TextAreaField("Add a private note")
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, TextAreaField
 
 from ..authz import role_required
@@ -18,6 +17,7 @@ from ..instruments import Instrument
 from ..models import GOAL_STATUSES, DevelopmentGoal, FeedbackCycle
 from ..services import DomainError, plans
 from ..services.instrument_cache import instrument_for
+from ..text_input import Form
 from . import show_domain_error
 from .coach import register_coach_helpers
 
@@ -27,7 +27,7 @@ bp.record_once(lambda state: register_coach_helpers(state.app))
 FOCUS_SEPARATOR = "/"
 
 
-class GoalForm(FlaskForm):
+class GoalForm(Form):
     # Every rule (required, lengths, dates in range, known domain) is the service's, so each has
     # one wording; the fields only carry what was typed.
     focus = SelectField("Domain or element", validate_choice=False)

@@ -10,6 +10,7 @@ from ...extensions import db
 from ...forms import InviteUserForm
 from ...models import ROLES, Cohort, User
 from ...services import DomainError, accounts, cohorts
+from ...url_values import page_number
 from .. import show_domain_error
 from . import bp
 
@@ -20,7 +21,7 @@ def users():  # type: ignore[no-untyped-def]
     query = db.select(User).order_by(User.role, User.name)
     if role in ROLES:
         query = query.where(User.role == role)
-    page = db.paginate(query, per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=50, error_out=True)
     return render_template("admin/users.html", page=page, role=role, roles=ROLES)
 
 
