@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 from flask_wtf import FlaskForm
-from helpers import csrf_token, text_of
+from helpers import add_sealed_response, csrf_token, text_of
 from openpyxl import load_workbook
 from test_error_pages import assert_error_page
 from wtforms import PasswordField, StringField, TextAreaField
@@ -22,7 +22,7 @@ import feedback360
 from feedback360 import mail
 from feedback360.exports import to_csv, to_xlsx
 from feedback360.extensions import db
-from feedback360.models import User
+from feedback360.models import Comment, FeedbackCycle, User
 from feedback360.services import cycles, roster
 from feedback360.text_input import Form
 
@@ -163,18 +163,35 @@ def test_stored_control_characters_break_neither_page_nor_export(admin, make_use
     assert b"\x00" not in to_csv(frame) and "=1+1" in to_csv(frame).decode("utf-8-sig")
 
 
-def test_a_stored_name_with_a_line_break_still_sends_its_invitations(app, make_user, smtp):
-    trainee = make_user("dee@nhs.net", name="Dee\r\nBcc: someone@example.com")
+def _launch(app, trainee_id: int) -> int:  # type: ignore[no-untyped-def]
+    """A launched cycle of ``trainee_id`` with twelve colleagues invited (mail queued)."""
     with app.test_request_context():
-        cycle = cycles.create_cycle(db.session.get(User, trainee.id), instrument_key="clcf",
+        cycle = cycles.create_cycle(db.session.get(User, trainee_id), instrument_key="clcf",
                                     title="Cycle", closes_on=date.today() + timedelta(days=30))
         for number, group in enumerate(["supervisor", "senior", *["peer"] * 10]):
             cycles.nominate(cycle, name=f"Rater {number}", email=f"r{number}@nhs.net",
                             group=group)
         cycles.launch(cycle)
         db.session.commit()
+        return cycle.id
+
+
+def test_a_stored_name_with_a_line_break_still_sends_its_invitations(app, make_user, smtp):
+    _launch(app, make_user("dee@nhs.net", name="Dee\r\nBcc: someone@example.com").id)
+    with app.app_context():
         report = mail.deliver_due()
     assert report.sent == 12 and not report.failed
     assert {m["Subject"].strip() for m in smtp.messages} == {
         "Dee Bcc: someone@example.com asks for your feedback on their leadership"}
     assert all(m["Bcc"] is None for m in smtp.messages)
+
+
+def test_a_comment_sealed_with_a_nul_does_not_stop_its_cycle_closing(app, make_user):
+    cycle_id = _launch(app, make_user("dee@nhs.net").id)
+    with app.app_context():
+        add_sealed_response(cycle_id, "peer", {"pq-sa-1": 4},
+                            {"strengths": "Calm\x00 in a crisis"})
+        db.session.commit()
+        cycles.close_cycle(db.session.get(FeedbackCycle, cycle_id), by=None)
+        db.session.commit()
+        assert db.session.scalars(db.select(Comment.text)).all() == ["Calm in a crisis"]

@@ -31,7 +31,7 @@ from ..models import (
     Response,
     SealedResponse,
 )
-from ..text_input import control_character, refusal
+from ..text_input import control_character, refusal, storable
 from ..urls import absolute_url
 from . import DomainError
 from .instrument_cache import instrument_for
@@ -224,7 +224,7 @@ def _response_from(draft: Draft, cycle_id: int, *, rater_group: str | None,
                    is_self: bool) -> Response:
     response = Response(cycle_id=cycle_id, rater_group=rater_group, is_self=is_self)
     response.answers = [Answer(item_key=key, score=score) for key, score in draft.answers.items()]
-    response.comments = [Comment(prompt_key=key, text=text)
+    response.comments = [Comment(prompt_key=key, text=storable(text))
                          for key, text in draft.comments.items()]
     return response
 

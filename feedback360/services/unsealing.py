@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert, select
 from .. import sealing
 from ..extensions import db
 from ..models import Answer, Comment, Response, SealedResponse
+from ..text_input import storable
 from .surveys import NOT_OBSERVED
 
 
@@ -65,7 +66,7 @@ def write_out(cycle_id: int) -> int:
         answers += [{"response_id": response_id, "item_key": key,
                      "score": None if score == NOT_OBSERVED else int(score)}
                     for key, score in payload["answers"].items()]
-        comments += [{"response_id": response_id, "prompt_key": key, "text": text}
+        comments += [{"response_id": response_id, "prompt_key": key, "text": storable(text)}
                      for key, text in payload["comments"].items()]
     # Core executemany on the tables, as submitting used to: one statement each.
     for table, rows in ((Response.__table__, responses), (Answer.__table__, answers),
