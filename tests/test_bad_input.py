@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import logging
 import pkgutil
 from datetime import date, timedelta
 
@@ -15,6 +16,7 @@ import pytest
 from flask_wtf import FlaskForm
 from helpers import add_sealed_response, csrf_token, text_of
 from openpyxl import load_workbook
+from sqlalchemy.exc import DataError
 from test_error_pages import assert_error_page
 from wtforms import PasswordField, StringField, TextAreaField
 
@@ -145,6 +147,18 @@ def test_an_imported_row_with_a_control_character_is_a_problem_on_its_line(app):
 def roster_refusal(label: str, what: str) -> str:
     return (f"{label} contains {what}, which cannot be saved. Remove it (it may have come "
             "with text pasted from another program) and try again")
+
+
+def test_a_value_the_database_refuses_is_a_400_and_a_warning(app, caplog):
+    @app.get("/refused")
+    def refused():
+        raise DataError("INSERT ...", {}, ValueError("NUL (0x00) bytes"))
+
+    caplog.set_level(logging.WARNING, logger="feedback360.error_pages")
+    assert_error_page(app.test_client().get("/refused"), 400,
+                      "There is a problem with your request")
+    assert [r.getMessage() for r in caplog.records] == [
+        "The database refused a value on GET refused: ValueError"]
 
 
 # --- Values stored before, with odd characters ---------------------------------------------------
