@@ -4,10 +4,12 @@ PostgreSQL refuses a NUL byte in any text value, so a NUL typed into a form used
 database error (a 500); the other C0 and C1 control characters are stored, and then break what
 shows them (an XLSX export, an email header, a screen reader). Nobody types them on purpose: they
 come from pasting out of other programs or from forged requests. Tab and line breaks are ordinary
-in a text area (several lines), and refused in a one-line field, where no browser sends them.
+in a text area (several lines), and refused in a one-line field (a name, an address), where they
+only ever arrive by mistake.
 
-Every form of the app derives from ``Form``, which gives each text field this check, so a form
-added later is covered without remembering to (``tests/test_text_input.py`` checks they all do).
+Every form of the app derives from ``Form``, which gives each of its text fields this check; a
+form added later gets it by deriving from ``Form``, which ``tests/test_bad_input.py`` checks
+every form in the package does.
 """
 
 from __future__ import annotations
