@@ -98,3 +98,8 @@ class CycleAttributesForm(FlaskForm):
     site = StringField("Site", validators=[Optional(), Length(max=120)])
     reason = StringField("Why are you correcting them?", validators=[
         DataRequired("Say why the attributes are being corrected"), Length(max=500)])
+
+
+class UserDetailsForm(InviteUserForm):
+    """An admin's edit of someone's details: the invitation's fields (the rules are the import's,
+    checked again by ``services.account_admin``)."""
