@@ -89,6 +89,8 @@ def test_an_edit_is_saved_case_folded_and_audited_with_before_and_after(app, adm
     ({"email": "not-an-email"}, "Enter an email address in the correct format"),
     ({"training_year": "11"}, "Training year must be between 1 and 10"),
     ({"training_year": "0"}, "Training year must be between 1 and 10"),
+    ({"training_year": "two"}, "Training year must be a whole number between 1 and 10"),
+    ({"training_year": "9" * 40}, "Training year must be between 1 and 10"),
     ({"name": "   "}, "Enter the person's full name"),
     ({"name": "x" * 121}, "Field cannot be longer than 120 characters"),
     ({"role": "coach"}, "Only trainees belong to a cohort"),
