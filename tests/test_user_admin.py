@@ -11,7 +11,7 @@ import time_machine
 from helpers import form_fields, post, text_of
 
 from feedback360.extensions import db
-from feedback360.models import AuditEvent, User
+from feedback360.models import AuditEvent, CoachAssignment, User
 from feedback360.services import DomainError, account_admin
 
 
@@ -118,6 +118,24 @@ def test_a_role_change_moves_a_trainee_out_of_their_cohort(app, admin_client, pe
         assert (user.role, user.cohort_id) == ("coach", None)
         [event] = events("user.updated")
         assert event.detail["changes"]["role"] == ["trainee", "coach"]
+
+
+@pytest.mark.parametrize("who", ["coach", "trainee"])
+def test_a_role_change_ends_coaching_in_the_old_role(app, admin_client, people, make_user,
+                                                     who):
+    coach = make_user("cora@nhs.net", role="coach")
+    kept = make_user("kim@nhs.net", role="coach")
+    with app.app_context():
+        db.session.add_all([CoachAssignment(coach_id=coach.id, trainee_id=people["trainee"].id),
+                            CoachAssignment(coach_id=kept.id, trainee_id=people["other"].id)])
+        db.session.commit()
+    person = coach if who == "coach" else people["trainee"]
+    assert edit(admin_client, person.id, role="admin", cohort_id="0").status_code == 302
+    with app.app_context():
+        left = db.session.scalars(db.select(CoachAssignment)).all()
+        assert [(a.coach_id, a.trainee_id) for a in left] == [(kept.id, people["other"].id)]
+        [event] = events("coach.unassigned")
+        assert event.target == f"user:{people['trainee'].id}"
 
 
 def test_deactivation_asks_first_ends_sessions_and_stops_sign_in(app, admin_client, people,

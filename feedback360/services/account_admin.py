@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from .. import audit
 from ..extensions import db
-from ..models import ROLES, AuditEvent, Cohort, User
-from . import DomainError, accounts, roster
+from ..models import ROLES, AuditEvent, CoachAssignment, Cohort, User
+from . import DomainError, accounts, coaching, roster
 from .sessions import end_sessions
 
 # An admin clicking twice, or again before the first email could arrive, sends one email.
@@ -87,6 +87,8 @@ def update_details(user: User, wanted: Details, *, by: User) -> dict[str, list[o
     changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
     if not changes:
         return {}
+    if "role" in changes:
+        _end_coaching_as(user, before["role"], by)
     for key, value in after.items():
         setattr(user, key, value)
     if "cohort_id" in changes:
@@ -94,6 +96,16 @@ def update_details(user: User, wanted: Details, *, by: User) -> dict[str, list[o
     db.session.flush()
     audit.record(by, "user.updated", _target(user), changes=changes)
     return changes
+
+
+def _end_coaching_as(user: User, role: str, by: User) -> None:
+    """A coach who stops being one no longer reaches their trainees (nor again if made a coach
+    later); a trainee who stops being one has no coach."""
+    side = {"coach": CoachAssignment.coach_id, "trainee": CoachAssignment.trainee_id}.get(role)
+    if side is None:
+        return
+    for assignment in db.session.scalars(db.select(CoachAssignment).where(side == user.id)):
+        coaching.remove(assignment, by=by)
 
 
 def _keep_an_admin(user: User, by: User, own: str, last: str) -> None:
