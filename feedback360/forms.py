@@ -42,6 +42,16 @@ class SetPasswordForm(FlaskForm):
         EqualTo("password", message="The passwords do not match")])
 
 
+class TrainingYearField(IntegerField):
+    """A training year, with a message a person can act on when it is not a number at all."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError("Training year must be a whole number between 1 and 10") from exc
+
+
 class InviteUserForm(FlaskForm):
     name = StringField("Full name", validators=[
         DataRequired("Enter the person's full name"), Length(max=120)])
@@ -52,7 +62,7 @@ class InviteUserForm(FlaskForm):
     cohort_id = SelectField("Cohort (trainees only)", coerce=int, validate_choice=True,
                             validators=[Optional()])
     specialty = StringField("Specialty", validators=[Optional(), Length(max=120)])
-    training_year = IntegerField("Training year", validators=[
+    training_year = TrainingYearField("Training year", validators=[
         Optional(), NumberRange(min=1, max=10, message="Training year must be between 1 and 10")])
     site = StringField("Site", validators=[Optional(), Length(max=120)])
 
@@ -98,3 +108,8 @@ class CycleAttributesForm(FlaskForm):
     site = StringField("Site", validators=[Optional(), Length(max=120)])
     reason = StringField("Why are you correcting them?", validators=[
         DataRequired("Say why the attributes are being corrected"), Length(max=500)])
+
+
+class UserDetailsForm(InviteUserForm):
+    """An admin's edit of someone's details: the invitation's fields (the rules are the import's,
+    checked again by ``services.account_admin``)."""

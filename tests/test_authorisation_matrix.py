@@ -34,7 +34,9 @@ ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
                         "admin.new_cohort", "admin.import_users", "admin.confirm_import"}}
 # Routes taking objects that programme leads manage (B's account, a cohort, B's coach
 # assignment, a cohort launch): the admin reaches them, everybody else still gets 403.
-ADMIN_MANAGED = {"admin.resend_activation", "admin.cohort", "admin.edit_cohort",
+ADMIN_MANAGED = {"admin.resend_activation", "admin.user", "admin.edit_user",
+                 "admin.deactivate_user", "admin.reactivate_user", "admin.sign_out_user",
+                 "admin.cohort", "admin.edit_cohort",
                  "admin.archive_cohort", "admin.unarchive_cohort", "admin.assign_cohort_coach",
                  "admin.trainee_coaches", "admin.remove_assignment", "cohort.launch",
                  "cohort.launches", "cohort.progress", "cohort.add_to_launch",
