@@ -14,9 +14,11 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
+from .. import audit, session_lifetime
 from ..extensions import db, limiter
 from ..forms import ForgotPasswordForm, LoginForm, SetPasswordForm
 from ..services import DomainError, accounts
+from ..services.sessions import end_sessions
 from ..urls import safe_next
 from . import show_domain_error
 
@@ -31,11 +33,12 @@ def _reset_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
 
 
-def _start_session(user) -> None:  # type: ignore[no-untyped-def]
+def start_session(user) -> None:  # type: ignore[no-untyped-def]
     # A fresh session at every sign-in: nothing from before it (or planted in it) survives.
     session.clear()
     login_user(user)
     session.permanent = True
+    session_lifetime.begin()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -52,13 +55,19 @@ def login():  # type: ignore[no-untyped-def]
             db.session.commit()  # keep the audit record of the failed attempt
         else:
             db.session.commit()
-            _start_session(user)
+            start_session(user)
             return redirect(safe_next(request.args.get("next"), url_for("home.index")))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
 
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        # Server-side: a copy of this cookie (or the user's other browsers) is dead too.
+        user = current_user._get_current_object()
+        end_sessions(user)
+        audit.record(user, "logout", f"user:{user.id}")
+        db.session.commit()
     logout_user()
     session.clear()
     flash("You have signed out", "success")
@@ -81,7 +90,7 @@ def activate(token: str):  # type: ignore[no-untyped-def]
             show_domain_error(form, error)
         else:
             db.session.commit()
-            _start_session(user)
+            start_session(user)
             flash("Your account is active and you are signed in", "success")
             return redirect(url_for("home.index"))
     status = 400 if form.errors else 200
