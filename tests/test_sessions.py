@@ -23,8 +23,10 @@ START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 def signed_in(client) -> bool:
-    """Every role may open the change-password page; anyone else is sent to sign in."""
-    return client.get("/account/password").status_code == 200
+    """The start page sends a signed-in person of any role home, anyone else to sign in."""
+    response = client.get("/")
+    assert response.status_code == 302
+    return not response.location.startswith("/auth/login")
 
 
 def copy_of(app, client):
@@ -37,7 +39,7 @@ def copy_of(app, client):
 
 
 def log_out(client):
-    token = csrf_token(client.get("/account/password"))
+    token = csrf_token(client.get("/", follow_redirects=True))
     return client.post("/auth/logout", data={"csrf_token": token})
 
 
