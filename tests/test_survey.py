@@ -288,6 +288,22 @@ def test_answer_leave_resume_review_and_submit(app, make_app, client, launched):
         assert no_form(stale)
 
 
+@pytest.mark.parametrize("save_for_later", [
+    lambda client: save_page(client, 1, {PAGE_KEYS[0][0]: "4"}, action="later"),
+    lambda client: save_comments(client, {"strengths": "Listens."}, action="later"),
+], ids=["domain page", "comments page"])
+def test_saving_for_later_ends_the_rater_session_in_this_browser(app, make_app, client,
+                                                                launched, save_for_later):
+    open_link(client, launched.links[PEER])
+    assert save_for_later(client).headers["Location"] == "/survey/saved"
+    saved = client.get("/survey/saved")
+    assert "Please finish by" in saved.text and no_form(saved)
+    assert client.get("/survey/review").status_code == 404
+    # The emailed link still leads back, in this browser or any other, to what was saved.
+    for browser in (client, make_app().test_client()):
+        assert "Continue where you left off" in open_link(browser, launched.links[PEER]).text
+
+
 def test_the_thank_you_page_and_a_second_submit(app, client, launched):
     open_link(client, launched.links[NURSE])
     answer_all(client)
