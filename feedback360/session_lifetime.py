@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
-from flask_login import logout_user
+from flask_login import login_user, logout_user
 
+from .models import User
 from .urls import safe_next
 
 SIGNED_IN_AT = "_signed_in_at"
@@ -23,8 +24,12 @@ LAST_SEEN_AT = "_last_seen_at"
 _UNCHECKED_ENDPOINTS = frozenset({"static", "auth.logout"})
 
 
-def begin() -> None:
-    """Stamp a sign-in that has just started (after ``login_user``)."""
+def start(user: User) -> None:
+    """Sign ``user`` in on a fresh session, stamped with the time."""
+    # Nothing from before the sign-in (or planted in the session) survives it.
+    session.clear()
+    login_user(user)
+    session.permanent = True
     now = int(time.time())
     session[SIGNED_IN_AT] = now
     session[LAST_SEEN_AT] = now
@@ -38,7 +43,7 @@ def expiry_message() -> str | None:
     now = int(time.time())
     if not isinstance(signed_in_at, int) or not isinstance(seen_at, int) \
             or now - signed_in_at >= longest * 60:
-        # No stamps: a session from before sign-ins were stamped, or not made by ``begin``.
+        # No stamps: a session from before sign-ins were stamped, or not made by ``start``.
         return f"You have been signed out after {longest} minutes. Sign in again to continue."
     if now - seen_at >= idle * 60:
         return (f"You have been signed out after {idle} minutes without activity. "

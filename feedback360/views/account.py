@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from .. import session_lifetime
 from ..extensions import db, limiter
 from ..forms import ChangePasswordForm
 from ..services import DomainError, accounts
 from . import show_domain_error
-from .auth import start_session
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -33,7 +33,7 @@ def change_password():  # type: ignore[no-untyped-def]
         else:
             db.session.commit()
             # Every other session has ended; this browser gets a fresh one on the new nonce.
-            start_session(user)
+            session_lifetime.start(user)
             flash("Your password has been changed. You have been signed out everywhere else",
                   "success")
             return redirect(url_for("home.index"))

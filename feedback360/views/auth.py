@@ -12,7 +12,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from .. import audit, session_lifetime
 from ..extensions import db, limiter
@@ -33,12 +33,8 @@ def _reset_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
 
 
-def start_session(user) -> None:  # type: ignore[no-untyped-def]
-    # A fresh session at every sign-in: nothing from before it (or planted in it) survives.
-    session.clear()
-    login_user(user)
-    session.permanent = True
-    session_lifetime.begin()
+def _start_session(user) -> None:  # type: ignore[no-untyped-def]
+    session_lifetime.start(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -55,7 +51,7 @@ def login():  # type: ignore[no-untyped-def]
             db.session.commit()  # keep the audit record of the failed attempt
         else:
             db.session.commit()
-            start_session(user)
+            _start_session(user)
             return redirect(safe_next(request.args.get("next"), url_for("home.index")))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
 
@@ -90,7 +86,7 @@ def activate(token: str):  # type: ignore[no-untyped-def]
             show_domain_error(form, error)
         else:
             db.session.commit()
-            start_session(user)
+            _start_session(user)
             flash("Your account is active and you are signed in", "success")
             return redirect(url_for("home.index"))
     status = 400 if form.errors else 200
