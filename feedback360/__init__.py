@@ -76,6 +76,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .views import (
+        account,
         admin,
         assets,
         auth,
@@ -90,8 +91,9 @@ def register_blueprints(app: Flask) -> None:
         trainee,
     )
 
-    for blueprint in (home.bp, auth.bp, admin.bp, trainee.bp, self_assessment.bp, survey.bp,
-                      assets.bp, reports.bp, coach.bp, nominee_review.bp, plan.bp, cohort.bp):
+    for blueprint in (home.bp, auth.bp, account.bp, admin.bp, trainee.bp, self_assessment.bp,
+                      survey.bp, assets.bp, reports.bp, coach.bp, nominee_review.bp, plan.bp,
+                      cohort.bp):
         app.register_blueprint(blueprint)
     from .views.cohort_reports import bp as cohort_reports_bp
     app.register_blueprint(cohort_reports_bp)
@@ -101,8 +103,10 @@ def register_request_hooks(app: Flask) -> None:
     from .log_redaction import install_token_log_filter
     from .mail import register_delivery_after_request
     from .security import register_security_headers
+    from .session_lifetime import register_session_lifetime
 
     register_security_headers(app)
+    register_session_lifetime(app)
     register_delivery_after_request(app)
     install_token_log_filter(app)
 

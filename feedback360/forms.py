@@ -52,6 +52,18 @@ class TrainingYearField(IntegerField):
             raise ValueError("Training year must be a whole number between 1 and 10") from exc
 
 
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[
+        InputRequired("Enter your current password"),
+        Length(max=256, message="Password must be 256 characters or fewer")])
+    password = PasswordField("New password", validators=[
+        InputRequired("Enter a new password"),
+        Length(max=256, message="Password must be 256 characters or fewer")])
+    confirm = PasswordField("Confirm new password", validators=[
+        InputRequired("Enter the new password again"),
+        EqualTo("password", message="The passwords do not match")])
+
+
 class InviteUserForm(FlaskForm):
     name = StringField("Full name", validators=[
         DataRequired("Enter the person's full name"), Length(max=120)])

@@ -12,11 +12,13 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
+from .. import audit, session_lifetime
 from ..extensions import db, limiter
 from ..forms import ForgotPasswordForm, LoginForm, SetPasswordForm
 from ..services import DomainError, accounts
+from ..services.sessions import end_sessions
 from ..urls import safe_next
 from . import show_domain_error
 
@@ -32,10 +34,7 @@ def _reset_limit() -> str:
 
 
 def _start_session(user) -> None:  # type: ignore[no-untyped-def]
-    # A fresh session at every sign-in: nothing from before it (or planted in it) survives.
-    session.clear()
-    login_user(user)
-    session.permanent = True
+    session_lifetime.start(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -59,6 +58,12 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        # Server-side: a copy of this cookie (or the user's other browsers) is dead too.
+        user = current_user._get_current_object()
+        end_sessions(user)
+        audit.record(user, "logout", f"user:{user.id}")
+        db.session.commit()
     logout_user()
     session.clear()
     flash("You have signed out", "success")
