@@ -100,11 +100,13 @@ def register_blueprints(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from .log_redaction import install_token_log_filter
     from .mail import register_delivery_after_request
+    from .passwords import prepare_dummy_hash
     from .security import register_security_headers
 
     register_security_headers(app)
     register_delivery_after_request(app)
     install_token_log_filter(app)
+    prepare_dummy_hash(app)
 
 
 def register_error_pages(app: Flask) -> None:

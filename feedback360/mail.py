@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -17,7 +18,7 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Any, Protocol
 
-from flask import Flask, current_app, g, render_template
+from flask import Flask, Response, current_app, g, render_template
 from sqlalchemy import or_, update
 
 from .extensions import db
@@ -187,3 +188,32 @@ def register_delivery_after_request(app: Flask) -> None:
 
             response.call_on_close(deliver)
         return response
+
+
+def queue_after_response(response: Response, job: Callable[[], None]) -> Response:
+    """Run ``job`` (which may queue mail) once ``response`` has gone, commit, then deliver.
+
+    For work whose cost would tell the person waiting something they must not learn: a reset
+    request for an address with an account does more than one for an address without, so the
+    request itself only answers, and the lookup and the mail happen here, after the answer has
+    been sent. A worker stopped in between loses that request (nothing was committed); the
+    person asks again.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                job()
+                db.session.commit()
+                queued = g.pop("outbox_queued", None)
+                if queued and app.config["MAIL_DELIVER_AFTER_REQUEST"]:
+                    deliver_due(list(queued))
+            except Exception:  # never break a response; the person can ask again
+                db.session.rollback()
+                log.exception("Work queued after a response failed")
+            finally:
+                db.session.remove()
+
+    response.call_on_close(run)
+    return response
