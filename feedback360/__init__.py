@@ -102,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from .log_redaction import install_token_log_filter
     from .mail import register_delivery_after_request
+    from .passwords import prepare_dummy_hash
     from .security import register_security_headers
     from .session_lifetime import register_session_lifetime
 
@@ -109,6 +110,7 @@ def register_request_hooks(app: Flask) -> None:
     register_session_lifetime(app)
     register_delivery_after_request(app)
     install_token_log_filter(app)
+    prepare_dummy_hash(app)
 
 
 def register_error_pages(app: Flask) -> None:

@@ -178,8 +178,15 @@ def request_password_reset(email: str) -> None:
 
 
 def authenticate(email: str, password: str) -> User:
+    """The signed-in user, or ``LOGIN_FAILED`` whatever the reason.
+
+    Unknown, deactivated and never-activated accounts get the same message after the same
+    password-hashing work as a wrong password (``verify_password``), so neither the answer nor
+    its timing says which addresses have accounts.
+    """
     user = find_by_email(email)
-    if user is None or not verify_password(user.password_hash, password) or not user.is_active:
+    password_ok = verify_password(user.password_hash if user is not None else None, password)
+    if user is None or not password_ok or not user.is_active:
         audit.record(user, "login.failed", email.strip().lower()[:200])
         raise DomainError(LOGIN_FAILED)
     if needs_rehash(user.password_hash or ""):

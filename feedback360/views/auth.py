@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -17,6 +18,7 @@ from flask_login import current_user, logout_user
 from .. import audit, session_lifetime
 from ..extensions import db, limiter
 from ..forms import ForgotPasswordForm, LoginForm, SetPasswordForm
+from ..mail import queue_after_response
 from ..services import DomainError, accounts
 from ..services.sessions import end_sessions
 from ..urls import safe_next
@@ -99,9 +101,11 @@ def activate(token: str):  # type: ignore[no-untyped-def]
 def forgot_password():  # type: ignore[no-untyped-def]
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data)
-        db.session.commit()
-        return render_template("auth/reset_sent.html", email=form.email.data)
+        # The same answer, after the same work, whether or not the address has an account (or
+        # needs an activation link instead): finding out, and the mail, come after the response.
+        email = form.email.data
+        response = make_response(render_template("auth/reset_sent.html", email=email))
+        return queue_after_response(response, lambda: accounts.request_password_reset(email))
     return render_template("auth/forgot_password.html", form=form), 400 if form.errors else 200
 
 
