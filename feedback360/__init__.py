@@ -83,6 +83,7 @@ def register_url_converters(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .views import (
+        account,
         admin,
         assets,
         auth,
@@ -97,8 +98,9 @@ def register_blueprints(app: Flask) -> None:
         trainee,
     )
 
-    for blueprint in (home.bp, auth.bp, admin.bp, trainee.bp, self_assessment.bp, survey.bp,
-                      assets.bp, reports.bp, coach.bp, nominee_review.bp, plan.bp, cohort.bp):
+    for blueprint in (home.bp, auth.bp, account.bp, admin.bp, trainee.bp, self_assessment.bp,
+                      survey.bp, assets.bp, reports.bp, coach.bp, nominee_review.bp, plan.bp,
+                      cohort.bp):
         app.register_blueprint(blueprint)
     from .views.cohort_reports import bp as cohort_reports_bp
     app.register_blueprint(cohort_reports_bp)
@@ -107,11 +109,15 @@ def register_blueprints(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from .log_redaction import install_token_log_filter
     from .mail import register_delivery_after_request
+    from .passwords import prepare_dummy_hash
     from .security import register_security_headers
+    from .session_lifetime import register_session_lifetime
 
     register_security_headers(app)
+    register_session_lifetime(app)
     register_delivery_after_request(app)
     install_token_log_filter(app)
+    prepare_dummy_hash(app)
 
 
 def register_error_pages(app: Flask) -> None:

@@ -16,7 +16,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def load_user(user_id: str) -> User | None:
-    """The session holds ``<id>:<nonce>``; a rotated nonce (password changed) ends the session."""
+    """The session holds ``<id>:<nonce>``; a rotated nonce ends the session (sign-out, password
+    change or reset: ``services.sessions.end_sessions``), as does deactivation."""
     raw_id, _, nonce = user_id.partition(":")
     if not raw_id.isdigit() or not nonce:
         return None

@@ -54,14 +54,18 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         "SECRET_KEY_FALLBACKS": [],
         "MAX_CONTENT_LENGTH": 256 * 1024,
         "MAX_FORM_MEMORY_SIZE": 256 * 1024,
-        "SESSION_COOKIE_NAME": "feedback360_session",
+        # None: ``load`` picks ``__Host-feedback360_session`` when the cookie is Secure.
+        "SESSION_COOKIE_NAME": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # A sign-in ends after this long without a request, and this long after it began
+        # whatever happens; checked on the server (session_lifetime.py), not by cookie expiry.
+        "SESSION_IDLE_MINUTES": 30,
+        "SESSION_MAX_MINUTES": 720,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SERVER_BASE_URL": "http://127.0.0.1:5000",
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
@@ -115,6 +119,9 @@ def from_environment() -> dict[str, Any]:
                  "ANONYMITY_MIN_TOTAL", "COHORT_MIN_TRAINEES"):
         if os.environ.get(name):
             found[name] = _env_int(name, 0)
+    for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_MINUTES"):
+        if os.environ.get(name):
+            found[name] = os.environ[name]  # checked, with a clear message, by ``load``
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "RATELIMIT_ENABLED"):
         if os.environ.get(name) is not None:
             found[name] = _env_bool(name, False)
@@ -138,6 +145,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, A
         settings["RATER_EMAIL_DOMAINS"] = parse_domain_rules(settings["RATER_EMAIL_DOMAINS"])
     except ValueError as error:
         raise ConfigurationError(f"RATER_EMAIL_DOMAINS: {error}") from None
+    _settle_session_settings(settings)
     if not settings.get("SECRET_KEY"):
         if profile == "production":
             raise ConfigurationError(
@@ -146,6 +154,40 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, A
             )
         settings["SECRET_KEY"] = _instance_secret_key(Path(instance_path))
     return settings
+
+
+def _minutes(settings: dict[str, Any], name: str) -> int:
+    value = settings[name]
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 7 * 24 * 60:
+        raise ConfigurationError(f"{name} must be a whole number of minutes from 1 to 10080, "
+                                 f"not {settings[name]!r}")
+    return value
+
+
+def _settle_session_settings(settings: dict[str, Any]) -> None:
+    """Session lifetimes checked, and the cookie's name and scope made to agree with them."""
+    idle = settings["SESSION_IDLE_MINUTES"] = _minutes(settings, "SESSION_IDLE_MINUTES")
+    longest = settings["SESSION_MAX_MINUTES"] = _minutes(settings, "SESSION_MAX_MINUTES")
+    if idle > longest:
+        raise ConfigurationError(f"SESSION_IDLE_MINUTES ({idle}) must not be longer than "
+                                 f"SESSION_MAX_MINUTES ({longest})")
+    # The browser drops the cookie by then anyway; the server's check is what counts.
+    settings["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=longest)
+    if not settings.get("SESSION_COOKIE_NAME"):
+        # A __Host- cookie is only accepted by browsers over HTTPS, for the whole host: no
+        # subdomain or sibling path can set or shadow it. Plain HTTP (development) keeps the
+        # plain name, or the browser would drop the cookie.
+        settings["SESSION_COOKIE_NAME"] = ("__Host-feedback360_session"
+                                           if settings["SESSION_COOKIE_SECURE"]
+                                           else "feedback360_session")
+    if settings["SESSION_COOKIE_NAME"].startswith("__Host-"):
+        if not settings["SESSION_COOKIE_SECURE"] or settings.get("SESSION_COOKIE_DOMAIN"):
+            raise ConfigurationError("A __Host- session cookie must be Secure and have no "
+                                     "Domain: set SESSION_COOKIE_SECURE and no "
+                                     "SESSION_COOKIE_DOMAIN")
+        settings["SESSION_COOKIE_PATH"] = "/"
 
 
 def _instance_secret_key(instance_path: Path) -> str:

@@ -43,6 +43,28 @@ class SetPasswordForm(Form):
         EqualTo("password", message="The passwords do not match")])
 
 
+class TrainingYearField(IntegerField):
+    """A training year, with a message a person can act on when it is not a number at all."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError("Training year must be a whole number between 1 and 10") from exc
+
+
+class ChangePasswordForm(Form):
+    current_password = PasswordField("Current password", validators=[
+        InputRequired("Enter your current password"),
+        Length(max=256, message="Password must be 256 characters or fewer")])
+    password = PasswordField("New password", validators=[
+        InputRequired("Enter a new password"),
+        Length(max=256, message="Password must be 256 characters or fewer")])
+    confirm = PasswordField("Confirm new password", validators=[
+        InputRequired("Enter the new password again"),
+        EqualTo("password", message="The passwords do not match")])
+
+
 class InviteUserForm(Form):
     name = StringField("Full name", validators=[
         DataRequired("Enter the person's full name"), Length(max=120)])
@@ -53,7 +75,7 @@ class InviteUserForm(Form):
     cohort_id = SelectField("Cohort (trainees only)", coerce=int, validate_choice=True,
                             validators=[Optional()])
     specialty = StringField("Specialty", validators=[Optional(), Length(max=120)])
-    training_year = IntegerField("Training year", validators=[
+    training_year = TrainingYearField("Training year", validators=[
         Optional(), NumberRange(min=1, max=10, message="Training year must be between 1 and 10")])
     site = StringField("Site", validators=[Optional(), Length(max=120)])
 
@@ -99,3 +121,8 @@ class CycleAttributesForm(Form):
     site = StringField("Site", validators=[Optional(), Length(max=120)])
     reason = StringField("Why are you correcting them?", validators=[
         DataRequired("Say why the attributes are being corrected"), Length(max=500)])
+
+
+class UserDetailsForm(InviteUserForm):
+    """An admin's edit of someone's details: the invitation's fields (the rules are the import's,
+    checked again by ``services.account_admin``)."""

@@ -6,7 +6,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import current_app, has_app_context
+from flask import Flask, current_app, has_app_context
 
 # argon2id with the library's current recommended parameters.
 _STRONG = PasswordHasher()
@@ -53,15 +53,29 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    # Made once per hasher (so with its parameters): verifying against it costs what a real
+    # account's check costs, and no password matches it.
+    return hasher.hash("no account has this password")
+
+
+def prepare_dummy_hash(app: Flask) -> None:
+    """Called from ``create_app``: made at start-up, the dummy hash does not make the first
+    sign-in of an unknown address slower than the others."""
+    with app.app_context():
+        _dummy_hash(_hasher())
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        # Spend the same effort as a real check, so timing does not reveal which accounts exist.
-        _hasher().hash(password)
-        return False
+    """Check ``password``; with no hash (no such account, or one never activated) the same
+    argon2 work is done against a dummy hash, so the time taken does not tell them apart."""
+    hasher = _hasher()
     try:
-        return _hasher().verify(password_hash, password)
+        matches = hasher.verify(password_hash or _dummy_hash(hasher), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+    return matches and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -249,3 +249,9 @@ def draft_of(email: str) -> dict[str, Any] | None:
 
     invitation = db.session.scalar(db.select(Invitation).filter_by(rater_email=email))
     return None if invitation.draft is None else open_draft(invitation).dump()
+
+
+def post_form(client: Any, path: str, data: dict[str, str], **kwargs: Any) -> Any:
+    """GET the form at ``path`` for its CSRF token, then POST ``data`` like a browser would."""
+    page = client.get(path)
+    return client.post(path, data={**data, "csrf_token": csrf_token(page)}, **kwargs)

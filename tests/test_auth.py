@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 from helpers import csrf_token
 
 from feedback360.extensions import db
 from feedback360.models import AuditEvent, User
+from feedback360.services.account_admin import RESEND_INTERVAL
 
 NEW_PASSWORD = "plum kettle orbit lantern"
 
@@ -96,11 +99,13 @@ def test_admin_can_resend_an_invitation_but_not_to_an_active_account(app, client
         pending_id = db.session.scalar(
             db.select(User.id).where(User.email == "pending@nhs.net"))
     token = csrf_token(client.get("/admin/users").text)
-    assert client.post(f"/admin/users/{pending_id}/resend-activation",
-                       data={"csrf_token": token}).status_code == 302
-    assert len(smtp.messages) == 1
-    conflict = client.post(f"/admin/users/{admin.id}/resend-activation",
-                           data={"csrf_token": token})
+    # an invitation just sent is not sent again at once (tests/test_user_admin.py)
+    with time_machine.travel(datetime.now(UTC) + RESEND_INTERVAL, tick=False):
+        assert client.post(f"/admin/users/{pending_id}/resend-activation",
+                           data={"csrf_token": token}).status_code == 302
+        assert len(smtp.messages) == 1
+        conflict = client.post(f"/admin/users/{admin.id}/resend-activation",
+                               data={"csrf_token": token})
     assert conflict.status_code == 409
 
 

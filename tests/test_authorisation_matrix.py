@@ -32,9 +32,13 @@ ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
               "coach": {"coach.trainees"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
                         "admin.new_cohort", "admin.import_users", "admin.confirm_import"}}
+# A signed-in person's own account, whatever their role (changing their password).
+EVERY_ROLE = {"account.change_password"}
 # Routes taking objects that programme leads manage (B's account, a cohort, B's coach
 # assignment, a cohort launch): the admin reaches them, everybody else still gets 403.
-ADMIN_MANAGED = {"admin.resend_activation", "admin.cohort", "admin.edit_cohort",
+ADMIN_MANAGED = {"admin.resend_activation", "admin.user", "admin.edit_user",
+                 "admin.deactivate_user", "admin.reactivate_user", "admin.sign_out_user",
+                 "admin.cohort", "admin.edit_cohort",
                  "admin.archive_cohort", "admin.unarchive_cohort", "admin.assign_cohort_coach",
                  "admin.trainee_coaches", "admin.remove_assignment", "cohort.launch",
                  "cohort.launches", "cohort.progress", "cohort.add_to_launch",
@@ -131,7 +135,7 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
             assert response.status_code == 302 and "/auth/login" in response.location, where
         elif takes_object and not (role == "admin" and rule.endpoint in ADMIN_MANAGED):
             assert response.status_code in (403, 404), f"{where}: {response.status_code}"
-        elif rule.endpoint in ROLE_HOMES[role] or (
+        elif rule.endpoint in ROLE_HOMES[role] | EVERY_ROLE or (
                 role == "admin" and rule.endpoint in ADMIN_MANAGED):
             assert response.status_code < 500 and response.status_code not in (403, 404), where
         else:

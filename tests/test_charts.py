@@ -282,7 +282,7 @@ def test_the_bars_are_flagged_when_the_validity_rule_is_not_met() -> None:
     bars = charts.domain_bars(unmet)
     assert bars.title.endswith("(read with caution)")
     [note] = bars.figure["layout"]["annotations"]
-    assert "rule for a valid report is not met" in note["text"]
+    assert "not shown to meet the rule for a valid report" in note["text"]
     assert unmet.validity.message in bars.description
     met = score_cycle(answers((None, 3), *times(5, "peer", 4), ("senior", 2)), MINI)
     assert met.validity.met

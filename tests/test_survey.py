@@ -230,6 +230,13 @@ def test_answer_leave_resume_review_and_submit(app, make_app, client, launched):
     saved = client.get("/survey/saved")
     assert "Your answers have been saved" in saved.text
     assert "open the link in your email again" in saved.text.lower()
+    assert "carry on answering</a>" not in saved.text
+    # Saving for later ended the rater session in this browser: only the emailed link leads back.
+    for path in ("/survey", "/survey/page/2", "/survey/review"):
+        gone = client.get(path)
+        assert gone.status_code == 404, path
+        assert "open the link in your email to carry on" in gone.text.lower() and no_form(gone)
+    assert client.get("/survey/saved").status_code == 200  # a refresh still explains itself
 
     # Another day, another browser: the same link brings the rater back to where they stopped.
     tomorrow = make_app().test_client()
@@ -252,6 +259,8 @@ def test_answer_leave_resume_review_and_submit(app, make_app, client, launched):
         assert f'href="/survey/page/2#{key}"' in review.text
     assert "may not count" not in review.text  # 35 of 40 rated
 
+    elsewhere = make_app().test_client()  # a third browser, open on the link meanwhile
+    open_link(elsewhere, launched.links[PEER])
     done = submit(tomorrow)
     assert done.status_code == 302 and done.headers["Location"] == "/survey/thanks"
     thanks = tomorrow.get("/survey/thanks")
@@ -272,11 +281,27 @@ def test_answer_leave_resume_review_and_submit(app, make_app, client, launched):
         invitation = launched.invitation(PEER)
         assert invitation.status == "completed" and invitation.draft is None
 
-    # The first browser's session is still around: it, too, is told the answers are in.
+    # The third browser's session is still around: it, too, is told the answers are in.
     for _ in range(2):  # and keeps saying so, without looking the invitation up again
-        stale = client.get("/survey/page/3")
+        stale = elsewhere.get("/survey/page/3")
         assert stale.status_code == 410 and "already given your feedback" in stale.text
         assert no_form(stale)
+
+
+@pytest.mark.parametrize("save_for_later", [
+    lambda client: save_page(client, 1, {PAGE_KEYS[0][0]: "4"}, action="later"),
+    lambda client: save_comments(client, {"strengths": "Listens."}, action="later"),
+], ids=["domain page", "comments page"])
+def test_saving_for_later_ends_the_rater_session_in_this_browser(app, make_app, client,
+                                                                launched, save_for_later):
+    open_link(client, launched.links[PEER])
+    assert save_for_later(client).headers["Location"] == "/survey/saved"
+    saved = client.get("/survey/saved")
+    assert "Please finish by" in saved.text and no_form(saved)
+    assert client.get("/survey/review").status_code == 404
+    # The emailed link still leads back, in this browser or any other, to what was saved.
+    for browser in (client, make_app().test_client()):
+        assert "Continue where you left off" in open_link(browser, launched.links[PEER]).text
 
 
 def test_the_thank_you_page_and_a_second_submit(app, client, launched):

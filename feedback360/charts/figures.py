@@ -102,7 +102,10 @@ def domain_bars(report: CycleReport) -> Chart:
     if not report.validity.met:
         title += " (read with caution)"
         layout["annotations"] = [{
-            "text": "Read with caution: the rule for a valid report is not met",
+            # True both when the rule is not met and when its senior part is not told
+            # (scoring.disclosed): the chart must not say which.
+            "text": ("Read with caution: the report is not shown to meet the rule for a valid "
+                     "report"),
             "xref": "paper", "yref": "paper", "x": 0, "y": 1, "xanchor": "left",
             "yanchor": "bottom", "yshift": 48, "showarrow": False, "bgcolor": WARM_YELLOW,
             "borderpad": 6, "font": {"color": TEXT_COLOUR, "size": 14}}]

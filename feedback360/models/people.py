@@ -54,7 +54,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
-    # Rotated whenever the password changes, so every other signed-in session ends.
+    # Rotated on sign-out and whenever the password changes (services/sessions.py), so every
+    # signed-in session of the user, and any copy of its cookie, ends.
     session_nonce: Mapped[str] = mapped_column(String(32))
     cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="SET NULL"))
     specialty: Mapped[str | None] = mapped_column(String(120))

@@ -15,6 +15,7 @@ from ..models import ROLES, Cohort, User
 from ..passwords import WeakPassword, check_policy, hash_password, needs_rehash, verify_password
 from ..urls import absolute_url
 from . import DomainError
+from .sessions import end_sessions
 
 LOGIN_FAILED = "Enter a correct email address and password"
 
@@ -131,7 +132,7 @@ def set_password(user: User, password: str) -> None:
     except WeakPassword as exc:
         raise DomainError(str(exc), field="password") from exc
     user.password_hash = hash_password(password)
-    user.session_nonce = secrets.token_hex(16)
+    end_sessions(user)
 
 
 def activate(token: str, password: str) -> User:
@@ -147,6 +148,17 @@ def reset_password(token: str, password: str) -> User:
     set_password(user, password)
     audit.record(user, "user.password_reset", f"user:{user.id}")
     return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """A signed-in user's own change: the current password first, then the policy; every
+    session of theirs ends (the caller starts a fresh one for the browser that asked)."""
+    if not verify_password(user.password_hash, current):
+        raise DomainError("Enter your current password correctly", field="current_password")
+    if new == current:
+        raise DomainError("Choose a password different from your current one", field="password")
+    set_password(user, new)
+    audit.record(user, "user.password_changed", f"user:{user.id}")
 
 
 def request_password_reset(email: str) -> None:
@@ -166,8 +178,15 @@ def request_password_reset(email: str) -> None:
 
 
 def authenticate(email: str, password: str) -> User:
+    """The signed-in user, or ``LOGIN_FAILED`` whatever the reason.
+
+    Unknown, deactivated and never-activated accounts get the same message after the same
+    password-hashing work as a wrong password (``verify_password``), so neither the answer nor
+    its timing says which addresses have accounts.
+    """
     user = find_by_email(email)
-    if user is None or not verify_password(user.password_hash, password) or not user.is_active:
+    password_ok = verify_password(user.password_hash if user is not None else None, password)
+    if user is None or not password_ok or not user.is_active:
         audit.record(user, "login.failed", email.strip().lower()[:200])
         raise DomainError(LOGIN_FAILED)
     if needs_rehash(user.password_hash or ""):

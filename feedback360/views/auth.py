@@ -6,17 +6,21 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
+from .. import audit, session_lifetime
 from ..extensions import db, limiter
 from ..forms import ForgotPasswordForm, LoginForm, SetPasswordForm
+from ..mail import queue_after_response
 from ..services import DomainError, accounts
+from ..services.sessions import end_sessions
 from ..urls import safe_next
 from . import show_domain_error
 
@@ -32,10 +36,7 @@ def _reset_limit() -> str:
 
 
 def _start_session(user) -> None:  # type: ignore[no-untyped-def]
-    # A fresh session at every sign-in: nothing from before it (or planted in it) survives.
-    session.clear()
-    login_user(user)
-    session.permanent = True
+    session_lifetime.start(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -59,6 +60,12 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        # Server-side: a copy of this cookie (or the user's other browsers) is dead too.
+        user = current_user._get_current_object()
+        end_sessions(user)
+        audit.record(user, "logout", f"user:{user.id}")
+        db.session.commit()
     logout_user()
     session.clear()
     flash("You have signed out", "success")
@@ -94,9 +101,11 @@ def activate(token: str):  # type: ignore[no-untyped-def]
 def forgot_password():  # type: ignore[no-untyped-def]
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data)
-        db.session.commit()
-        return render_template("auth/reset_sent.html", email=form.email.data)
+        # The same answer, after the same work, whether or not the address has an account (or
+        # needs an activation link instead): finding out, and the mail, come after the response.
+        email = form.email.data
+        response = make_response(render_template("auth/reset_sent.html", email=email))
+        return queue_after_response(response, lambda: accounts.request_password_reset(email))
     return render_template("auth/forgot_password.html", form=form), 400 if form.errors else 200
 
 

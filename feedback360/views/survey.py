@@ -9,6 +9,7 @@ withdrawal or the cycle closing takes effect at once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from flask import (
@@ -262,7 +263,7 @@ def page(n: int):  # type: ignore[no-untyped-def]
                                              submitted))
         _commit()
         if request.form.get("action") == "later":
-            return redirect(url_for(".saved"))
+            return _leave_for_later(invitation)
         return redirect(_after_page(instrument, n))
     back = url_for(".page", n=n - 1) if n > 1 else url_for(".welcome")
     return render_template("survey/page.html", **_context(invitation), form=form, n=n,
@@ -290,7 +291,7 @@ def comments():  # type: ignore[no-untyped-def]
             keep_draft(invitation, updated)
             _commit()
             if request.form.get("action") == "later":
-                return redirect(url_for(".saved"))
+                return _leave_for_later(invitation)
             return redirect(url_for(".review"))
     return render_template("survey/comments.html", **_context(invitation), form=form,
                            n=_page_total(instrument),
@@ -342,12 +343,25 @@ def thanks():  # type: ignore[no-untyped-def]
     return render_template("survey/thanks.html")
 
 
+def _leave_for_later(invitation: Invitation):  # type: ignore[no-untyped-def]
+    """"Save and come back later" ends the rater session in this browser: someone who picks up
+    a shared computer next finds no way into the answers; the emailed link is the way back."""
+    closes_on = invitation.cycle.closes_on
+    _remember(LinkProblem("Open the link in your email to carry on", status=404,
+                          detail="Your answers have been saved. To carry on answering, open "
+                                 "the link in your email again."))
+    session[DONE_KEY]["saved_until"] = closes_on.isoformat()
+    return redirect(url_for(".saved"))
+
+
 @bp.get("/survey/saved")
 def saved():  # type: ignore[no-untyped-def]
-    invitation = _rater()
-    context = _context(invitation)
-    return render_template("survey/saved.html", **context,
-                           resume_url=_resume_url(context["instrument"], context["draft"]))
+    done = session.get(DONE_KEY)
+    if not isinstance(done, dict) or not isinstance(done.get("saved_until"), str):
+        _rater()  # no answers were saved for later in this browser: say why, or
+        return redirect(url_for(".welcome"))  # a rater still answering carries on
+    return render_template("survey/saved.html", closes_on=date.fromisoformat(
+        done["saved_until"]))
 
 
 @bp.route("/survey/decline", methods=["GET", "POST"], endpoint="decline")

@@ -1,5 +1,6 @@
 """A programme lead creates a cohort, imports its people from a CSV file with a bad row, and
-assigns a coach to several trainees at once, in Chromium; every page passes axe-core."""
+assigns a coach to several trainees at once, then manages one person's account (details, role,
+activation email, sign out everywhere, deactivation), in Chromium; every page passes axe-core."""
 
 from __future__ import annotations
 
@@ -66,3 +67,40 @@ def test_cohort_import_and_bulk_coach_assignment(page, live_server, make_user, s
     page.get_by_role("button", name="Remove Dr Priya Sharma").click()
     page.get_by_text("has no coach yet").wait_for()
 
+
+    # One person's page: details, role, activation email, sign out everywhere, deactivation.
+    page.get_by_role("link", name="Users").first.click()
+    page.get_by_role("link", name="Amara Okafor", exact=True).click()
+    page.get_by_role("heading", name="Amara Okafor", exact=True).wait_for()
+    assert "activation email last sent" in page.content()
+    assert_accessible(page)
+    page.get_by_role("button", name="Resend the activation email").click()
+    page.locator(".nhsuk-error-summary").filter(has_text="try again in").wait_for()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Change Amara Okafor's details or role").click()
+    page.get_by_label("Training year").fill("12")
+    page.get_by_label("Email address").fill("Ben@NHS.net")
+    page.get_by_role("button", name="Save changes").click()
+    page.locator(".nhsuk-error-summary").wait_for()
+    assert "Training year must be between 1 and 10" in page.content()
+    assert_accessible(page)
+    page.get_by_label("Training year").fill("2")
+    page.get_by_role("button", name="Save changes").click()
+    page.locator(".nhsuk-error-summary").filter(
+        has_text="Another account already uses this email address").wait_for()
+    page.get_by_label("Email address").fill("Amara.Okafor@NHS.net")
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("Amara Okafor's details saved").wait_for()
+    assert "amara.okafor@nhs.net" in page.content()
+
+    page.get_by_role("button", name="Sign Amara Okafor out everywhere").click()
+    page.get_by_text("Amara Okafor is signed out on every device").wait_for()
+    page.get_by_role("link", name="Deactivate Amara Okafor's account").click()
+    page.get_by_role("heading", name="Deactivate this account?").wait_for()
+    assert_accessible(page)
+    page.get_by_role("button", name="Deactivate the account").click()
+    page.get_by_text("Amara Okafor's account is deactivated").wait_for()
+    assert_accessible(page)
+    page.get_by_role("button", name="Reactivate Amara Okafor's account").click()
+    page.get_by_text("Amara Okafor's account is active again").wait_for()

@@ -1,4 +1,5 @@
-"""People and their accounts: the list, invitations, and resending an activation email."""
+"""People and their accounts: the list, invitations, and one person's page (details, role,
+deactivation, activation email, signing out everywhere). Each change is audited by its service."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from ...cycle_forms import ConfirmForm
 from ...extensions import db
-from ...forms import InviteUserForm
+from ...forms import InviteUserForm, UserDetailsForm
 from ...models import ROLES, Cohort, User
-from ...services import DomainError, accounts, cohorts
+from ...services import DomainError, account_admin, accounts, cohorts
 from ...url_values import page_number
 from .. import show_domain_error
 from . import bp
@@ -25,11 +27,18 @@ def users():  # type: ignore[no-untyped-def]
     return render_template("admin/users.html", page=page, role=role, roles=ROLES)
 
 
+def _cohort_choices(form: InviteUserForm, keep: Cohort | None = None) -> None:
+    offered = cohorts.active_cohorts()
+    if keep is not None and keep not in offered:  # an archived cohort the person is already in
+        offered = [*offered, keep]
+    form.cohort_id.choices = [SelectChoice(0, "No cohort"),
+                              *[SelectChoice(c.id, c.name) for c in offered]]
+
+
 @bp.route("/users/invite", methods=["GET", "POST"])
 def invite_user():  # type: ignore[no-untyped-def]
     form = InviteUserForm()
-    form.cohort_id.choices = [SelectChoice(0, "No cohort"),
-                              *[SelectChoice(c.id, c.name) for c in cohorts.active_cohorts()]]
+    _cohort_choices(form)
     if form.validate_on_submit():
         cohort = db.session.get(Cohort, form.cohort_id.data) if form.cohort_id.data else None
         try:
@@ -46,12 +55,77 @@ def invite_user():  # type: ignore[no-untyped-def]
     return render_template("admin/invite_user.html", form=form), 400 if form.errors else 200
 
 
+def _user_page(user: User, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    return render_template("admin/user.html", person=user, form=ConfirmForm(), error=error,
+                           last_sent=account_admin.activation_last_sent(user)), status
+
+
+@bp.get("/users/<int:user_id>")
+def user(user_id: int):  # type: ignore[no-untyped-def]
+    return _user_page(db.get_or_404(User, user_id))
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def edit_user(user_id: int):  # type: ignore[no-untyped-def]
+    person = db.get_or_404(User, user_id)
+    form = UserDetailsForm(obj=person, cohort_id=person.cohort_id or 0)
+    _cohort_choices(form, keep=person.cohort)
+    if form.validate_on_submit():
+        wanted = account_admin.Details(
+            name=form.name.data, email=form.email.data, role=form.role.data,
+            cohort_id=form.cohort_id.data or None, specialty=form.specialty.data,
+            training_year=form.training_year.data, site=form.site.data)
+        try:
+            changes = account_admin.update_details(person, wanted, by=current_user)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{person.name}'s details saved" if changes else "Nothing was changed",
+                  "success" if changes else "info")
+            return redirect(url_for("admin.user", user_id=person.id))
+    return render_template("admin/user_form.html", form=form, person=person), \
+        400 if form.errors else 200
+
+
+def _act(user_id: int, action, done: str):  # type: ignore[no-untyped-def]
+    """POST with only a CSRF token: apply ``action`` to the person and come back to their page."""
+    person = db.get_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form had expired. Go back to the page and try again.")
+    try:
+        action(person, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        return _user_page(person, error.message, 409)
+    db.session.commit()
+    flash(done.format(name=person.name, email=person.email), "success")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
+def deactivate_user(user_id: int):  # type: ignore[no-untyped-def]
+    if request.method == "POST":
+        return _act(user_id, account_admin.deactivate,
+                    "{name}'s account is deactivated and they are signed out")
+    person = db.get_or_404(User, user_id)
+    if not person.active:
+        flash(f"{person.name}'s account is already deactivated", "info")
+        return redirect(url_for("admin.user", user_id=person.id))
+    return render_template("admin/user_deactivate.html", person=person, form=ConfirmForm())
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+def reactivate_user(user_id: int):  # type: ignore[no-untyped-def]
+    return _act(user_id, account_admin.reactivate, "{name}'s account is active again")
+
+
+@bp.post("/users/<int:user_id>/sign-out")
+def sign_out_user(user_id: int):  # type: ignore[no-untyped-def]
+    return _act(user_id, account_admin.sign_out_everywhere,
+                "{name} is signed out on every device")
+
+
 @bp.post("/users/<int:user_id>/resend-activation")
 def resend_activation(user_id: int):  # type: ignore[no-untyped-def]
-    user = db.get_or_404(User, user_id)
-    if user.password_hash is not None:
-        abort(409, description="This account is already active.")
-    accounts.send_activation(user, current_user)
-    db.session.commit()
-    flash(f"Activation email sent again to {user.email}", "success")
-    return redirect(url_for("admin.users"))
+    return _act(user_id, account_admin.resend_activation, "Activation email sent again to {email}")
