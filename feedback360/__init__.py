@@ -39,7 +39,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_request_hooks(app)
     register_error_pages(app)
     register_cli(app)
+    trust_proxies(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address, scheme and host from the ``TRUSTED_PROXIES`` nearest proxies.
+
+    Only the right-most n ``X-Forwarded-*`` values are believed (each trusted proxy appends
+    one); with 0 the headers are ignored, so a client cannot forge its address for the
+    per-address limits or the audit trail."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+                                x_host=hops)
 
 
 def register_templating(app: Flask) -> None:

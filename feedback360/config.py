@@ -17,6 +17,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 from .email_identity import parse_domain_rules
 
 PROFILES = ("production", "development", "testing")
@@ -74,6 +76,13 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
         "RESET_RATE_LIMIT": "5 per minute;20 per hour",
+        # Per account (case-folded email), whatever address the attempts come from; counted in
+        # RATELIMIT_STORAGE_URI, so shared by every worker and server (account_throttle.py).
+        "LOGIN_ACCOUNT_LIMIT": "5 per 15 minutes",
+        "RESET_ACCOUNT_LIMIT": "3 per hour",
+        # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host: with 0 the
+        # socket address is the client; with n, the n-th address from the right (ProxyFix).
+        "TRUSTED_PROXIES": 0,
         "MAIL_BACKEND": "smtp" if production else "file",
         "MAIL_SERVER": "localhost",
         "MAIL_PORT": 25,
@@ -106,7 +115,8 @@ def from_environment() -> dict[str, Any]:
     for name in ("SECRET_KEY", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD",
                  "MAIL_DEFAULT_SENDER", "MAIL_BACKEND", "RATELIMIT_STORAGE_URI",
                  "SERVER_BASE_URL", "INSTRUMENTS_DIR", "LOGIN_RATE_LIMIT", "RESET_RATE_LIMIT",
-                 "RATER_EMAIL_DOMAINS"):
+                 "LOGIN_ACCOUNT_LIMIT", "RESET_ACCOUNT_LIMIT", "RATER_EMAIL_DOMAINS",
+                 "TRUSTED_PROXIES"):
         if os.environ.get(name):
             found[name] = os.environ[name]
     if os.environ.get("DATABASE_URL"):
@@ -146,6 +156,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, A
     except ValueError as error:
         raise ConfigurationError(f"RATER_EMAIL_DOMAINS: {error}") from None
     _settle_session_settings(settings)
+    _settle_throttle_settings(settings)
     if not settings.get("SECRET_KEY"):
         if profile == "production":
             raise ConfigurationError(
@@ -188,6 +199,26 @@ def _settle_session_settings(settings: dict[str, Any]) -> None:
                                      "Domain: set SESSION_COOKIE_SECURE and no "
                                      "SESSION_COOKIE_DOMAIN")
         settings["SESSION_COOKIE_PATH"] = "/"
+
+
+def _settle_throttle_settings(settings: dict[str, Any]) -> None:
+    """The proxy hop count and the per-account limits checked, so a typo stops the app starting."""
+    hops = settings["TRUSTED_PROXIES"]
+    if isinstance(hops, str) and hops.strip().isdigit():
+        hops = int(hops.strip())
+    if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= 10:
+        raise ConfigurationError("TRUSTED_PROXIES must be the number of reverse proxies in front "
+                                 f"of the app, a whole number from 0 to 10, not {hops!r}")
+    settings["TRUSTED_PROXIES"] = hops
+    for name in ("LOGIN_ACCOUNT_LIMIT", "RESET_ACCOUNT_LIMIT", "LOGIN_RATE_LIMIT",
+                 "RESET_RATE_LIMIT"):
+        try:
+            if not parse_many(settings[name]):
+                raise ValueError
+        except (ValueError, TypeError):
+            raise ConfigurationError(
+                f"{name} must be limits such as '5 per 15 minutes' (several separated by "
+                f"';'), not {settings[name]!r}") from None
 
 
 def _instance_secret_key(instance_path: Path) -> str:

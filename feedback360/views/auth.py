@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     make_response,
@@ -15,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user, logout_user
 
-from .. import audit, session_lifetime
+from .. import account_throttle, audit, session_lifetime
 from ..extensions import db, limiter
 from ..forms import ForgotPasswordForm, LoginForm, SetPasswordForm
 from ..mail import queue_after_response
@@ -35,20 +36,33 @@ def _reset_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
 
 
+def _failed(response: Response) -> bool:
+    # A successful sign-in redirects; only the rest count towards the address's limit, so
+    # everyone behind one hospital proxy can still sign in.
+    return response.status_code >= 400
+
+
 def _start_session(user) -> None:  # type: ignore[no-untyped-def]
     session_lifetime.start(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        # Checked before the password, for every email alike: a locked account cannot be
+        # guessed at, even with the right password, and the refusal tells nothing of accounts.
+        refusal = account_throttle.refusal("login", form.email.data)
+        if refusal is not None:
+            form.form_errors.append(refusal.message("login"))
+            return render_template("auth/login.html", form=form), 429
         try:
             user = accounts.authenticate(form.email.data, form.password.data)
         except DomainError as error:
+            account_throttle.count("login", form.email.data)
             show_domain_error(form, error)
             db.session.commit()  # keep the audit record of the failed attempt
         else:
@@ -104,6 +118,11 @@ def forgot_password():  # type: ignore[no-untyped-def]
         # The same answer, after the same work, whether or not the address has an account (or
         # needs an activation link instead): finding out, and the mail, come after the response.
         email = form.email.data
+        refusal = account_throttle.refusal("reset", email)
+        if refusal is not None:
+            form.form_errors.append(refusal.message("reset"))
+            return render_template("auth/forgot_password.html", form=form), 429
+        account_throttle.count("reset", email)
         response = make_response(render_template("auth/reset_sent.html", email=email))
         return queue_after_response(response, lambda: accounts.request_password_reset(email))
     return render_template("auth/forgot_password.html", form=form), 400 if form.errors else 200
