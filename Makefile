@@ -65,17 +65,18 @@ system-deps:
 	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null \
 	  || missing+=(postgresql)
 	command -v npm >/dev/null || missing+=(nodejs npm)
+	command -v redis-server >/dev/null || missing+=(redis-server)
 	if [ ! -x $(BIN)/python ] && ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then
 	  missing+=(python3-venv)
 	fi
 	if [ $${#missing[@]} -eq 0 ]; then
-	  echo "system-deps: chromium, PostgreSQL server and npm are installed"
+	  echo "system-deps: chromium, PostgreSQL server, redis-server and npm are installed"
 	  exit 0
 	fi
 	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
 	  echo "system-deps: missing $${missing[*]}; not root on Debian, so not installing them." \
 	       "Install them yourself (browser tests need $(CHROMIUM), the PostgreSQL run needs" \
-	       "initdb/pg_ctl)." >&2
+	       "initdb/pg_ctl, the shared-throttle test redis-server)." >&2
 	  exit 0
 	fi
 	echo "system-deps: installing $${missing[*]}"
