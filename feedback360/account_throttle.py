@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import current_app
+from flask import Response, current_app
 from limits import RateLimitItem, parse_many
 from limits.strategies import FixedWindowRateLimiter
 
@@ -39,6 +39,12 @@ class Refusal:
                     "works straight away.")
         return (f"Too many requests for this email address. Try again after {when}, or use the "
                 "link in the email already sent.")
+
+
+def failed(response: Response) -> bool:
+    """Flask-Limiter's ``deduct_when`` for the per-address limits: a success (a redirect) is
+    never counted, so everyone behind one hospital proxy can still sign in."""
+    return response.status_code >= 400
 
 
 def _limits(kind: str) -> list[RateLimitItem]:

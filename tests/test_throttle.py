@@ -190,3 +190,23 @@ def test_reset_and_activation_requests_are_limited_per_account(make_app, make_us
     assert refused.status_code == 429
     assert "Too many requests for this email address. Try again after" in text_of(refused)
     assert ask("other@nhs.net", "198.51.100.1").status_code == 200
+
+
+def test_wrong_current_passwords_from_a_stolen_session_share_the_account_count(make_app,
+                                                                              make_user):
+    user = make_user("stolen@nhs.net")
+    app = throttled_app(make_app, LOGIN_ACCOUNT_LIMIT="3 per 15 minutes")
+    thief, owner = app.test_client(), app.test_client()
+    assert attempt(thief, user.email, DEFAULT_PASSWORD).status_code == 302
+
+    def change(current: str, new: str = "a brand new passphrase"):
+        token = csrf_token(thief.get("/account/password"))
+        return thief.post("/account/password", data={
+            "current_password": current, "password": new, "confirm": new, "csrf_token": token})
+
+    # The right current password with an unacceptable new one is not a guess: not counted.
+    assert change(DEFAULT_PASSWORD, new=DEFAULT_PASSWORD).status_code == 400
+    assert [change(f"guess {n}").status_code for n in range(3)] == [400] * 3
+    assert change(DEFAULT_PASSWORD).status_code == 429
+    assert "Too many failed sign-ins" in text_of(attempt(owner, user.email, DEFAULT_PASSWORD))
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from .. import session_lifetime
+from .. import account_throttle, session_lifetime
 from ..extensions import db, limiter
 from ..forms import ChangePasswordForm
 from ..services import DomainError, accounts
@@ -21,14 +21,22 @@ def _change_limit() -> str:
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_change_limit, methods=["POST"])
+@limiter.limit(_change_limit, methods=["POST"], deduct_when=account_throttle.failed)
 def change_password():  # type: ignore[no-untyped-def]
     form = ChangePasswordForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
+        # Wrong current passwords share the account's sign-in count: a stolen session is no
+        # way round the per-account limit.
+        refusal = account_throttle.refusal("login", user.email)
+        if refusal is not None:
+            form.form_errors.append(refusal.message("login"))
+            return render_template("account/change_password.html", form=form), 429
         try:
             accounts.change_password(user, form.current_password.data, form.password.data)
         except DomainError as error:
+            if error.field == "current_password":
+                account_throttle.count("login", user.email)
             show_domain_error(form, error)
         else:
             db.session.commit()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     make_response,
@@ -36,18 +35,12 @@ def _reset_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
 
 
-def _failed(response: Response) -> bool:
-    # A successful sign-in redirects; only the rest count towards the address's limit, so
-    # everyone behind one hospital proxy can still sign in.
-    return response.status_code >= 400
-
-
 def _start_session(user) -> None:  # type: ignore[no-untyped-def]
     session_lifetime.start(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=account_throttle.failed)
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
