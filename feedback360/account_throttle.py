@@ -31,6 +31,12 @@ class Refusal:
 
     until: datetime
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """``Retry-After`` in seconds, as the per-address limits' 429 pages send it."""
+        seconds = max(1, math.ceil((self.until - datetime.now(UTC)).total_seconds()))
+        return {"Retry-After": str(seconds)}
+
     def message(self, kind: str) -> str:
         when = self.until.strftime("%H:%M UTC")
         if kind == "login":

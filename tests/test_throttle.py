@@ -150,6 +150,7 @@ def test_guesses_at_one_account_from_many_addresses_are_stopped(make_app, make_u
     text = text_of(refused)
     assert "Too many failed sign-ins for this email address" in text
     assert f"Try again after {unlocked:%H:%M} UTC" in text
+    assert 0 < int(refused.headers["Retry-After"]) <= 16 * 60
     assert "reset your password" in text
     # Other accounts are not locked by it.
     assert attempt(client, "someone.else@nhs.net", address="198.51.100.99").status_code == 400

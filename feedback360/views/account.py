@@ -31,7 +31,7 @@ def change_password():  # type: ignore[no-untyped-def]
         refusal = account_throttle.refusal("login", user.email)
         if refusal is not None:
             form.form_errors.append(refusal.message("login"))
-            return render_template("account/change_password.html", form=form), 429
+            return render_template("account/change_password.html", form=form), 429, refusal.headers
         try:
             accounts.change_password(user, form.current_password.data, form.password.data)
         except DomainError as error:

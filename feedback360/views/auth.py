@@ -51,7 +51,7 @@ def login():  # type: ignore[no-untyped-def]
         refusal = account_throttle.refusal("login", form.email.data)
         if refusal is not None:
             form.form_errors.append(refusal.message("login"))
-            return render_template("auth/login.html", form=form), 429
+            return render_template("auth/login.html", form=form), 429, refusal.headers
         try:
             user = accounts.authenticate(form.email.data, form.password.data)
         except DomainError as error:
@@ -114,7 +114,7 @@ def forgot_password():  # type: ignore[no-untyped-def]
         refusal = account_throttle.refusal("reset", email)
         if refusal is not None:
             form.form_errors.append(refusal.message("reset"))
-            return render_template("auth/forgot_password.html", form=form), 429
+            return render_template("auth/forgot_password.html", form=form), 429, refusal.headers
         account_throttle.count("reset", email)
         response = make_response(render_template("auth/reset_sent.html", email=email))
         return queue_after_response(response, lambda: accounts.request_password_reset(email))
