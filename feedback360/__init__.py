@@ -82,6 +82,12 @@ def register_extensions(app: Flask) -> None:
                      render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    if (app.config["FEEDBACK360_ENV"] == "production" and app.config["RATELIMIT_ENABLED"]
+            and app.config["RATELIMIT_STORAGE_URI"].startswith("memory://")):
+        # Not refused: one worker on one server is a fair set-up; but say what it costs.
+        app.logger.warning("RATELIMIT_STORAGE_URI is memory://: each worker process counts "
+                           "sign-in attempts alone, so with several workers or servers the "
+                           "limits are that many times looser. Set it to redis://HOST:6379/0.")
     login_manager.init_app(app)
     configure_engine(app)
 

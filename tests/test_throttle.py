@@ -110,6 +110,14 @@ def test_trusted_proxies_comes_from_the_environment(make_app, monkeypatch):
     assert make_app().config["TRUSTED_PROXIES"] == 2
 
 
+@pytest.mark.parametrize(("uri", "warned"), [("memory://", True),
+                                             ("redis://127.0.0.1:6379/0", False)])
+def test_production_warns_when_each_worker_would_count_alone(make_app, caplog, uri, warned):
+    make_app(FEEDBACK360_ENV="production", SECRET_KEY="k" * 64, RATELIMIT_ENABLED=True,
+             RATELIMIT_STORAGE_URI=uri)
+    assert ("each worker process counts sign-in attempts alone" in caplog.text) is warned
+
+
 # --- successful sign-ins are never counted -----------------------------------------------------
 
 
