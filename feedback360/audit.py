@@ -22,7 +22,8 @@ def record(actor: User | None, action: str, target: str | None = None,
 
 def _origin() -> dict[str, str | None]:
     """The request's client address and browser; nothing outside a request (CLI, jobs)."""
-    if not has_request_context():
+    if not has_request_context() or request.blueprint == "survey":
+        # Raters are anonymous: no address or browser is kept beside a survey request.
         return {}
     # PostgreSQL refuses NUL in text: a forged header must not turn an audited request into a 500.
     agent = request.user_agent.string.replace("\x00", "")[:USER_AGENT_LENGTH] or None

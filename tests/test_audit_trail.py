@@ -80,3 +80,48 @@ def test_a_user_with_events_cannot_be_deleted(app, stored_event):
             db.session.commit()
         db.session.rollback()
         assert db.session.get(AuditEvent, stored_event).actor_id == actor.id
+
+
+# --------------------------------------------------------------------------------------------
+# Events the error handlers record
+
+
+def test_a_csrf_failure_is_recorded_with_who_and_where(app, client, make_user, login):
+    user = make_user("t@nhs.net")
+    login(client, user)
+    assert client.post("/auth/logout", data={"csrf_token": "forged"}).status_code == 400
+    [event] = events(app, "csrf.failed")
+    assert (event.actor_id, event.target, event.detail) == (user.id, "auth.logout",
+                                                            {"method": "POST"})
+    assert event.client_address == "127.0.0.1"
+
+
+def test_a_csrf_failure_on_a_survey_page_is_not_recorded(app, client):
+    """Raters are anonymous: no address and time beside a survey endpoint."""
+    assert client.post("/survey/submit", data={"csrf_token": "forged"}).status_code == 400
+    assert events(app, "csrf.failed") == []
+
+
+@pytest.mark.parametrize("role, status", [("trainee", 404), ("admin", 403)])
+def test_refused_access_to_an_object_is_recorded(app, client, make_user, login, role, status):
+    owner = make_user("owner@nhs.net")
+    with app.app_context():
+        from feedback360.services import cycles
+        cycle = cycles.create_cycle(db.session.get(User, owner.id), instrument_key="clcf",
+                                    title="Spring 360", closes_on=None)
+        db.session.commit()
+        cycle_id = cycle.id
+    other = make_user(f"other-{role}@nhs.net", role=role)
+    login(client, other)
+    assert client.get(f"/cycles/{cycle_id}/report").status_code == status
+    [event] = events(app, "access.refused")
+    assert (event.actor_id, event.target, event.detail) == (
+        other.id, "reports.dashboard", {"status": status, "cycle_id": cycle_id})
+
+
+def test_a_missing_page_or_an_anonymous_visitor_is_not_an_access_event(app, client, make_user,
+                                                                      login):
+    assert client.get("/cycles/1/report").status_code == 302  # to sign in
+    login(client, make_user("t@nhs.net"))
+    assert client.get("/no/such/page").status_code == 404
+    assert events(app, "access.refused") == []
