@@ -12,14 +12,15 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flask import g
 
 from . import audit
+from .demo_audit import held_audit_events, release
 from .extensions import db
 from .instruments import Instrument, snapshot
-from .models import AuditEvent, CoachAssignment, FeedbackCycle, Invitation, OutboxMessage, User
+from .models import CoachAssignment, FeedbackCycle, Invitation, OutboxMessage, User
 from .services import cycles, surveys
 from .services.surveys import Draft
 
@@ -286,8 +287,16 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
 
-def _seed_cycle(trainee: User, spec: Spec, cycle_no: int, profile: Profile, people: _People,
-                rng: random.Random, coach: User | None, instruments: dict[str, Instrument]) -> None:
+def _seed_cycle(*args: Any) -> None:
+    """One demo cycle, its audit events dated when its story says they happened."""
+    with held_audit_events() as held:
+        target, when = _build_cycle(*args)
+    release(held, target, when)
+
+
+def _build_cycle(trainee: User, spec: Spec, cycle_no: int, profile: Profile, people: _People,
+                 rng: random.Random, coach: User | None, instruments: dict[str, Instrument]
+                 ) -> tuple[str, dict[str, datetime]]:
     now, today = datetime.now(UTC), cycles.today()
     if spec.state == "closed":
         closes_on = today - timedelta(days=spec.days)
@@ -334,9 +343,7 @@ def _seed_cycle(trainee: User, spec: Spec, cycle_no: int, profile: Profile, peop
             cycle.released_at = min(cycle.closed_at + timedelta(days=rng.randint(8, 20),
                                                                 hours=rng.randint(1, 8)), now)
     db.session.flush()
-    for event in db.session.scalars(db.select(AuditEvent).where(
-            AuditEvent.target == f"cycle:{cycle.id}", AuditEvent.action.in_(list(when)))):
-        event.created_at = when[event.action]
+    return f"cycle:{cycle.id}", when
 
 
 def _launch(cycle: FeedbackCycle, instrument: Instrument, invitations: list[Invitation],
