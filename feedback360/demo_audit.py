@@ -3,7 +3,7 @@ so an event the demo dates in the past must get its time before it is inserted, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -41,3 +41,11 @@ def release(held: list[AuditEvent], target: str, when: dict[str, datetime]) -> N
         if held_event.target == target and held_event.action in when:
             held_event.created_at = when[held_event.action]
     db.session.add_all(held)
+
+
+def with_dated_events(build: Callable[..., tuple[str, dict[str, datetime]]], *args: Any) -> None:
+    """``build(*args)`` (returning a target and when each of its actions happened), its audit
+    events inserted with those times."""
+    with held_audit_events() as held:
+        target, when = build(*args)
+    release(held, target, when)

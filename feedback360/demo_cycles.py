@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from flask import g
 
 from . import audit
-from .demo_audit import held_audit_events, release
+from .demo_audit import with_dated_events
 from .extensions import db
 from .instruments import Instrument, snapshot
 from .models import CoachAssignment, FeedbackCycle, Invitation, OutboxMessage, User
@@ -287,13 +287,6 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
 
-def _seed_cycle(*args: Any) -> None:
-    """One demo cycle, its audit events dated when its story says they happened."""
-    with held_audit_events() as held:
-        target, when = _build_cycle(*args)
-    release(held, target, when)
-
-
 def _build_cycle(trainee: User, spec: Spec, cycle_no: int, profile: Profile, people: _People,
                  rng: random.Random, coach: User | None, instruments: dict[str, Instrument]
                  ) -> tuple[str, dict[str, datetime]]:
@@ -404,4 +397,5 @@ def seed_demo_cycles(trainees: list[User], coaches: list[User], rng_seed: int = 
                      coaches[index % len(coaches)] if coaches else None)
         people = _People(rng)
         for cycle_no, spec in enumerate(plan[index % len(plan)]):
-            _seed_cycle(trainee, spec, cycle_no, profile, people, rng, coach, instruments)
+            with_dated_events(_build_cycle, trainee, spec, cycle_no, profile, people, rng,
+                              coach, instruments)
