@@ -17,9 +17,10 @@ from typing import NamedTuple
 from flask import g
 
 from . import audit
+from .demo_audit import with_dated_events
 from .extensions import db
 from .instruments import Instrument, snapshot
-from .models import AuditEvent, CoachAssignment, FeedbackCycle, Invitation, OutboxMessage, User
+from .models import CoachAssignment, FeedbackCycle, Invitation, OutboxMessage, User
 from .services import cycles, surveys
 from .services.surveys import Draft
 
@@ -286,8 +287,9 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
 
-def _seed_cycle(trainee: User, spec: Spec, cycle_no: int, profile: Profile, people: _People,
-                rng: random.Random, coach: User | None, instruments: dict[str, Instrument]) -> None:
+def _build_cycle(trainee: User, spec: Spec, cycle_no: int, profile: Profile, people: _People,
+                 rng: random.Random, coach: User | None, instruments: dict[str, Instrument]
+                 ) -> tuple[str, dict[str, datetime]]:
     now, today = datetime.now(UTC), cycles.today()
     if spec.state == "closed":
         closes_on = today - timedelta(days=spec.days)
@@ -334,9 +336,7 @@ def _seed_cycle(trainee: User, spec: Spec, cycle_no: int, profile: Profile, peop
             cycle.released_at = min(cycle.closed_at + timedelta(days=rng.randint(8, 20),
                                                                 hours=rng.randint(1, 8)), now)
     db.session.flush()
-    for event in db.session.scalars(db.select(AuditEvent).where(
-            AuditEvent.target == f"cycle:{cycle.id}", AuditEvent.action.in_(list(when)))):
-        event.created_at = when[event.action]
+    return f"cycle:{cycle.id}", when
 
 
 def _launch(cycle: FeedbackCycle, instrument: Instrument, invitations: list[Invitation],
@@ -397,4 +397,5 @@ def seed_demo_cycles(trainees: list[User], coaches: list[User], rng_seed: int = 
                      coaches[index % len(coaches)] if coaches else None)
         people = _People(rng)
         for cycle_no, spec in enumerate(plan[index % len(plan)]):
-            _seed_cycle(trainee, spec, cycle_no, profile, people, rng, coach, instruments)
+            with_dated_events(_build_cycle, trainee, spec, cycle_no, profile, people, rng,
+                              coach, instruments)

@@ -8,6 +8,8 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from . import audit_requests
+
 log = logging.getLogger(__name__)
 
 PAGES: dict[int, tuple[str, str]] = {
@@ -49,6 +51,7 @@ def render_error(code: int, detail: str | None = None):  # type: ignore[no-untyp
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError):  # type: ignore[no-untyped-def]
+        audit_requests.csrf_failed()
         return render_error(400, "The form had expired or was sent from somewhere else, so it "
                                  "was not accepted. Go back, reload the page and try again.")
 
@@ -57,6 +60,7 @@ def register_error_handlers(app: Flask) -> None:
         code = error.code or 500
         if code < 400:  # pragma: no cover - redirects raised as exceptions pass through
             return error
+        audit_requests.access_refused(code)
         detail = error.description if code in (400, 409, 410) and \
             error.description != type(error).description else None
         response, status = render_error(code, detail)

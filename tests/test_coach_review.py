@@ -284,7 +284,8 @@ def test_hiding_someone_elses_or_a_made_up_comment_is_not_found(app, coach_clien
 
 
 @needs_dashboard
-def test_the_trainee_never_sees_a_hidden_comment(app, coach_client, trainee_client, cycle_id):
+def test_the_trainee_never_sees_a_hidden_comment(app, coach, coach_client, trainee_client,
+                                                  cycle_id):
     handle = comment_handle(app, cycle_id, IDENTIFYING)
     post(coach_client, f"/coach/cycles/{cycle_id}/comments/{handle}/hide",
          data={"reason": "Names Sister Jones"})
@@ -294,6 +295,9 @@ def test_the_trainee_never_sees_a_hidden_comment(app, coach_client, trainee_clie
     release_as(coach_client, cycle_id)
     page = trainee_client.get(f"/cycles/{cycle_id}/report")
     assert page.status_code == 200
+    # the coach's reading is audited (issue 10, point 5); the trainee's own is not
+    assert [(e.actor_id, e.target) for e in audit_events(app, "report.viewed")] == [
+        (coach.id, f"cycle:{cycle_id}")]
     text = text_of(page)
     assert "Strength 1: calm and clear at handover" in text
     assert "Sister Jones" not in text and "ward 7" not in text

@@ -151,6 +151,10 @@ def test_the_lead_sees_the_cohort_report_with_small_cells_suppressed(app, lead, 
     assert all("data" in json.loads(body) for _, body in blocks)
     nonce = re.search(r'<script src="/assets/plotly[^"]*" defer nonce="([^"]+)"', page.text)
     assert nonce and f"'nonce-{nonce.group(1)}'" in page.headers["Content-Security-Policy"]
+    with app.app_context():
+        [viewed] = db.session.scalars(db.select(AuditEvent).filter_by(
+            action="cohort.report_viewed")).all()
+        assert (viewed.target, viewed.actor.email) == (f"cohort:{cohort['id']}", "lead@nhs.net")
 
 
 def breakdown_cells(markup: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from feedback360.demo_cycles import RATER_DOMAINS, seed_demo_cycles
 from feedback360.extensions import db
 from feedback360.models import (
     Answer,
+    AuditEvent,
     Cohort,
     CohortLaunch,
     Comment,
@@ -62,12 +63,23 @@ def test_demo_cycles(app):
         check_every_state_is_seeded_and_consistent(trainees, coaches)
         check_answers_are_believable(trainees)
         check_the_earlier_intake_has_a_cohort_report()
+        check_audit_events_are_dated_with_their_cycles()
         # Running it again adds nothing.
         models = (FeedbackCycle, Invitation, Response, Answer, Comment, SealedResponse,
                   OutboxMessage)
         before = [_count(m) for m in models]
         _seed()
         assert [_count(m) for m in models] == before
+
+
+def check_audit_events_are_dated_with_their_cycles():
+    """The trail is append-only, so the demo dates its events before inserting them."""
+    for cycle in db.session.scalars(db.select(FeedbackCycle)):
+        events = {e.action: e.created_at for e in db.session.scalars(
+            db.select(AuditEvent).filter_by(target=f"cycle:{cycle.id}"))}
+        assert events["cycle.created"] == cycle.created_at
+        if cycle.closed_at is not None:
+            assert events["cycle.closed"] == cycle.closed_at
 
 
 def check_every_state_is_seeded_and_consistent(trainees: list[User], coaches: list[User]):

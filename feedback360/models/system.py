@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -15,6 +15,20 @@ if TYPE_CHECKING:  # relationship targets are resolved by name through the regis
     from .people import User
 
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
+USER_AGENT_LENGTH = 200
+APPEND_ONLY_MESSAGE = "audit events are append-only: they cannot be changed or deleted"
+APPEND_ONLY_DDL = {
+    "postgresql": (
+        "CREATE FUNCTION audit_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}'; END $$",
+        "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION audit_events_refuse_change()",
+    ),
+    "sqlite": tuple(
+        f"CREATE TRIGGER audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events "
+        f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
+        for verb in ("UPDATE", "DELETE")),
+}
 
 
 class OutboxMessage(db.Model):
@@ -53,5 +67,22 @@ class AuditEvent(db.Model):
     target: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the request came from (after the trusted-proxy setting) and the browser it named:
+    # a reviewer tracing a misuse needs both; None for the CLI and scheduled jobs.
+    client_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
 
     actor: Mapped[User | None] = relationship()
+
+
+# The trail is append-only in the database itself, so neither a bug nor someone with the app's
+# credentials can rewrite history through the app's connection. Migration 0009 creates the same
+# triggers; these copies give a schema built from the models (the tests) the same guarantee.
+# Deleting a user who has events is refused too (``actor_id`` SET NULL would be an UPDATE): the app
+# deactivates users and never deletes them.
+for _statement in APPEND_ONLY_DDL["postgresql"]:
+    event.listen(AuditEvent.__table__, "after_create",
+                 DDL(_statement).execute_if(dialect="postgresql"))
+for _statement in APPEND_ONLY_DDL["sqlite"]:
+    event.listen(AuditEvent.__table__, "after_create",
+                 DDL(_statement).execute_if(dialect="sqlite"))

@@ -59,6 +59,9 @@ def report(cohort_id: int):  # type: ignore[no-untyped-def]
                                plotly_version=PLOTLY_VERSION), 400
     filters = form.filters(cohort.id)
     shown = cohort_report(filters)
+    audit.record(current_user, "cohort.report_viewed", f"cohort:{cohort.id}",
+                 filters=filters.as_dict())
+    db.session.commit()
     return render_template(
         "cohort_reports/report.html", cohort=cohort, form=form, report=shown,
         charts={chart.id: chart for chart in cohort_charts(shown)}, tables=_tables(shown),

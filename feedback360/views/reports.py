@@ -22,6 +22,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
 
+from .. import audit
 from ..authz import role_required
 from ..charts import Chart, dashboard_charts, element_table
 from ..extensions import db
@@ -48,8 +49,11 @@ def dashboard(cycle_id: int):  # type: ignore[no-untyped-def]
         return render_template("reports/awaiting.html", cycle=cycle,
                                instrument=instrument_for(cycle))
     context = dashboard_context(cycle, viewer)
+    if viewer == "coach":  # a trainee reading their own report is not audited; staff are
+        audit.record(current_user, "report.viewed", f"cycle:{cycle.id}")
     if db.session.new or db.session.dirty:
-        db.session.commit()  # a summary computed for a cycle closed before summaries existed
+        # the audit event, and a summary computed for a cycle closed before summaries existed
+        db.session.commit()
     return render_template("reports/dashboard.html", **context)
 
 

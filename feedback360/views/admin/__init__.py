@@ -1,8 +1,8 @@
 """Administration for programme leads: one blueprint, one module per concern.
 
 ``users`` (accounts and invitations), ``cohorts`` (intakes), ``imports`` (the CSV import of users)
-``coaching`` (coach assignments) and ``cycles`` (a trainee's closed cycles and the attributes
-they closed with). Every route is for admins only.
+``coaching`` (coach assignments), ``cycles`` (a trainee's closed cycles and the attributes
+they closed with) and ``audit`` (the audit trail). Every route is for admins only.
 """
 
 from __future__ import annotations
@@ -20,4 +20,4 @@ def require_admin() -> None:
     """Every route in this blueprint is for programme leads only."""
 
 
-from . import coaching, cohorts, cycles, imports, users  # noqa: E402,F401  (register the routes on bp)
+from . import audit, coaching, cohorts, cycles, imports, users  # noqa: E402,F401  (register the routes on bp)
