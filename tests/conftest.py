@@ -42,9 +42,8 @@ for _path in (str(TESTS), str(ROOT)):
     if _path not in sys.path:
         sys.path.append(_path)
 
-from helpers import csrf_token, free_port, message_links  # noqa: E402
+from helpers import DEFAULT_PASSWORD, csrf_token, free_port, message_links  # noqa: E402
 
-DEFAULT_PASSWORD = "correct horse battery"
 TEST_SECRET_KEY = "feedback360-tests-not-a-secret"
 PG_TEST_DATABASE = "feedback360_test"
 

@@ -15,6 +15,10 @@ from typing import Any
 
 _LINK = re.compile(r"""https?://[^\s<>"')\]]+""")
 
+# The password every test user gets (conftest's make_user); a module of its own to import from,
+# since "conftest" is ambiguous with tests/e2e/conftest.py on sys.path.
+DEFAULT_PASSWORD = "correct horse battery"
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing is listening on right now."""

@@ -11,9 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from conftest import DEFAULT_PASSWORD
 from flask import request
-from helpers import csrf_token, text_of
+from helpers import DEFAULT_PASSWORD, csrf_token, text_of
 
 from feedback360 import create_app
 from feedback360.config import ConfigurationError

@@ -20,8 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULT_PASSWORD
-from helpers import csrf_token, free_port
+from helpers import DEFAULT_PASSWORD, csrf_token, free_port
 from test_throttle import WRONG, attempt
 
 from feedback360 import PROJECT_ROOT
