@@ -6,11 +6,18 @@ including those under ``tests/e2e``, can import this module as ``helpers``.
 
 from __future__ import annotations
 
+import contextlib
 import html
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 _LINK = re.compile(r"""https?://[^\s<>"')\]]+""")
@@ -259,3 +266,32 @@ def post_form(client: Any, path: str, data: dict[str, str], **kwargs: Any) -> An
     """GET the form at ``path`` for its CSRF token, then POST ``data`` like a browser would."""
     page = client.get(path)
     return client.post(path, data={**data, "csrf_token": csrf_token(page)}, **kwargs)
+
+
+@contextlib.contextmanager
+def gunicorn_server(env: dict[str, str], *, workers: int, cwd: Path
+                    ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """gunicorn serving ``wsgi:app`` from ``cwd`` as the README runs it, on a free 127.0.0.1 port:
+    yields its base URL and process once the master listens; stopped gracefully (SIGTERM, so
+    workers log what they served) on the way out. Read the logs with ``communicate()`` after."""
+    import pytest
+
+    port = free_port()
+    env = {**os.environ, **env}
+    env.pop("GUNICORN_CMD_ARGS", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+         "wsgi:app"], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        assert server.stderr is not None
+        # The master has bound the port once it says so; requests then wait for a worker.
+        for line in server.stderr:
+            if "Listening at" in line:
+                break
+        else:  # pragma: no cover - gunicorn exited
+            pytest.fail("gunicorn did not start")
+        yield f"http://127.0.0.1:{port}", server
+    finally:
+        if server.returncode is None:
+            server.send_signal(signal.SIGTERM)

@@ -6,16 +6,12 @@ gunicorn is started from the project root (so it loads ``gunicorn.conf.py`` by i
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import free_port
+from helpers import gunicorn_server
 from itsdangerous import URLSafeTimedSerializer
 
 from feedback360 import PROJECT_ROOT, tokens
@@ -45,28 +41,13 @@ def _fetch(url: str, **headers: str) -> tuple[int, dict[str, str]]:
 def served(tmp_path_factory) -> dict[str, object]:
     """Start gunicorn as the README says, make the requests, stop it: responses and logs."""
     instance = tmp_path_factory.mktemp("gunicorn")
-    port = free_port()
-    env = {**os.environ, "FEEDBACK360_ENV": "production", "SECRET_KEY": "k" * 64,
+    env = {"FEEDBACK360_ENV": "production", "SECRET_KEY": "k" * 64,
            "FEEDBACK360_INSTANCE": str(instance),
            "DATABASE_URL": f"sqlite:///{Path(instance) / 'feedback360.sqlite'}"}
-    env.pop("GUNICORN_CMD_ARGS", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert server.stderr is not None
-        # The master has bound the port once it says so; requests then wait for a worker.
-        for line in server.stderr:
-            if "Listening at" in line:
-                break
-        else:  # pragma: no cover - gunicorn exited
-            pytest.fail("gunicorn did not start")
-        base = f"http://127.0.0.1:{port}"
+    with gunicorn_server(env, workers=2, cwd=PROJECT_ROOT) as (base, server):
         results = {name: _fetch(base + path, Referer=base + path) for name, path in LINKS.items()}
         results["login"] = _fetch(base + "/auth/login")
-    finally:
-        server.send_signal(signal.SIGTERM)  # graceful: workers finish and log what they served
-        out, err = server.communicate(timeout=60)
+    out, err = server.communicate(timeout=60)
     return {"results": results, "access": out, "error": err}
 
 

@@ -8,11 +8,8 @@ the limiter to its storage afresh: with ``memory://`` the second instance starts
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import DEFAULT_PASSWORD, csrf_token, free_port
+from helpers import DEFAULT_PASSWORD, csrf_token, free_port, gunicorn_server
 from test_throttle import WRONG, attempt
 
 from feedback360 import PROJECT_ROOT
@@ -90,35 +87,21 @@ def test_gunicorn_workers_share_the_per_account_count_through_redis(redis_uri, d
                                                                    make_user, tmp_path):
     """The README's multi-worker gunicorn command: a lock earned in one worker holds in all."""
     user = make_user("worker.target@nhs.net")
-    port = free_port()
-    env = {**os.environ, "FEEDBACK360_ENV": "development", "SECRET_KEY": "k" * 64,
+    env = {"FEEDBACK360_ENV": "development", "SECRET_KEY": "k" * 64,
            "FEEDBACK360_INSTANCE": str(tmp_path / "served"), "DATABASE_URL": database_url,
            "MAIL_BACKEND": "file", "RATELIMIT_STORAGE_URI": redis_uri, "TRUSTED_PROXIES": "1",
            "LOGIN_RATE_LIMIT": "1000 per minute", "LOGIN_ACCOUNT_LIMIT": "3 per 15 minutes"}
-    env.pop("GUNICORN_CMD_ARGS", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "3", "-b", f"127.0.0.1:{port}",
-         "wsgi:app"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     statuses = []
-    try:
-        assert server.stderr is not None
-        for line in server.stderr:
-            if "Listening at" in line:
-                break
-        else:  # pragma: no cover - gunicorn exited
-            pytest.fail("gunicorn did not start")
-        base = f"http://127.0.0.1:{port}/auth/login"
+    with gunicorn_server(env, workers=3, cwd=PROJECT_ROOT) as (base, server):
+        login = base + "/auth/login"
         for n, password in enumerate([WRONG] * 3 + [DEFAULT_PASSWORD] * 3):
             # A fresh browser from a fresh address each time; which of the three workers answers
             # is the kernel's choice (in trial runs all three did), each with its own memory.
             opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
             address = {"X-Forwarded-For": f"203.0.113.{n}"}
-            _, page = _open(opener, base, **address)
-            status, _ = _open(opener, base, {"email": user.email, "password": password,
+            _, page = _open(opener, login, **address)
+            status, _ = _open(opener, login, {"email": user.email, "password": password,
                                              "csrf_token": csrf_token(page)}, **address)
             statuses.append(status)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.communicate(timeout=60)
+    server.communicate(timeout=60)
     assert statuses == [400] * 3 + [429] * 3
