@@ -19,6 +19,7 @@ from flask import Response, current_app
 from limits import RateLimitItem, parse_many
 from limits.strategies import FixedWindowRateLimiter
 
+from . import audit_requests
 from .extensions import limiter
 
 # Which setting limits which kind of attempt.
@@ -72,7 +73,10 @@ def _enabled() -> bool:
 
 
 def refusal(kind: str, email: str) -> Refusal | None:
-    """A ``Refusal`` if ``email`` has used up any of its ``kind`` limits, else ``None``."""
+    """A ``Refusal`` if ``email`` has used up any of its ``kind`` limits, else ``None``.
+
+    A refusal is recorded in the audit trail (and committed) here, so no caller can forget to:
+    callers check before changing anything and answer 429 at once."""
     if not _enabled():
         return None
     strategy, key = _strategy(), _identifier(email)
@@ -81,7 +85,9 @@ def refusal(kind: str, email: str) -> Refusal | None:
     if not resets:
         return None
     # Rounded up to the minute, so "try again after 10:15" is never a minute too early.
-    return Refusal(until=datetime.fromtimestamp(math.ceil(max(resets) / 60) * 60, UTC))
+    refused = Refusal(until=datetime.fromtimestamp(math.ceil(max(resets) / 60) * 60, UTC))
+    audit_requests.throttled("account", until=refused.until.isoformat(timespec="minutes"))
+    return refused
 
 
 def count(kind: str, email: str) -> None:

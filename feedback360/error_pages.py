@@ -69,6 +69,8 @@ def register_error_handlers(app: Flask) -> None:
             headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[union-attr]
         if code == 429:
             headers["Retry-After"] = "60"
+            limit = getattr(error, "limit", None)  # Flask-Limiter's RateLimitExceeded
+            audit_requests.throttled("address", **({"limit": str(limit.limit)} if limit else {}))
         return response, status, headers
 
     from .sealing import SealBroken
