@@ -295,3 +295,13 @@ def gunicorn_server(env: dict[str, str], *, workers: int, cwd: Path
     finally:
         if server.returncode is None:
             server.send_signal(signal.SIGTERM)
+
+
+def audit_events(app: Any, action: str) -> list[tuple[int | None, str | None, Any]]:
+    """``(actor_id, target, detail)`` of every audit event with this action, oldest first."""
+    from feedback360.extensions import db
+    from feedback360.models import AuditEvent
+
+    with app.app_context():
+        return [(event.actor_id, event.target, event.detail) for event in db.session.scalars(
+            db.select(AuditEvent).filter_by(action=action).order_by(AuditEvent.id))]

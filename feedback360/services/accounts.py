@@ -61,11 +61,13 @@ class Invitee:
     site: str | None = None
 
 
-def invite_checked(invitees: list[Invitee], *, invited_by: User | None) -> list[User]:
+def invite_checked(invitees: list[Invitee], *, invited_by: User | None,
+                   source: str | None = None) -> list[User]:
     """Create invited accounts in one flush and queue each one's activation email.
 
     For callers that have checked every invitee themselves (``invite_user``, the CSV import),
-    so a large import does not pay a query and a flush per person.
+    so a large import does not pay a query and a flush per person. With a ``source`` (the
+    import) each person's event also keeps the details they were created with.
     """
     users = [User(email=person.email, name=person.name.strip(), role=person.role, active=True,
                   session_nonce=secrets.token_hex(16), cohort=person.cohort,
@@ -75,7 +77,12 @@ def invite_checked(invitees: list[Invitee], *, invited_by: User | None) -> list[
     db.session.flush()
     for user in users:
         send_activation(user, invited_by)
-        audit.record(invited_by, "user.invited", f"user:{user.id}", role=user.role)
+        detail: dict[str, object] = {"role": user.role}
+        if source is not None:
+            detail.update(source=source, fields={
+                "name": user.name, "cohort_id": user.cohort_id, "specialty": user.specialty,
+                "training_year": user.training_year, "site": user.site})
+        audit.record(invited_by, "user.invited", f"user:{user.id}", **detail)
     return users
 
 

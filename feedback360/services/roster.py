@@ -297,19 +297,30 @@ def _text(raw: str, label: str, reasons: list[str]) -> str | None:
 # --- Applying ------------------------------------------------------------------------------------
 
 def apply(planned: ImportPlan, *, by: User | None) -> dict[str, int]:
-    """Create and update the good rows of ``planned`` (skipping the bad); returns the counts."""
+    """Create and update the good rows of ``planned`` (skipping the bad); returns the counts.
+
+    Each person created or updated is an audit event of their own (``user.invited`` and
+    ``user.updated``, marked ``source="import"``), the updates with each changed field as
+    ``[before, after]`` in the shape an admin's edit records; then one event for the import."""
     accounts.invite_checked([
         accounts.Invitee(email=row.email, name=row.name, role=row.role, cohort=row.cohort,
                          specialty=row.specialty, training_year=row.training_year, site=row.site)
-        for row in planned.creates], invited_by=by)
+        for row in planned.creates], invited_by=by, source="import")
     for row in planned.updates:
         user = row.user
         assert user is not None
+        changes = {}
         for column in row.changes:
+            key = "cohort_id" if column == "cohort" else column
+            before = getattr(user, key)
             if column == "cohort":
                 user.cohort = row.cohort
+                after = row.cohort.id if row.cohort else None
             else:
-                setattr(user, column, getattr(row, column))
+                after = getattr(row, column)
+                setattr(user, column, after)
+            changes[key] = [before, after]
+        audit.record(by, "user.updated", f"user:{user.id}", source="import", changes=changes)
     db.session.flush()
     counts = planned.counts()
     audit.record(by, "users.imported", None, **counts)
