@@ -20,6 +20,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(close_due_cycles_command)
     app.cli.add_command(refresh_cohort_reports_command)
     app.cli.add_command(import_users_command)
+    app.cli.add_command(purge_audit_command)
 
 
 @click.command("create-admin")
@@ -128,6 +129,24 @@ def refresh_cohort_reports_command(cohort_ids: tuple[int, ...]) -> None:
                                  param_hint="--cohort")
     built = cohort_analyses.refresh(cohort_ids or known)
     click.echo(f"{built} cohort report(s) rebuilt, {len(cohort_ids or known) - built} up to date")
+
+
+@click.command("purge-audit")
+@with_appcontext
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+def purge_audit_command(dry_run: bool) -> None:
+    """Delete audit events older than AUDIT_RETENTION_DAYS (run daily from cron). Idempotent;
+    each run that deletes is itself recorded in the trail, with the count only."""
+    from .services import audit_retention
+
+    result = audit_retention.purge(dry_run=dry_run)
+    if result.cutoff is None:
+        click.echo("AUDIT_RETENTION_DAYS is 0: audit events are kept forever, none deleted.")
+        return
+    db.session.commit()
+    when = result.cutoff.strftime("%Y-%m-%d %H:%M UTC")
+    verb = "would be deleted (dry run)" if dry_run else "deleted"
+    click.echo(f"{result.count} audit event(s) from before {when} {verb}.")
 
 
 @click.command("seed-demo")

@@ -105,6 +105,10 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         # Domains raters' addresses may have (``nhs.net``, ``*.nhs.uk``); empty allows any.
         # Given as text or a list, kept as ``email_identity.DomainRule``s once checked.
         "RATER_EMAIL_DOMAINS": (),
+        # Audit events older than this are deleted by `flask purge-audit`; 0 keeps them forever.
+        # Six years: as long as the Limitation Act lets most claims be brought, so a disputed
+        # access can still be traced while it can be disputed.
+        "AUDIT_RETENTION_DAYS": 2190,
         "INSTRUMENTS_DIR": str(Path(__file__).resolve().parent.parent / "instruments"),
     }
 
@@ -129,7 +133,7 @@ def from_environment() -> dict[str, Any]:
                  "ANONYMITY_MIN_TOTAL", "COHORT_MIN_TRAINEES"):
         if os.environ.get(name):
             found[name] = _env_int(name, 0)
-    for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_MINUTES"):
+    for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_MINUTES", "AUDIT_RETENTION_DAYS"):
         if os.environ.get(name):
             found[name] = os.environ[name]  # checked, with a clear message, by ``load``
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "RATELIMIT_ENABLED"):
@@ -157,6 +161,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, A
         raise ConfigurationError(f"RATER_EMAIL_DOMAINS: {error}") from None
     _settle_session_settings(settings)
     _settle_throttle_settings(settings)
+    settings["AUDIT_RETENTION_DAYS"] = _retention_days(settings["AUDIT_RETENTION_DAYS"])
     if not settings.get("SECRET_KEY"):
         if profile == "production":
             raise ConfigurationError(
@@ -219,6 +224,17 @@ def _settle_throttle_settings(settings: dict[str, Any]) -> None:
             raise ConfigurationError(
                 f"{name} must be limits such as '5 per 15 minutes' (several separated by "
                 f"';'), not {settings[name]!r}") from None
+
+
+def _retention_days(value: Any) -> int:
+    """0 (keep forever) or 90 days to 100 years: the database itself never lets the trail's
+    last 89 days be deleted (``models.system.RETENTION_FLOOR_DAYS``)."""
+    days = int(value.strip()) if isinstance(value, str) and value.strip().isdigit() else value
+    if isinstance(days, bool) or not isinstance(days, int) or not (
+            days == 0 or 90 <= days <= 36_500):
+        raise ConfigurationError("AUDIT_RETENTION_DAYS must be 0 (keep audit events forever) "
+                                 f"or a whole number of days from 90 to 36500, not {value!r}")
+    return days
 
 
 def _instance_secret_key(instance_path: Path) -> str:

@@ -28,11 +28,12 @@ from .reports import (
     StoredCohortAnalysis,
 )
 from .responses import COMMENT_MAX_LENGTH, Answer, Comment, Response, SealedResponse
-from .system import OUTBOX_STATUSES, AuditEvent, OutboxMessage
+from .system import OUTBOX_STATUSES, AuditEvent, AuditRetention, OutboxMessage
 
 __all__ = [
     "COMMENT_MAX_LENGTH", "CYCLE_STATUSES", "GOAL_STATUSES", "INVITATION_STATUSES",
     "NOMINEE_APPROVAL_STATUSES", "OUTBOX_STATUSES", "ROLES", "Answer", "AuditEvent",
+    "AuditRetention",
     "CoachAssignment", "CoachNote", "Cohort", "CohortLaunch", "CohortLaunchCycle", "Comment",
     "CycleScore", "CycleSummary", "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion",
     "Invitation", "NomineeApproval", "OutboxMessage", "Response", "SealedResponse",
