@@ -74,6 +74,10 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down or dying mid-run must not turn sign-in into a 500: count in memory until
+        # it answers again (retried with a back-off), and never fail a request over a count.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
         "RESET_RATE_LIMIT": "5 per minute;20 per hour",
         # Per account (case-folded email), whatever address the attempts come from; counted in
@@ -215,6 +219,10 @@ def _settle_throttle_settings(settings: dict[str, Any]) -> None:
         raise ConfigurationError("TRUSTED_PROXIES must be the number of reverse proxies in front "
                                  f"of the app, a whole number from 0 to 10, not {hops!r}")
     settings["TRUSTED_PROXIES"] = hops
+    if str(settings["RATELIMIT_STORAGE_URI"]).startswith(("redis", "valkey")):
+        # An unreachable server answers within a second, not after the kernel's TCP timeout.
+        settings.setdefault("RATELIMIT_STORAGE_OPTIONS",
+                            {"socket_connect_timeout": 1, "socket_timeout": 1})
     for name in ("LOGIN_ACCOUNT_LIMIT", "RESET_ACCOUNT_LIMIT", "LOGIN_RATE_LIMIT",
                  "RESET_RATE_LIMIT"):
         try:
