@@ -136,7 +136,7 @@ def refresh_cohort_reports_command(cohort_ids: tuple[int, ...]) -> None:
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
 def purge_audit_command(dry_run: bool) -> None:
     """Delete audit events older than AUDIT_RETENTION_DAYS (run daily from cron). Idempotent;
-    each run that deletes is itself recorded in the trail, with the count only."""
+    each run but a dry run is itself recorded in the trail, with the count and cutoff only."""
     from .services import audit_retention
 
     result = audit_retention.purge(dry_run=dry_run)
