@@ -13,14 +13,16 @@ import logging
 
 from flask import request
 from flask_login import current_user
+from limits import RateLimitItemPerMinute
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit
-from .extensions import db
+from .extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
 ANONYMOUS_BLUEPRINTS = frozenset({"survey"})
+ONE_A_MINUTE = RateLimitItemPerMinute(1)
 
 
 # The action a throttled request is recorded as, by endpoint; anything else is "request.throttled".
@@ -83,10 +85,23 @@ def throttled(scope: str, **detail: object) -> None:
     not the path that carries the token)."""
     if request.blueprint in ANONYMOUS_BLUEPRINTS:
         return
+    action = THROTTLED_ACTIONS.get(request.endpoint or "", "request.throttled")
+    if not _first_this_minute(action, scope):
+        return
     email = (request.form.get("email") or "").strip().lower()
     if "@" in email:  # never a password typed into the wrong box
         detail["email"] = email[:200]
-    action = THROTTLED_ACTIONS.get(request.endpoint or "", "request.throttled")
     # The per-address refusal comes to the error handler mid-request: its changes are dropped.
     # The per-account one is checked before the view changes anything: nothing to drop.
     (_save if scope == "address" else _commit)(action, _signed_in_user(), scope=scope, **detail)
+
+
+def _first_this_minute(action: str, scope: str) -> bool:
+    """Whether this is the first such refusal from this address this minute: a flood of
+    refused requests must not become a flood of rows (one says the address was refused)."""
+    try:
+        return limiter.limiter.hit(ONE_A_MINUTE, "audit", action, scope,
+                                   request.remote_addr or "")
+    except Exception:  # the storage failing now: record the refusal rather than lose it
+        log.warning("Could not check the rate-limit storage before auditing %s", action)
+        return True

@@ -59,9 +59,9 @@ def test_a_throttled_attempt_is_recorded_without_secrets(make_app, make_user, li
     path = _activation_path(app, make_user) if path == "activation" else path
     client = app.test_client()
     assert _post(client, path, data).status_code != 429
-    assert _post(client, path, data).status_code == 429
+    assert [_post(client, path, data).status_code for _ in range(3)] == [429] * 3
 
-    event = _only_event(app, action)
+    event = _only_event(app, action)  # one a minute per address: a flood is not a flood of rows
     assert (event.client_address, event.user_agent) == (ADDRESS, BROWSER)
     assert event.detail["scope"] == scope
     assert event.detail.get("email") == (data["email"].lower() if "email" in data else None)
