@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -47,13 +47,19 @@ T = TypeVar("T")
 class _Fallback:
     """This app's in-memory counts, used while the shared storage is unreachable."""
 
-    memory: MemoryStorage = field(default_factory=MemoryStorage)
+    memory: MemoryStorage | None = None  # made at the first outage (it starts a timer thread)
     retry_at: float | None = None  # while the shared storage is down: when to try it again
-    used: bool = False  # counts were kept in memory, and may still be inside their window
+
+    def strategy(self) -> FixedWindowRateLimiter:
+        if self.memory is None:
+            self.memory = MemoryStorage()
+        return FixedWindowRateLimiter(self.memory)
 
 
 def _fallback() -> _Fallback:
-    return current_app.extensions.setdefault("account_throttle", _Fallback())
+    if "account_throttle" not in current_app.extensions:
+        current_app.extensions["account_throttle"] = _Fallback()
+    return current_app.extensions["account_throttle"]
 
 
 @dataclass(frozen=True)
@@ -113,8 +119,7 @@ def _counted(operation: Callable[[FixedWindowRateLimiter], T]) -> T:
                             "are shared again")
                 fallback.retry_at = None
             return result
-    fallback.used = True
-    return operation(FixedWindowRateLimiter(fallback.memory))
+    return operation(fallback.strategy())
 
 
 def _as_tuple(exceptions: type[Exception] | tuple[type[Exception], ...]
@@ -140,8 +145,8 @@ def refusal(kind: str, email: str) -> Refusal | None:
                 for item in items if not strategy.test(item, "account", kind, key)]
 
     resets = _counted(used_up)
-    if _fallback().used:  # failures counted during an outage still hold once it is over
-        resets += used_up(FixedWindowRateLimiter(_fallback().memory))
+    if _fallback().memory is not None:  # failures counted in an outage hold after it too
+        resets += used_up(_fallback().strategy())
     if not resets:
         return None
     # Rounded up to the minute, so "try again after 10:15" is never a minute too early.
