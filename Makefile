@@ -1,6 +1,7 @@
 # feedback360: developer and CI entry points (`make help`).
 #
-#   make demo                 install, build assets, migrate, seed demo data, serve on 127.0.0.1:5000
+#   make demo                 install what the app needs, build assets, migrate, seed demo data,
+#                             serve on 127.0.0.1:5000 (PORT=5101 HOST=0.0.0.0 to change)
 #   make test                 ruff; the whole suite on SQLite (with browser tests); the suite again
 #                             on a throwaway PostgreSQL cluster (without browser tests)
 #   make e2e                  only the real-browser tests
@@ -19,10 +20,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 VENV_STAMP := $(VENV)/.installed
+APP_STAMP := $(VENV)/.installed-app
 NPM_STAMP := node_modules/.package-lock.json
 CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Where the demo's printed and emailed links point: the address it serves, with a wildcard host
+# (0.0.0.0, ::) replaced by this machine's loopback and an IPv6 address in brackets.
+DEMO_HOST = $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(if $(filter ::,$(HOST)),[::1],$(if $(findstring :,$(HOST)),[$(HOST)],$(HOST))))
+DEMO_URL ?= http://$(DEMO_HOST):$(PORT)
 PYTEST_ARGS ?=
 # pytest-xdist workers: one per core by default (tests get their own SQLite file or PostgreSQL
 # database per worker; see tests/conftest.py).
@@ -31,12 +37,12 @@ BENCH ?=
 BENCH_ARGS ?=
 PG ?=
 
-.PHONY: help venv assets system-deps db-upgrade demo test e2e bench clean distclean
+.PHONY: help venv venv-app assets system-deps db-upgrade demo test e2e bench clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
 	echo
-	echo "Other targets: venv assets system-deps db-upgrade clean distclean"
+	echo "Other targets: venv venv-app assets system-deps db-upgrade clean distclean"
 
 # --- installation ----------------------------------------------------------------------------
 
@@ -47,7 +53,19 @@ $(VENV_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --disable-pip-version-check -e '.[test]'
 	touch $@
 
-assets: venv
+# Only what the app needs to run (no test tools): what `make demo` installs.
+venv-app: $(APP_STAMP)
+
+$(APP_STAMP): pyproject.toml
+	if [ -f $(VENV_STAMP) ] && [ $(VENV_STAMP) -nt pyproject.toml ]; then
+	  touch $@  # the test install (make venv) holds the app already
+	  exit 0
+	fi
+	if [ ! -x $(BIN)/python ]; then $(PYTHON) -m venv $(VENV); fi
+	$(BIN)/python -m pip install --disable-pip-version-check -e .
+	touch $@
+
+assets: venv-app
 	if [ -f package-lock.json ]; then
 	  if [ ! -f $(NPM_STAMP) ] || [ package-lock.json -nt $(NPM_STAMP) ] \
 	      || [ package.json -nt $(NPM_STAMP) ]; then
@@ -87,11 +105,12 @@ system-deps:
 # --- running ---------------------------------------------------------------------------------
 
 db-upgrade: export FEEDBACK360_ENV ?= development
-db-upgrade: venv
+db-upgrade: venv-app
 	$(BIN)/flask --app wsgi db upgrade
 
 demo: export FEEDBACK360_ENV = development
-demo: venv assets db-upgrade
+demo: venv-app assets db-upgrade
+	export SERVER_BASE_URL='$(DEMO_URL)'
 	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 

@@ -155,7 +155,7 @@ def purge_audit_command(dry_run: bool) -> None:
               help="The password every demo account gets.")
 def seed_demo_command(password: str) -> None:
     """Fill an empty database with a demo programme, cohort and accounts; print the logins."""
-    from .demo import seed_demo
+    from .demo import ready_rater_link, seed_demo
     from .models import Cohort
     from .services import cohort_analyses
 
@@ -163,9 +163,15 @@ def seed_demo_command(password: str) -> None:
     db.session.commit()
     # as close-due-cycles would have done for the demo's closed cycles
     cohort_analyses.refresh(db.session.scalars(db.select(Cohort.id)))
-    click.echo("Demo data ready. Sign in at http://127.0.0.1:5000 with any of:")
+    base = current_app.config["SERVER_BASE_URL"].rstrip("/")
+    click.echo(f"Demo data ready. Sign in at {base}/ with any of:")
     for role, email in logins:
         click.echo(f"  {role:<8} {email:<40} password: {password}")
+    rater = ready_rater_link()
+    if rater is not None:
+        trainee, link = rater
+        click.echo(f"\nTry the survey as one of {trainee}'s colleagues (no account needed), "
+                   f"from an open cycle still waiting for answers:\n  {link}")
 
 
 @click.group("instruments")

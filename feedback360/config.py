@@ -10,12 +10,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from limits import parse_many
 
@@ -106,6 +108,9 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         "ANONYMITY_MIN_GROUP": 3,
         "ANONYMITY_MIN_TOTAL": 5,
         "COHORT_MIN_TRAINEES": 5,
+        # Points on the scale between self and colleagues that make a blind spot (self higher)
+        # or a hidden strength (colleagues higher), in cycle and cohort reports alike.
+        "BLIND_SPOT_THRESHOLD": 1.0,
         # Domains raters' addresses may have (``nhs.net``, ``*.nhs.uk``); empty allows any.
         # Given as text or a list, kept as ``email_identity.DomainRule``s once checked.
         "RATER_EMAIL_DOMAINS": (),
@@ -124,7 +129,7 @@ def from_environment() -> dict[str, Any]:
                  "MAIL_DEFAULT_SENDER", "MAIL_BACKEND", "RATELIMIT_STORAGE_URI",
                  "SERVER_BASE_URL", "INSTRUMENTS_DIR", "LOGIN_RATE_LIMIT", "RESET_RATE_LIMIT",
                  "LOGIN_ACCOUNT_LIMIT", "RESET_ACCOUNT_LIMIT", "RATER_EMAIL_DOMAINS",
-                 "TRUSTED_PROXIES"):
+                 "TRUSTED_PROXIES", "BLIND_SPOT_THRESHOLD"):
         if os.environ.get(name):
             found[name] = os.environ[name]
     if os.environ.get("DATABASE_URL"):
@@ -166,6 +171,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, A
     _settle_session_settings(settings)
     _settle_throttle_settings(settings)
     settings["AUDIT_RETENTION_DAYS"] = _retention_days(settings["AUDIT_RETENTION_DAYS"])
+    _settle_report_settings(settings)
     if not settings.get("SECRET_KEY"):
         if profile == "production":
             raise ConfigurationError(
@@ -243,6 +249,36 @@ def _retention_days(value: Any) -> int:
         raise ConfigurationError("AUDIT_RETENTION_DAYS must be 0 (keep audit events forever) "
                                  f"or a whole number of days from 90 to 36500, not {value!r}")
     return days
+
+
+def _settle_report_settings(settings: dict[str, Any]) -> None:
+    """The links' base address and the blind-spot threshold checked, so a typo stops the app
+    starting instead of mailing broken links or quietly reporting no blind spots."""
+    base = settings["SERVER_BASE_URL"]
+    parts = urlsplit(base) if isinstance(base, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
+            or parts.query or parts.fragment or not _port_ok(parts):
+        raise ConfigurationError("SERVER_BASE_URL must be the address people open the service "
+                                 "at, such as https://feedback.example.nhs.uk or "
+                                 f"http://127.0.0.1:5101, not {base!r}")
+    threshold = settings["BLIND_SPOT_THRESHOLD"]
+    try:
+        threshold = float(threshold) if not isinstance(threshold, bool) else math.nan
+    except (TypeError, ValueError):
+        threshold = math.nan
+    if not (math.isfinite(threshold) and threshold > 0):
+        raise ConfigurationError("BLIND_SPOT_THRESHOLD must be a number of points on the scale "
+                                 "greater than 0, such as 1 or 0.75, not "
+                                 f"{settings['BLIND_SPOT_THRESHOLD']!r}")
+    settings["BLIND_SPOT_THRESHOLD"] = threshold
+
+
+def _port_ok(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    return True
 
 
 def _instance_secret_key(instance_path: Path) -> str:

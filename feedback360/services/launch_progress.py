@@ -121,7 +121,8 @@ def launch_progress(launch: CohortLaunch) -> list[TraineeProgress]:
             self_in_progress=bool(has_draft),
             nominated=_against_rule(instrument, nominated.get(cycle_id, {})),
             responses=disclose(instrument, asked.get(cycle_id, {}), answered.get(cycle_id, {}),
-                               k, declined.get(cycle_id, 0)))
+                               k, declined.get(cycle_id, 0),
+                               min_total=current_app.config["ANONYMITY_MIN_TOTAL"]))
         for cycle_id, status, has_draft, trainee_id, name, email, activated in cycles]
     return sorted(rows, key=lambda row: row.nudge_order)
 
