@@ -37,15 +37,16 @@ def text_of(response_or_html) -> str:
 def build_cycle(app, trainee_id: int, *, raters: list[str] | None = None, close: bool = True,
                 released_by: int | None = None, closes_in: int = 14,
                 comments: dict[int, tuple[str, str]] | None = None,
-                hidden: dict[int, str] | None = None) -> int:
+                hidden: dict[int, str] | None = None, instrument_key: str = "clcf") -> int:
     """A cycle made through the services and answered by ``raters``; ``comments`` maps a rater's
     index to (prompt key, text), ``hidden`` a rater's index to the reason their comment is
-    hidden. Closed unless ``close`` is False; released by ``released_by`` if given."""
+    hidden. Closed unless ``close`` is False; released by ``released_by`` if given; answering
+    the questionnaire ``instrument_key``."""
     raters = RATERS if raters is None else raters
     with app.app_context():
         trainee = db.session.get(User, trainee_id)
         cycle = cycle_service.create_cycle(
-            trainee, instrument_key="clcf", title=f"Feedback closing in {closes_in} days",
+            trainee, instrument_key=instrument_key, title=f"Feedback closing in {closes_in} days",
             closes_on=cycle_service.today() + timedelta(days=closes_in))
         nominees = ["supervisor", "senior", "senior", *["peer"] * 8]
         for n, group in enumerate(nominees):
