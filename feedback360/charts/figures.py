@@ -149,10 +149,10 @@ def element_heatmap(report: CycleReport) -> Chart:
                                  "<extra></extra>")]
     top = {"side": "top", "fixedrange": True, "showgrid": False, "automargin": True, "ticks": "",
            "anchor": "y"}
-    layout = _layout(height=90 + 40 * len(rows), yaxis=_category_axis(rows, 26),
+    # A label of three lines runs into the next row's (issue 12): two at most, the hover and the
+    # table giving the element's whole name.
+    layout = _layout(height=90 + 40 * len(rows), yaxis=_category_axis(rows, 34, lines=2),
                      xaxis={**top, "domain": [0, 0.63]}, xaxis2={**top, "domain": [0.65, 1]},
-                     # on a phone, labels of more than two lines ran into each other: the
-                     # hover and the table give the element's whole name
                      meta=_narrow(rows, 16, 2))
     return Chart(
         "element-heatmap", "Elements: self-assessment compared with colleagues",
