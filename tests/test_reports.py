@@ -220,6 +220,27 @@ def test_every_chart_has_a_table_and_is_drawn_from_json(as_coach, released_id):
                      page.text)
 
 
+def test_every_section_is_in_the_contents_with_a_way_back_and_long_tables_fold(as_trainee,
+                                                                              released_id):
+    response = as_trainee.get(f"/cycles/{released_id}/report")
+    page = response.text
+    contents = re.search(r'<nav class="app-report__contents.*?</nav>', page, re.S).group(0)
+    sections = re.findall(r'<section id="([\w-]+)"', page)
+    assert "development-plan" in sections
+    assert re.findall(r'href="#([\w-]+)"', contents) == sections
+    assert page.count('<a href="#top">Back to top</a>') == len(sections)
+    assert 'id="top"' in page
+    # each chart's table, and the element table, are folded in a details component that says
+    # what is inside; the statements' chart is folded with its table
+    for chart_id, section in chart_sections(response).items():
+        summary = re.search(r'<details class="nhsuk-details app-fold">\s*<summary.*?>(.*?)'
+                            r'</summary>(.*?)</details>', section, re.S)
+        assert summary and "<table" in summary.group(2), chart_id
+        assert re.search(r"Show the (chart and its )?table.*\(\d+ (domain|element|statement)s",
+                         text_of(summary.group(1))), chart_id
+        assert ("app-chart-data" in summary.group(2)) == (chart_id == "item-distributions")
+
+
 def test_comments_are_escaped_and_hidden_ones_never_reach_the_trainee(as_trainee, as_coach,
                                                                      released_id):
     url = f"/cycles/{released_id}/report"
