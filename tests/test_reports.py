@@ -37,15 +37,16 @@ def text_of(response_or_html) -> str:
 def build_cycle(app, trainee_id: int, *, raters: list[str] | None = None, close: bool = True,
                 released_by: int | None = None, closes_in: int = 14,
                 comments: dict[int, tuple[str, str]] | None = None,
-                hidden: dict[int, str] | None = None) -> int:
+                hidden: dict[int, str] | None = None, instrument_key: str = "clcf") -> int:
     """A cycle made through the services and answered by ``raters``; ``comments`` maps a rater's
     index to (prompt key, text), ``hidden`` a rater's index to the reason their comment is
-    hidden. Closed unless ``close`` is False; released by ``released_by`` if given."""
+    hidden. Closed unless ``close`` is False; released by ``released_by`` if given; answering
+    the questionnaire ``instrument_key``."""
     raters = RATERS if raters is None else raters
     with app.app_context():
         trainee = db.session.get(User, trainee_id)
         cycle = cycle_service.create_cycle(
-            trainee, instrument_key="clcf", title=f"Feedback closing in {closes_in} days",
+            trainee, instrument_key=instrument_key, title=f"Feedback closing in {closes_in} days",
             closes_on=cycle_service.today() + timedelta(days=closes_in))
         nominees = ["supervisor", "senior", "senior", *["peer"] * 8]
         for n, group in enumerate(nominees):
@@ -217,6 +218,27 @@ def test_every_chart_has_a_table_and_is_drawn_from_json(as_coach, released_id):
     assert f"'nonce-{nonce}'" in page.headers["Content-Security-Policy"]
     assert re.search(r'<link rel="stylesheet" href="/static/print.css" media="print">',
                      page.text)
+
+
+def test_every_section_is_in_the_contents_with_a_way_back_and_long_tables_fold(as_trainee,
+                                                                              released_id):
+    response = as_trainee.get(f"/cycles/{released_id}/report")
+    page = response.text
+    contents = re.search(r'<nav class="app-report__contents.*?</nav>', page, re.S).group(0)
+    sections = re.findall(r'<section id="([\w-]+)"', page)
+    assert "development-plan" in sections
+    assert re.findall(r'href="#([\w-]+)"', contents) == sections
+    assert page.count('<a href="#top">Back to top</a>') == len(sections)
+    assert 'id="top"' in page
+    # each chart's table, and the element table, are folded in a details component that says
+    # what is inside; the statements' chart is folded with its table
+    for chart_id, section in chart_sections(response).items():
+        summary = re.search(r'<details class="nhsuk-details app-fold">\s*<summary.*?>(.*?)'
+                            r'</summary>(.*?)</details>', section, re.S)
+        assert summary and "<table" in summary.group(2), chart_id
+        assert re.search(r"Show the (chart and its )?table.*\(\d+ (domain|element|statement)s",
+                         text_of(summary.group(1))), chart_id
+        assert ("app-chart-data" in summary.group(2)) == (chart_id == "item-distributions")
 
 
 def test_comments_are_escaped_and_hidden_ones_never_reach_the_trainee(as_trainee, as_coach,
