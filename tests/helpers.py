@@ -295,3 +295,19 @@ def gunicorn_server(env: dict[str, str], *, workers: int, cwd: Path
     finally:
         if server.returncode is None:
             server.send_signal(signal.SIGTERM)
+
+
+def load_script(name: str) -> Any:
+    """``scripts/<name>.py`` imported as module ``name`` (the scripts are not a package; one may
+    import another by that name, as when run from the command line)."""
+    import importlib.util
+
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before running it: dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
