@@ -55,9 +55,16 @@ PROFILES = {
               "device_scale_factor": 2},
     "desktop": {"viewport": {"width": 1280, "height": 900}},
 }
-# Records the moment charts.js marks the charts drawn, before any polling could notice. It runs
-# before <html> exists, so it watches the whole document.
+# Records the moment plotly.js has run (it sets window.Plotly) and the moment charts.js marks the
+# charts drawn, before any polling could notice. It runs before <html> exists, so it watches the
+# whole document.
 WATCH_DRAWN = """
+let plotly;
+Object.defineProperty(window, "Plotly", {
+  configurable: true,
+  get: () => plotly,
+  set: (value) => { plotly = value; window.__plotlyAt = performance.now(); },
+});
 new MutationObserver((_, observer) => {
   if (document.documentElement.dataset.chartsDrawn === "true") {
     window.__chartsDrawnAt = performance.now();
@@ -71,6 +78,8 @@ MEASURE = """() => {
     .filter((r) => r.initiatorType === "script" || /\\.m?js(\\?|$)/.test(r.name));
   return {
     drawn: window.__chartsDrawnAt ?? null,
+    plotlyReady: window.__plotlyAt ?? null,
+    html: nav.responseEnd,
     domContentLoaded: nav.domContentLoadedEventEnd,
     load: nav.loadEventEnd,
     charts: document.querySelectorAll("script.app-chart-data").length,
@@ -110,7 +119,7 @@ def seed_report(database_url: str, args: argparse.Namespace) -> tuple[str, int]:
 
 
 def one_run(browser: Any, base_url: str, email: str, cycle_id: int, profile: str,
-            cpu_slowdown: float) -> dict[str, Any]:
+            cpu_slowdown: float, screenshots: Path | None = None) -> dict[str, Any]:
     context = browser.new_context(base_url=base_url, **PROFILES[profile])
     try:
         page = context.new_page()
@@ -129,6 +138,10 @@ def one_run(browser: Any, base_url: str, email: str, cycle_id: int, profile: str
         page.wait_for_function("() => window.__chartsDrawnAt !== undefined")  # no eval: CSP
         figures = page.evaluate(MEASURE)
         cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+        if screenshots is not None:
+            figures_drawn = page.locator(".app-chart__figure--drawn")
+            for n in range(figures_drawn.count()):
+                figures_drawn.nth(n).screenshot(path=str(screenshots / f"{profile}-chart{n}.png"))
         # A script the sign-in page already loaded comes from the cache, and Resource Timing
         # then reports no body: fetch each one again for its size as the browser parses it.
         for script in figures["scripts"]:
@@ -147,7 +160,9 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         values = [run[key] for run in runs]
         return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
-    return {"drawn_ms": stat("drawn"), "dom_content_loaded_ms": stat("domContentLoaded"),
+    return {"drawn_ms": stat("drawn"), "html_received_ms": stat("html"),
+            "plotly_ready_ms": stat("plotlyReady"),
+            "dom_content_loaded_ms": stat("domContentLoaded"),
             "load_ms": stat("load"), "js_decoded": runs[-1]["js_decoded"],
             "js_transferred_first_visit": runs[-1]["js_transferred"],
             "scripts": runs[-1]["scripts"], "charts": runs[-1]["charts"]}
@@ -170,7 +185,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                                              args=CHROMIUM_ARGS)
             try:
                 for profile, slowdown in (("phone", args.cpu_slowdown), ("desktop", 1.0)):
-                    one_run(browser, base_url, email, cycle_id, profile, slowdown)  # warm-up
+                    one_run(browser, base_url, email, cycle_id, profile, slowdown,  # warm-up
+                            args.screenshots)
                     runs = []
                     for n in range(args.runs):
                         runs.append(one_run(browser, base_url, email, cycle_id, profile,
@@ -195,8 +211,11 @@ def print_report(result: dict[str, Any]) -> None:
         drawn = p["drawn_ms"]
         print(f"   {name:8} {p['width']:>5} px, CPU {p['cpu_slowdown']:g}x slower: charts drawn at "
               f"{drawn['median']:,.0f} ms (median of {result['runs']}; {drawn['min']:,.0f}-"
-              f"{drawn['max']:,.0f}), DOMContentLoaded {p['dom_content_loaded_ms']['median']:,.0f}"
-              f" ms, load {p['load_ms']['median']:,.0f} ms")
+              f"{drawn['max']:,.0f})")
+        print(f"   {'':8} medians: HTML received {p['html_received_ms']['median']:,.0f} ms, "
+              f"plotly.js run {p['plotly_ready_ms']['median']:,.0f} ms, DOMContentLoaded "
+              f"{p['dom_content_loaded_ms']['median']:,.0f} ms, "
+              f"load {p['load_ms']['median']:,.0f} ms")
     phone = result["profiles"]["phone"]
     print(f"   JavaScript on the page: {phone['js_decoded']:,} bytes decoded, "
           f"{phone['js_transferred_first_visit']:,} transferred")
@@ -217,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trainees", type=int, default=5, help="trainees seeded (default 5)")
     parser.add_argument("--seed", type=int, default=360, help="random seed")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--screenshots", type=Path, metavar="DIR",
+                        help="save a screenshot of each chart per profile (from the warm-up) here")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.cpu_slowdown < 1:
         parser.error("--runs must be positive and --cpu-slowdown at least 1")

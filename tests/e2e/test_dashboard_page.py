@@ -1,7 +1,8 @@
-"""The development dashboard in Chromium (issue 4, points 3 and 4): the coach on a closed cycle,
-the trainee on a released one on a 360 px phone. plotly.js, served by the app, draws every chart
-under the strict Content-Security-Policy; axe-core finds nothing; nothing scrolls sideways; the
-tables stay when plotly.js cannot load; printing leaves the charts out.
+"""The development dashboard in Chromium (issue 4, points 3 and 4): the coach on a closed cycle
+at 1280 px, the trainee on a released one on a 360 px phone. plotly.js (the app's partial
+bundle, issue 12) draws every chart under the strict Content-Security-Policy; axe-core finds
+nothing; nothing scrolls sideways; the tables stay when plotly.js cannot load; printing leaves
+the charts out.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ def open_dashboard(page: Any, cycle_id: int) -> list[str]:
     assert page.locator(".js-plotly-plot").count() == charts
     assert page.locator(".app-chart__figure--drawn:visible").count() == charts
     assert page.locator(".js-plotly-plot .main-svg").count() >= charts
+    # drawn by the partial bundle (issue 12): only the trace types the charts use
+    assert sorted(page.evaluate("Object.keys(Plotly.PlotSchema.get().traces)")) == [
+        "bar", "heatmap", "scatter", "scatterpolar"]
     problems += page.evaluate("window.__cspViolations")
     return problems
 
