@@ -12,10 +12,18 @@ real browser, and how much JavaScript it loads (issue 12, point 3).
    (``Emulation.setCPUThrottlingRate``) and opens the report. Timed: from navigation start
    (``performance.timeOrigin``) until ``static/charts.js`` marks every chart drawn
    (``data-charts-drawn`` on ``<html>``, caught by a MutationObserver at the moment it is set),
-   also DOMContentLoaded and load. JavaScript: every script the page loaded (Resource Timing),
-   decoded bytes (what the browser parses) and bytes transferred (gzip over the wire);
+   also when the HTML had arrived, when plotly.js had run (it sets ``window.Plotly``),
+   DOMContentLoaded and load. JavaScript: every script the page loaded (Resource Timing),
+   decoded bytes (what the browser parses; scripts the sign-in page cached are fetched again
+   for their size) and bytes transferred on this visit (gzip over the wire);
 4. prints the median and range per profile (360 px phone, 4x CPU slowdown; 1280 px desktop,
    unthrottled) and writes ``bench/results/report_charts.json``.
+
+``--compare-full`` also times each profile with the full ``plotly.min.js`` of the Python plotly
+package in place of the bundle (what the app served before issue 12, and as it served it: the
+bench's server answers a request carrying ``X-Bench-Plotly: full`` with it), the runs
+interleaved so that a busy machine slows both alike. ``--screenshots DIR`` saves each chart
+as drawn (from the warm-up run) to look at.
 
 The aim (issue 12): all JavaScript on a report page under 1.6 MB, every chart drawn within 4 s on
 the throttled phone. Missing it is reported, not an error; exit status 1 only when a run failed.
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import json
 import logging
 import os
@@ -35,6 +44,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/
 import dashboard  # its seeding: the same synthetic reports as bench/dashboard
 from _common import RESULTS, ROOT, app_fingerprint, log, make_app, migrate
 
+FULL_HEADER = "X-Bench-Plotly"
 AIM_JS_BYTES = 1_600_000
 AIM_DRAWN_MS = 4000.0
 # As tests/e2e/conftest.py launches it.
@@ -93,6 +104,26 @@ MEASURE = """() => {
 }"""
 
 
+def with_full_plotly(app: Any, full: bytes) -> Any:
+    """``app``, except that a request carrying FULL_HEADER gets the full plotly.min.js, served as
+    views/assets.py served it before issue 12 (gzipped, cached for a year)."""
+    packed = gzip.compress(full, compresslevel=6, mtime=0)
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        if (environ.get("HTTP_" + FULL_HEADER.upper().replace("-", "_")) != "full"
+                or environ["PATH_INFO"] != "/assets/plotly.min.js"):
+            return app(environ, start_response)
+        zipped = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+        body = packed if zipped else full
+        start_response("200 OK", [
+            ("Content-Type", "text/javascript"), ("Content-Length", str(len(body))),
+            ("Cache-Control", "public, max-age=31536000, immutable"), ("Vary", "Accept-Encoding"),
+            *([("Content-Encoding", "gzip")] if zipped else [])])
+        return [body]
+
+    return wsgi
+
+
 @contextlib.contextmanager
 def serve(app: Any) -> Iterator[str]:
     from werkzeug.serving import make_server
@@ -119,8 +150,11 @@ def seed_report(database_url: str, args: argparse.Namespace) -> tuple[str, int]:
 
 
 def one_run(browser: Any, base_url: str, email: str, cycle_id: int, profile: str,
-            cpu_slowdown: float, screenshots: Path | None = None) -> dict[str, Any]:
-    context = browser.new_context(base_url=base_url, **PROFILES[profile])
+            cpu_slowdown: float, *, full_plotly: bytes | None = None,
+            screenshots: Path | None = None) -> dict[str, Any]:
+    headers = {FULL_HEADER: "full"} if full_plotly is not None else {}
+    context = browser.new_context(base_url=base_url, extra_http_headers=headers,
+                                  **PROFILES[profile])
     try:
         page = context.new_page()
         page.set_default_timeout(60_000)
@@ -145,7 +179,10 @@ def one_run(browser: Any, base_url: str, email: str, cycle_id: int, profile: str
         # A script the sign-in page already loaded comes from the cache, and Resource Timing
         # then reports no body: fetch each one again for its size as the browser parses it.
         for script in figures["scripts"]:
-            script["decoded"] = len(context.request.get(script["url"]).body())
+            if full_plotly is not None and script["url"].startswith("/assets/plotly.min.js"):
+                script["decoded"] = len(full_plotly)
+            else:
+                script["decoded"] = len(context.request.get(script["url"]).body())
     finally:
         context.close()
     if figures["charts"] < 5 or figures["plots"] < figures["charts"]:
@@ -180,21 +217,31 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                                   "cores": os.cpu_count(), "load_before": os.getloadavg()[0],
                                   "code": app_fingerprint(("feedback360/views/assets.py",
                                                            "templates/reports/dashboard.html"))}
-        with serve(make_app(database_url)) as base_url, sync_playwright() as driver:
+        full = resources.files("plotly").joinpath("package_data", "plotly.min.js").read_bytes()
+        cases: list[tuple[str, str, float, bytes | None]] = [
+            ("phone", "phone", args.cpu_slowdown, None), ("desktop", "desktop", 1.0, None)]
+        if args.compare_full:
+            cases += [("phone, full", "phone", args.cpu_slowdown, full),
+                      ("desktop, full", "desktop", 1.0, full)]
+        app = with_full_plotly(make_app(database_url), full)
+        with serve(app) as base_url, sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=args.chromium, headless=True,
                                              args=CHROMIUM_ARGS)
             try:
-                for profile, slowdown in (("phone", args.cpu_slowdown), ("desktop", 1.0)):
-                    one_run(browser, base_url, email, cycle_id, profile, slowdown,  # warm-up
-                            args.screenshots)
-                    runs = []
-                    for n in range(args.runs):
-                        runs.append(one_run(browser, base_url, email, cycle_id, profile,
-                                            slowdown))
-                        log(f"{profile} run {n + 1}: charts drawn at {runs[-1]['drawn']:.0f} ms")
-                    result["profiles"][profile] = {
+                runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in cases}
+                for n in range(-1, args.runs):  # -1: the warm-up, not counted
+                    for name, profile, slowdown, full in cases:  # interleaved: alike on a
+                        figures = one_run(  # busy machine
+                            browser, base_url, email, cycle_id, profile, slowdown,
+                            full_plotly=full, screenshots=args.screenshots if n < 0 else None)
+                        if n >= 0:
+                            runs[name].append(figures)
+                            log(f"{name} run {n + 1}: charts drawn at {figures['drawn']:.0f} ms")
+                for name, profile, slowdown, full in cases:
+                    result["profiles"][name] = {
                         "width": PROFILES[profile]["viewport"]["width"],
-                        "cpu_slowdown": slowdown, **summarise(runs)}
+                        "cpu_slowdown": slowdown, "full_plotly": full is not None,
+                        **summarise(runs[name])}
             finally:
                 browser.close()
         result["load_after"] = os.getloadavg()[0]  # a busy machine slows every figure
@@ -209,10 +256,10 @@ def print_report(result: dict[str, Any]) -> None:
           f"{result['cores']} cores)")
     for name, p in result["profiles"].items():
         drawn = p["drawn_ms"]
-        print(f"   {name:8} {p['width']:>5} px, CPU {p['cpu_slowdown']:g}x slower: charts drawn at "
-              f"{drawn['median']:,.0f} ms (median of {result['runs']}; {drawn['min']:,.0f}-"
+        print(f"   {name:14} {p['width']:>5} px, CPU {p['cpu_slowdown']:g}x slower: charts drawn "
+              f"at {drawn['median']:,.0f} ms (median of {result['runs']}; {drawn['min']:,.0f}-"
               f"{drawn['max']:,.0f})")
-        print(f"   {'':8} medians: HTML received {p['html_received_ms']['median']:,.0f} ms, "
+        print(f"   {'':14} medians: HTML received {p['html_received_ms']['median']:,.0f} ms, "
               f"plotly.js run {p['plotly_ready_ms']['median']:,.0f} ms, DOMContentLoaded "
               f"{p['dom_content_loaded_ms']['median']:,.0f} ms, "
               f"load {p['load_ms']['median']:,.0f} ms")
@@ -236,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trainees", type=int, default=5, help="trainees seeded (default 5)")
     parser.add_argument("--seed", type=int, default=360, help="random seed")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--compare-full", action="store_true",
+                        help="also time the page with the full plotly.min.js of the Python "
+                             "plotly package (what the app served before), runs interleaved")
     parser.add_argument("--screenshots", type=Path, metavar="DIR",
                         help="save a screenshot of each chart per profile (from the warm-up) here")
     args = parser.parse_args(argv)
