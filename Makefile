@@ -74,6 +74,7 @@ assets: venv-app
 	  fi
 	fi
 	$(BIN)/python scripts/build_assets.py
+	$(BIN)/python scripts/build_plotly.py
 
 # Debian packages the tests need: Chromium for the browser tests, a PostgreSQL server for the
 # second run, npm for the assets. Installed only when missing, and only as root on Debian.
