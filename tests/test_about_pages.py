@@ -53,6 +53,14 @@ def test_with_the_demo_organisation_the_pages_say_they_are_a_template(make_app):
         assert "This page is a template" in client.get(path).text
 
 
+@pytest.mark.parametrize(("organisation", "warned"), [
+    ("Example NHS Foundation Trust", True), ("Tamar Valley NHS Foundation Trust", False)])
+def test_production_warns_while_the_pages_name_the_demo_organisation(make_app, caplog,
+                                                                    organisation, warned):
+    make_app(FEEDBACK360_ENV="production", SECRET_KEY="k" * 64, ORGANISATION_NAME=organisation)
+    assert ("ORGANISATION_NAME is the demo's" in caplog.text) is warned
+
+
 def test_audit_events_kept_forever_are_said_to_be(make_app):
     page = make_app(AUDIT_RETENTION_DAYS=0).test_client().get("/privacy")
     assert "kept for as long as the service runs" in words(page)
