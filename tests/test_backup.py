@@ -151,23 +151,37 @@ def test_on_postgresql_it_says_to_use_pg_dump(make_app, tmp_path, db_backend, da
 
 
 @pytest.mark.usefixtures("world")
+@pytest.mark.parametrize("restore", ["pg_restore over the database", "psql into a new one"])
 def test_a_pg_dump_restores_everything_as_it_was(app, make_user, db_backend, database_url,
-                                                 pg_cluster_module, tmp_path):
+                                                 pg_cluster_module, tmp_path, restore):
     if db_backend != "postgresql":
         pytest.skip("needs PostgreSQL")
-    bindir, url = pg_cluster_module.find_bindir(), pg_cluster_module.libpq_url(database_url)
+    cluster, bindir = pg_cluster_module, pg_cluster_module.find_bindir()
+    url = cluster.libpq_url(database_url)
     before = snapshot(database_url)
     dump = tmp_path / "feedback360.dump"
     # The README's commands, word for word.
-    run([bindir / "pg_dump", "--format=custom", f"--file={dump}", url])
+    if restore.startswith("pg_restore"):
+        run([bindir / "pg_dump", "--format=custom", f"--file={dump}", url])
+    else:
+        run([bindir / "pg_dump", "--format=plain", f"--file={dump}", url])
     change_something(app, make_user)
     assert snapshot(database_url) != before
 
     let_go(app)
-    run([bindir / "pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-         f"--dbname={url}", dump])
-
-    assert snapshot(database_url) == before
+    if restore.startswith("pg_restore"):
+        run([bindir / "pg_restore", "--clean", "--if-exists", "--no-owner",
+             "--single-transaction", f"--dbname={url}", dump])
+        assert snapshot(database_url) == before
+        return
+    name = f"{sa.engine.make_url(database_url).database}_restored"
+    restored = cluster.create_database(database_url, name, replace=True)
+    try:
+        run([bindir / "psql", "--single-transaction", "-v", "ON_ERROR_STOP=1",
+             "-d", cluster.libpq_url(restored), "-f", dump])
+        assert snapshot(restored) == before
+    finally:
+        cluster.drop_database(database_url, name)
 
 
 def run(argv: list) -> None:
