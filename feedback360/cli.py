@@ -21,6 +21,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(refresh_cohort_reports_command)
     app.cli.add_command(import_users_command)
     app.cli.add_command(purge_audit_command)
+    app.cli.add_command(backup_command)
 
 
 @click.command("create-admin")
@@ -147,6 +148,36 @@ def purge_audit_command(dry_run: bool) -> None:
     when = result.cutoff.strftime("%Y-%m-%d %H:%M UTC")
     verb = "would be deleted (dry run)" if dry_run else "deleted"
     click.echo(f"{result.count} audit event(s) from before {when} {verb}.")
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+def backup_command(path: Path, force: bool) -> None:
+    """Copy the SQLite database to PATH while the app runs: consistent, integrity-checked, then
+    audit-logged. On PostgreSQL it says how to use pg_dump instead (README, "Backups")."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from . import audit
+    from .backup import BackupError, backup_sqlite, sqlite_path
+
+    config = current_app.config
+    try:
+        made = backup_sqlite(sqlite_path(config["SQLALCHEMY_DATABASE_URI"]), path, force=force,
+                             busy_timeout_s=config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    # The file's name only: where backups are kept is the operator's business, not the trail's.
+    audit.record(None, "backup.made", made.path.name, size=made.size)
+    try:
+        db.session.commit()
+    except SQLAlchemyError as error:
+        # The copy is good; say so, but exit 1 so cron reports the missing record.
+        raise click.ClickException(f"Backed up to {made.path}, but the audit event could not be "
+                                   f"recorded: {getattr(error, 'orig', None) or error}") from None
+    click.echo(f"Backed up {made.size:,} bytes to {made.path} in {made.seconds:.2f} s; "
+               "integrity check ok.")
 
 
 @click.command("seed-demo")

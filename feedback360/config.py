@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from email_validator import EmailNotValidError, validate_email
 from limits import parse_many
 
 from .email_identity import parse_domain_rules
 
 PROFILES = ("production", "development", "testing")
+DEMO_ORGANISATION = "Example NHS Foundation Trust"
 
 
 class ConfigurationError(RuntimeError):
@@ -119,6 +121,11 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         # access can still be traced while it can be disputed.
         "AUDIT_RETENTION_DAYS": 2190,
         "INSTRUMENTS_DIR": str(Path(__file__).resolve().parent.parent / "instruments"),
+        # Named in the privacy notice and accessibility statement (views/about.py): who the
+        # data controller is, and where people write. The defaults suit the demo only.
+        "ORGANISATION_NAME": DEMO_ORGANISATION,
+        "DATA_PROTECTION_CONTACT": "data.protection@feedback360.test",
+        "CONTACT_EMAIL": "contact@feedback360.test",
     }
 
 
@@ -129,7 +136,8 @@ def from_environment() -> dict[str, Any]:
                  "MAIL_DEFAULT_SENDER", "MAIL_BACKEND", "RATELIMIT_STORAGE_URI",
                  "SERVER_BASE_URL", "INSTRUMENTS_DIR", "LOGIN_RATE_LIMIT", "RESET_RATE_LIMIT",
                  "LOGIN_ACCOUNT_LIMIT", "RESET_ACCOUNT_LIMIT", "RATER_EMAIL_DOMAINS",
-                 "TRUSTED_PROXIES", "BLIND_SPOT_THRESHOLD"):
+                 "TRUSTED_PROXIES", "BLIND_SPOT_THRESHOLD", "ORGANISATION_NAME",
+                 "DATA_PROTECTION_CONTACT", "CONTACT_EMAIL"):
         if os.environ.get(name):
             found[name] = os.environ[name]
     if os.environ.get("DATABASE_URL"):
@@ -172,6 +180,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, A
     _settle_throttle_settings(settings)
     settings["AUDIT_RETENTION_DAYS"] = _retention_days(settings["AUDIT_RETENTION_DAYS"])
     _settle_report_settings(settings)
+    _settle_contact_settings(settings)
     if not settings.get("SECRET_KEY"):
         if profile == "production":
             raise ConfigurationError(
@@ -279,6 +288,26 @@ def _port_ok(parts: SplitResult) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _settle_contact_settings(settings: dict[str, Any]) -> None:
+    """The organisation and the two addresses the public pages print, checked: a typo there
+    would send a subject access request nowhere."""
+    name = settings["ORGANISATION_NAME"]
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200 or any(
+            not character.isprintable() for character in name):
+        raise ConfigurationError("ORGANISATION_NAME must be the data controller's name, 1 to 200 "
+                                 f"printable characters, not {name!r}")
+    settings["ORGANISATION_NAME"] = " ".join(name.split())
+    for setting in ("DATA_PROTECTION_CONTACT", "CONTACT_EMAIL"):
+        address = settings[setting]
+        try:
+            # Syntax only: no DNS lookup at start-up; the demo's reserved .test domain passes.
+            settings[setting] = validate_email(address.strip(), check_deliverability=False,
+                                               test_environment=True).normalized
+        except (EmailNotValidError, AttributeError) as error:
+            raise ConfigurationError(f"{setting} must be an email address people can write to, "
+                                     f"not {address!r}: {error}") from None
 
 
 def _instance_secret_key(instance_path: Path) -> str:

@@ -26,8 +26,10 @@ from feedback360.models import (
 )
 from feedback360.services import cohort_launches, cycles
 
-# Routes anyone may use (sign-in, the rater's tokenised survey, static files).
-PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/")
+# Routes anyone may use (sign-in, the rater's tokenised survey, static files, the privacy
+# notice, accessibility statement and contact page).
+PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/", "/privacy",
+                   "/accessibility", "/contact")
 ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
               "coach": {"coach.trainees"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
