@@ -21,6 +21,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(refresh_cohort_reports_command)
     app.cli.add_command(import_users_command)
     app.cli.add_command(purge_audit_command)
+    app.cli.add_command(purge_command)
     app.cli.add_command(backup_command)
 
 
@@ -148,6 +149,37 @@ def purge_audit_command(dry_run: bool) -> None:
     when = result.cutoff.strftime("%Y-%m-%d %H:%M UTC")
     verb = "would be deleted (dry run)" if dry_run else "deleted"
     click.echo(f"{result.count} audit event(s) from before {when} {verb}.")
+
+
+@click.command("purge")
+@with_appcontext
+@click.option("--dry-run", is_flag=True, help="Count what would go, by kind; change nothing.")
+def purge_command(dry_run: bool) -> None:
+    """Remove what is past its retention period (run daily from cron): raters' details, answers
+    of released cycles, sent mail, deactivated accounts' names, then old audit events. One line
+    per kind; each kind commits on its own and is audit-logged with its count only. Idempotent."""
+    from .services import audit_retention, retention
+
+    now = retention.now_utc()
+    for kind in retention.KINDS:
+        done = kind(now, dry_run=dry_run)
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+        if done.cutoff is None:
+            click.echo(f"{done.kind}: kept ({done.setting} is 0)")
+            continue
+        verb = f"would be {done.verb} (dry run)" if dry_run else done.verb
+        click.echo(f"{done.kind}: {done.count} {done.noun} {verb}, "
+                   f"before {done.cutoff:%Y-%m-%d}")
+    audit = audit_retention.purge(dry_run=dry_run)
+    if audit.cutoff is None:
+        click.echo("audit events: kept (AUDIT_RETENTION_DAYS is 0)")
+        return
+    db.session.commit()
+    verb = "would be deleted (dry run)" if dry_run else "deleted"
+    click.echo(f"audit events: {audit.count} event(s) {verb}, before {audit.cutoff:%Y-%m-%d}")
 
 
 @click.command("backup")

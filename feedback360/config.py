@@ -120,6 +120,13 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         # Six years: as long as the Limitation Act lets most claims be brought, so a disputed
         # access can still be traced while it can be disputed.
         "AUDIT_RETENTION_DAYS": 2190,
+        # How long `flask purge` keeps the rest, in days; 0 keeps it (README, "Configuration",
+        # says why these periods). Counted from a cycle's close, a message's sending, an
+        # account's deactivation.
+        "RATER_DETAILS_RETENTION_DAYS": 365,
+        "ANSWER_RETENTION_DAYS": 365,
+        "MAIL_RETENTION_DAYS": 30,
+        "DEACTIVATED_ACCOUNT_RETENTION_DAYS": 730,
         "INSTRUMENTS_DIR": str(Path(__file__).resolve().parent.parent / "instruments"),
         # Named in the privacy notice and accessibility statement (views/about.py): who the
         # data controller is, and where people write. The defaults suit the demo only.
@@ -150,7 +157,8 @@ def from_environment() -> dict[str, Any]:
                  "ANONYMITY_MIN_TOTAL", "COHORT_MIN_TRAINEES"):
         if os.environ.get(name):
             found[name] = _env_int(name, 0)
-    for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_MINUTES", "AUDIT_RETENTION_DAYS"):
+    for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_MINUTES", "AUDIT_RETENTION_DAYS",
+                 *DATA_RETENTION_SETTINGS):
         if os.environ.get(name):
             found[name] = os.environ[name]  # checked, with a clear message, by ``load``
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "RATELIMIT_ENABLED"):
@@ -179,6 +187,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, A
     _settle_session_settings(settings)
     _settle_throttle_settings(settings)
     settings["AUDIT_RETENTION_DAYS"] = _retention_days(settings["AUDIT_RETENTION_DAYS"])
+    _settle_data_retention(settings)
     _settle_report_settings(settings)
     _settle_contact_settings(settings)
     if not settings.get("SECRET_KEY"):
@@ -258,6 +267,28 @@ def _retention_days(value: Any) -> int:
         raise ConfigurationError("AUDIT_RETENTION_DAYS must be 0 (keep audit events forever) "
                                  f"or a whole number of days from 90 to 36500, not {value!r}")
     return days
+
+
+DATA_RETENTION_SETTINGS = ("RATER_DETAILS_RETENTION_DAYS", "ANSWER_RETENTION_DAYS",
+                           "MAIL_RETENTION_DAYS", "DEACTIVATED_ACCOUNT_RETENTION_DAYS")
+
+
+def _settle_data_retention(settings: dict[str, Any]) -> None:
+    """Each of ``flask purge``'s periods: 0 (keep) or 1 day to 100 years. A deactivated account
+    is found by its ``user.deactivated`` audit event, so it must be anonymised before the audit
+    purge could delete that event."""
+    for name in DATA_RETENTION_SETTINGS:
+        value = settings[name]
+        days = int(value.strip()) if isinstance(value, str) and value.strip().isdigit() else value
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 36_500:
+            raise ConfigurationError(f"{name} must be 0 (keep) or a whole number of days from 1 "
+                                     f"to 36500, not {value!r}")
+        settings[name] = days
+    audit_days = settings["AUDIT_RETENTION_DAYS"]
+    if audit_days and settings["DEACTIVATED_ACCOUNT_RETENTION_DAYS"] > audit_days:
+        raise ConfigurationError(
+            "DEACTIVATED_ACCOUNT_RETENTION_DAYS must not be longer than AUDIT_RETENTION_DAYS "
+            f"({audit_days}): a deactivation is dated by its audit event")
 
 
 def _settle_report_settings(settings: dict[str, Any]) -> None:

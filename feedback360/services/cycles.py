@@ -21,7 +21,7 @@ from ..models import FeedbackCycle, Invitation, Response, User
 from . import DomainError, cycle_attributes, nominee_approval, unsealing
 from .instrument_cache import instrument_for
 from .nominee_addresses import check_address
-from .summaries import store_summary
+from .summaries import KEPT_COMMENTS, store_summary
 from .surveys import survey_link
 
 DEFAULT_WEEKS_OPEN = 6
@@ -239,6 +239,9 @@ def response_counts(cycle: FeedbackCycle) -> dict[str, int]:
     needed = instrument.validity.min_rated_fraction * len(instrument.items)
     if cycle.status == "open":
         return unsealing.counted_by_group([cycle.id], lambda _: needed).get(cycle.id, {})
+    if cycle.summary is not None and KEPT_COMMENTS in cycle.summary.report:
+        # Its answers are purged (services.retention): the summary counted them at close.
+        return {group: n for group, n in cycle.summary.report["group_counts"].items() if n}
     from ..models import Answer
 
     rated = (db.select(Response.rater_group, db.func.count(Answer.score).label("rated"))

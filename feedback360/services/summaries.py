@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import Answer, Comment, CycleScore, CycleSummary, FeedbackCycle, Response
 from ..scoring import ALL, LEVELS, SELF, AnonymityRules, CycleReport, score_cycle
 from ..scoring.comments import comment_labels
+from ..scoring.disclosed import disclosed
 from .instrument_cache import instrument_for
 
 ANSWER_COLUMNS = ["response", "group", "is_self", "item", "score"]
@@ -97,6 +98,10 @@ def report_for(cycle: FeedbackCycle) -> CycleReport:
     return CycleReport.from_dict(summary.report)
 
 
+# In a summary's report once its cycle's answers and comments are purged: the comments it shows.
+KEPT_COMMENTS = "kept_comments"
+
+
 @dataclass(frozen=True)
 class ShownComment:
     prompt_key: str
@@ -119,6 +124,19 @@ def comments_for(cycle: FeedbackCycle, report: CycleReport, *,
     the comments sorted by their random handles: stable between page loads, unrelated to when or
     by whom the comments were written, and no two comments of one rater kept together.
     """
+    kept = cycle.summary.report.get(KEPT_COMMENTS) if cycle.summary is not None else None
+    if kept is not None:  # the answers are purged (services.retention); these are what was shown
+        shown = [ShownComment(hidden=False, hidden_reason=None, **comment) for comment in kept]
+    else:
+        shown = _stored_comments(cycle, report, include_hidden=include_hidden)
+    seed = hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{cycle.id}".encode()).hexdigest()
+    random.Random(seed).shuffle(shown)  # noqa: S311 - ordering, not security
+    return shown
+
+
+def _stored_comments(cycle: FeedbackCycle, report: CycleReport, *,
+                     include_hidden: bool) -> list[ShownComment]:
+    """The cycle's comments as ``comments_for`` shows them, sorted by handle, not yet shuffled."""
     rows = db.session.execute(
         db.select(Comment, Response.rater_group)
         .join(Response, Response.id == Comment.response_id)
@@ -129,14 +147,23 @@ def comments_for(cycle: FeedbackCycle, report: CycleReport, *,
         .where(Response.cycle_id == cycle.id, ~Response.is_self)
         .group_by(Response.rater_group)).all())
     labels = comment_labels(report, responses)
-    shown = [ShownComment(
+    return [ShownComment(
         prompt_key=comment.prompt_key, text=comment.text, group_label=labels.get(group),
         hidden=comment.hidden_at is not None, hidden_reason=comment.hidden_reason,
         handle=comment.handle)
         for comment, group in rows if include_hidden or comment.hidden_at is None]
-    seed = hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{cycle.id}".encode()).hexdigest()
-    random.Random(seed).shuffle(shown)  # noqa: S311 - ordering, not security
-    return shown
+
+
+def comments_to_keep(cycle: FeedbackCycle) -> list[dict[str, object]]:
+    """What the released report shows of the comments, for its summary to keep once the answers
+    are purged: the visible ones, labelled as shown, with nothing that pairs two of them."""
+    # The words the report page labels them with (scoring.disclosed), as the page reads it.
+    report = disclosed(report_for(cycle), instrument_for(cycle))
+    if not report.enough:
+        return []
+    return [{"prompt_key": c.prompt_key, "text": c.text, "group_label": c.group_label,
+             "handle": c.handle}
+            for c in _stored_comments(cycle, report, include_hidden=False)]
 
 
 def previous_report(cycle: FeedbackCycle, *, released_only: bool

@@ -30,7 +30,11 @@ def _contacts() -> dict[str, object]:
 def privacy():  # type: ignore[no-untyped-def]
     config = current_app.config
     return render_template("about/privacy.html", **_contacts(),
-                           audit_retention_days=config["AUDIT_RETENTION_DAYS"],
+                           retention={"rater_details": config["RATER_DETAILS_RETENTION_DAYS"],
+                                      "answers": config["ANSWER_RETENTION_DAYS"],
+                                      "mail": config["MAIL_RETENTION_DAYS"],
+                                      "accounts": config["DEACTIVATED_ACCOUNT_RETENTION_DAYS"],
+                                      "audit": config["AUDIT_RETENTION_DAYS"]},
                            anonymity_min_group=config["ANONYMITY_MIN_GROUP"])
 
 
