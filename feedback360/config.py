@@ -274,9 +274,7 @@ DATA_RETENTION_SETTINGS = ("RATER_DETAILS_RETENTION_DAYS", "ANSWER_RETENTION_DAY
 
 
 def _settle_data_retention(settings: dict[str, Any]) -> None:
-    """Each of ``flask purge``'s periods: 0 (keep) or 1 day to 100 years. A deactivated account
-    is found by its ``user.deactivated`` audit event, so it must be anonymised before the audit
-    purge could delete that event."""
+    """Each of ``flask purge``'s periods: 0 (keep) or 1 day to 100 years."""
     for name in DATA_RETENTION_SETTINGS:
         value = settings[name]
         days = int(value.strip()) if isinstance(value, str) and value.strip().isdigit() else value
@@ -284,11 +282,6 @@ def _settle_data_retention(settings: dict[str, Any]) -> None:
             raise ConfigurationError(f"{name} must be 0 (keep) or a whole number of days from 1 "
                                      f"to 36500, not {value!r}")
         settings[name] = days
-    audit_days = settings["AUDIT_RETENTION_DAYS"]
-    if audit_days and settings["DEACTIVATED_ACCOUNT_RETENTION_DAYS"] > audit_days:
-        raise ConfigurationError(
-            "DEACTIVATED_ACCOUNT_RETENTION_DAYS must not be longer than AUDIT_RETENTION_DAYS "
-            f"({audit_days}): a deactivation is dated by its audit event")
 
 
 def _settle_report_settings(settings: dict[str, Any]) -> None:

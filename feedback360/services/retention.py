@@ -24,6 +24,7 @@ from ..extensions import db
 from ..models import (
     Answer,
     AuditEvent,
+    AuditRetention,
     Comment,
     FeedbackCycle,
     Invitation,
@@ -39,6 +40,7 @@ PURGED_RATER_DOMAIN = "@purged.invalid"
 PURGED_RATER_NAME = "Name removed"
 ANONYMISED_DOMAIN = "@anonymised.invalid"
 ANONYMISED_NAME = "Former user"
+_AGED_OUT = datetime.min.replace(tzinfo=UTC)  # a deactivation whose event the audit purge removed
 
 
 @dataclass(frozen=True)
@@ -155,19 +157,25 @@ def mail(now: datetime, *, dry_run: bool = False) -> Purged:
 # --- Deactivated accounts ----------------------------------------------------------------------
 
 def _deactivated_before(cutoff: datetime) -> list[int]:
-    """Inactive, not yet anonymised accounts whose latest (de|re)activation event is a
-    deactivation before the cutoff. ``config`` keeps this period within the audit trail's."""
+    """Inactive, not yet anonymised accounts deactivated before the cutoff: their latest
+    (de|re)activation event is a deactivation before it, or has itself aged out of a purged
+    audit trail (so it is older than AUDIT_RETENTION_DAYS, which then bounds this period)."""
     latest = (select(AuditEvent.target, func.max(AuditEvent.id).label("id"))
               .where(AuditEvent.action.in_(("user.deactivated", "user.reactivated")))
               .group_by(AuditEvent.target).subquery())
-    deactivated = {target: created for target, created in db.session.execute(
+    recorded = dict(db.session.execute(
         select(AuditEvent.target, AuditEvent.created_at)
         .join(latest, latest.c.id == AuditEvent.id)
-        .where(AuditEvent.action == "user.deactivated"))}
+        .where(AuditEvent.action == "user.deactivated")).all())
+    trail_purged = db.session.get(AuditRetention, 1) is not None
     candidates = db.session.scalars(select(User.id).where(
         User.active.is_(False), ~User.email.endswith(ANONYMISED_DOMAIN)))
-    return [user_id for user_id in candidates
-            if (when := deactivated.get(f"user:{user_id}")) is not None and when < cutoff]
+    due = []
+    for user_id in candidates:
+        when = recorded.get(f"user:{user_id}", _AGED_OUT if trail_purged else None)
+        if when is not None and when < cutoff:
+            due.append(user_id)
+    return due
 
 
 def _anonymise(ids: list[int]) -> None:
