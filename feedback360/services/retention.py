@@ -32,7 +32,7 @@ from ..models import (
     Response,
     User,
 )
-from .summaries import KEPT_COMMENTS, comments_to_keep
+from .summaries import KEPT_COMMENTS, comments_to_keep, store_summary
 
 # Invalid by RFC 2606, so never delivered to; unique per row (the unique email indexes), and
 # still an address to the check constraints.
@@ -114,7 +114,6 @@ def _delete_answers(cycle_ids: list[int]) -> None:
     for cycle in db.session.scalars(select(FeedbackCycle).where(FeedbackCycle.id.in_(cycle_ids))):
         summary = cycle.summary
         if summary is None:  # closed before summaries existed: store it while the answers are here
-            from .summaries import store_summary
             summary = store_summary(cycle)
         # A new dict, so the JSON column is seen to change; computed_at stays, as cohort
         # reports' basis includes it and nothing they read has changed.
