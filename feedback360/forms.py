@@ -53,6 +53,18 @@ class TrainingYearField(IntegerField):
             raise ValueError("Training year must be a whole number between 1 and 10") from exc
 
 
+class TwoFactorCodeForm(Form):
+    code = StringField("Code", validators=[
+        DataRequired("Enter the 6-digit code from your authenticator app"),
+        Length(max=32, message="Enter the 6-digit code from your authenticator app")])
+
+
+class RecoveryCodesForm(Form):
+    password = PasswordField("Your password", validators=[
+        InputRequired("Enter your password"),
+        Length(max=256, message="Password must be 256 characters or fewer")])
+
+
 class ChangePasswordForm(Form):
     current_password = PasswordField("Current password", validators=[
         InputRequired("Enter your current password"),

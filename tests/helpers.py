@@ -25,6 +25,17 @@ _LINK = re.compile(r"""https?://[^\s<>"')\]]+""")
 # The password every test user gets (conftest's make_user); a module of its own to import from,
 # since "conftest" is ambiguous with tests/e2e/conftest.py on sys.path.
 DEFAULT_PASSWORD = "correct horse battery"
+# The TOTP key conftest's make_user enrols every admin with (their role needs a second factor).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def totp_code(secret: str = TOTP_SECRET, *, steps_ahead: int = 0) -> str:
+    """The code an authenticator app with ``secret`` shows now (or ``steps_ahead`` steps on)."""
+    import time
+
+    import pyotp
+
+    return pyotp.TOTP(secret).at(int(time.time()) + 30 * steps_ahead)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -33,12 +33,13 @@ ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
                         "admin.new_cohort", "admin.import_users", "admin.confirm_import",
                         "admin.audit_trail", "admin.audit_download"}}
-# A signed-in person's own account, whatever their role (changing their password).
-EVERY_ROLE = {"account.change_password"}
+# A signed-in person's own account, whatever their role (password, second factor).
+EVERY_ROLE = {"account.change_password", "two_factor.manage"}
 # Routes taking objects that programme leads manage (B's account, a cohort, B's coach
 # assignment, a cohort launch): the admin reaches them, everybody else still gets 403.
 ADMIN_MANAGED = {"admin.resend_activation", "admin.user", "admin.edit_user",
                  "admin.deactivate_user", "admin.reactivate_user", "admin.sign_out_user",
+                 "admin.reset_two_factor",
                  "admin.cohort", "admin.edit_cohort",
                  "admin.archive_cohort", "admin.unarchive_cohort", "admin.assign_cohort_coach",
                  "admin.trainee_coaches", "admin.remove_assignment", "cohort.launch",

@@ -29,13 +29,14 @@ from .reports import (
 )
 from .responses import COMMENT_MAX_LENGTH, Answer, Comment, Response, SealedResponse
 from .system import OUTBOX_STATUSES, AuditEvent, OutboxMessage
+from .two_factor import RecoveryCode, TwoFactorKey
 
 __all__ = [
     "COMMENT_MAX_LENGTH", "CYCLE_STATUSES", "GOAL_STATUSES", "INVITATION_STATUSES",
     "NOMINEE_APPROVAL_STATUSES", "OUTBOX_STATUSES", "ROLES", "Answer", "AuditEvent",
     "CoachAssignment", "CoachNote", "Cohort", "CohortLaunch", "CohortLaunchCycle", "Comment",
     "CycleScore", "CycleSummary", "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion",
-    "Invitation", "NomineeApproval", "OutboxMessage", "Response", "SealedResponse",
-    "StoredCohortAnalysis",
+    "Invitation", "NomineeApproval", "OutboxMessage", "RecoveryCode", "Response",
+    "SealedResponse", "StoredCohortAnalysis", "TwoFactorKey",
     "UTCDateTime", "User", "utcnow",
 ]

@@ -11,7 +11,7 @@ from ...cycle_forms import ConfirmForm
 from ...extensions import db
 from ...forms import InviteUserForm, UserDetailsForm
 from ...models import ROLES, Cohort, User
-from ...services import DomainError, account_admin, accounts, cohorts
+from ...services import DomainError, account_admin, accounts, cohorts, two_factor
 from ...url_values import page_number
 from .. import show_domain_error
 from . import bp
@@ -57,7 +57,9 @@ def invite_user():  # type: ignore[no-untyped-def]
 
 def _user_page(user: User, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     return render_template("admin/user.html", person=user, form=ConfirmForm(), error=error,
-                           last_sent=account_admin.activation_last_sent(user)), status
+                           last_sent=account_admin.activation_last_sent(user),
+                           two_factor_on=two_factor.enrolled(user),
+                           two_factor_required=two_factor.required_for(user)), status
 
 
 @bp.get("/users/<int:user_id>")
@@ -129,3 +131,16 @@ def sign_out_user(user_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/users/<int:user_id>/resend-activation")
 def resend_activation(user_id: int):  # type: ignore[no-untyped-def]
     return _act(user_id, account_admin.resend_activation, "Activation email sent again to {email}")
+
+
+@bp.route("/users/<int:user_id>/two-factor/reset", methods=["GET", "POST"])
+def reset_two_factor(user_id: int):  # type: ignore[no-untyped-def]
+    if request.method == "POST":
+        return _act(user_id, two_factor.reset,
+                    "{name}'s two-step verification is reset and they are signed out")
+    person = db.get_or_404(User, user_id)
+    if not two_factor.enrolled(person):
+        flash(f"{person.name} has not set up two-step verification", "info")
+        return redirect(url_for("admin.user", user_id=person.id))
+    return render_template("admin/user_two_factor_reset.html", person=person,
+                           form=ConfirmForm())
