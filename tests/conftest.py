@@ -44,8 +44,8 @@ for _path in (str(TESTS), str(ROOT)):
 
 from helpers import (  # noqa: E402
     DEFAULT_PASSWORD,
-    TOTP_SECRET,
     csrf_token,
+    enrol_second_factor,
     free_port,
     message_links,
 )
@@ -445,17 +445,6 @@ def make_user(app) -> Callable[..., Any]:
 
     return factory
 
-
-def enrol_second_factor(app, user_id: int, secret: str = TOTP_SECRET) -> None:
-    """Give the user a confirmed TOTP key (admins need one to sign in; ``login`` uses it)."""
-    from feedback360 import two_factor_keys
-    from feedback360.extensions import db
-    from feedback360.models import TwoFactorKey, utcnow
-
-    with app.app_context():
-        db.session.add(TwoFactorKey(user_id=user_id, confirmed_at=utcnow(),
-                                    sealed_secret=two_factor_keys.seal(secret, user_id)))
-        db.session.commit()
 
 
 @pytest.fixture

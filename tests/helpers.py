@@ -38,6 +38,18 @@ def totp_code(secret: str = TOTP_SECRET, *, steps_ahead: int = 0) -> str:
     return pyotp.TOTP(secret).at(int(time.time()) + 30 * steps_ahead)
 
 
+def enrol_second_factor(app, user_id: int, secret: str = TOTP_SECRET) -> None:
+    """Give the user a confirmed TOTP key (admins need one to sign in; ``login`` uses it)."""
+    from feedback360 import two_factor_keys
+    from feedback360.extensions import db
+    from feedback360.models import TwoFactorKey, utcnow
+
+    with app.app_context():
+        db.session.add(TwoFactorKey(user_id=user_id, confirmed_at=utcnow(),
+                                    sealed_secret=two_factor_keys.seal(secret, user_id)))
+        db.session.commit()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing is listening on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
