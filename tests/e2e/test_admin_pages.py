@@ -5,6 +5,7 @@ activation email, sign out everywhere, deactivation), in Chromium; every page pa
 from __future__ import annotations
 
 from a11y import assert_accessible
+from helpers import enter_code_if_asked
 
 CSV = """Name,Email,Role,Cohort,Specialty,Training year,Site
 Amara Okafor,amara@nhs.net,trainee,STP 2026 Genomics,Genomics,1,Leeds
@@ -21,6 +22,7 @@ def test_cohort_import_and_bulk_coach_assignment(page, live_server, make_user, s
     page.get_by_label("Email address").fill("lead@nhs.net")
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Sign in").click()
+    enter_code_if_asked(page, "lead@nhs.net")
 
     page.get_by_role("link", name="Cohorts").first.click()
     page.get_by_role("heading", name="Cohorts", exact=True).wait_for()

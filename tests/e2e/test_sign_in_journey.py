@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from a11y import assert_accessible
+from helpers import totp_code
 
 
-def test_sign_in_and_out(page, live_server, make_user):
-    make_user("lead@nhs.net", role="admin", name="Lena Lead")
+def test_sign_in_set_up_two_step_verification_and_out(page, live_server, make_user):
+    make_user("lead@nhs.net", role="admin", name="Lena Lead", two_factor=False)
 
     page.goto("/")
     assert page.url.endswith("/auth/login")
@@ -22,12 +23,27 @@ def test_sign_in_and_out(page, live_server, make_user):
     page.get_by_label("Email address").fill("lead@nhs.net")
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Sign in").click()
+    # An admin's role needs a second factor: set it up before anything else.
+    page.get_by_role("heading", name="Set up two-step verification").wait_for()
+    assert page.get_by_role("img", name="QR code to add feedback360 to an authenticator app") \
+        .is_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Turn on two-step verification").click()
+    page.locator(".nhsuk-error-summary").wait_for()
+    assert_accessible(page)
+    key = page.locator("#totp-key").inner_text().replace(" ", "")
+    page.get_by_label("Code", exact=True).fill(totp_code(key))
+    page.get_by_role("button", name="Turn on two-step verification").click()
+    page.get_by_text("Two-step verification is on").wait_for()
+    assert page.locator(".app-recovery-codes li").count() == 10
+    assert_accessible(page)
+    page.get_by_role("link", name="I have saved my recovery codes").click()
     page.get_by_role("heading", name="Programme administration").wait_for()
     assert_accessible(page)
 
-    page.get_by_role("link", name="Users").first.click()
-    page.get_by_role("heading", name="Users").wait_for()
-    assert "lead@nhs.net" in page.content()
+    page.get_by_role("link", name="Two-step verification").click()
+    page.get_by_role("heading", name="Two-step verification").wait_for()
+    assert "10 unused recovery codes" in page.content()
     assert_accessible(page)
 
     page.get_by_role("button", name="Sign out").click()
@@ -35,6 +51,22 @@ def test_sign_in_and_out(page, live_server, make_user):
     assert page.url.endswith("/auth/login")
     page.goto("/admin/users")
     assert "/auth/login" in page.url
+
+    # Signing in again asks for a code from the app, the one just used refused.
+    page.get_by_label("Email address").fill("lead@nhs.net")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Enter the code from your authenticator app").wait_for()
+    assert_accessible(page)
+    page.get_by_label("Code", exact=True).fill("000000")
+    page.get_by_role("button", name="Continue").click()
+    page.locator(".nhsuk-error-summary").wait_for()
+    assert_accessible(page)
+    page.get_by_label("Code", exact=True).fill(totp_code(key, steps_ahead=1))
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Users").wait_for()  # where the sign-in was asked from
+    assert "lead@nhs.net" in page.content()
+    assert_accessible(page)
 
 
 def test_keyboard_only_sign_in_on_a_phone(mobile_page, live_server, make_user):
