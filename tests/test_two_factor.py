@@ -152,8 +152,11 @@ def test_a_password_alone_reaches_no_page(app, client, make_user, login, role):
             assert "/auth/login" in response.location, f"{path}: {response.location}"
             checked += 1
     assert checked > 20
+    assert actions(app, "login") == []  # a password alone is no sign-in
     # Still waiting for the code, and it still works afterwards.
     assert login(client, user).location == "/"
+    [event] = actions(app, "login")
+    assert event.detail == {"second_factor": "totp"}
 
 
 def test_codes_are_accepted_one_step_either_side_and_never_twice(app, client, make_user, login):

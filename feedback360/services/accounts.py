@@ -178,7 +178,8 @@ def request_password_reset(email: str) -> None:
 
 
 def authenticate(email: str, password: str) -> User:
-    """The signed-in user, or ``LOGIN_FAILED`` whatever the reason.
+    """The user whose password this is, or ``LOGIN_FAILED`` whatever the reason. Signing in is
+    complete only with ``signed_in`` (after the second factor, where the user has one).
 
     Unknown, deactivated and never-activated accounts get the same message after the same
     password-hashing work as a wrong password (``verify_password``), so neither the answer nor
@@ -191,9 +192,15 @@ def authenticate(email: str, password: str) -> User:
         raise DomainError(LOGIN_FAILED)
     if needs_rehash(user.password_hash or ""):
         user.password_hash = hash_password(password)
-    user.last_login_at = datetime.now(UTC)
-    audit.record(user, "login", f"user:{user.id}")
     return user
+
+
+def signed_in(user: User, *, second_factor: str | None = None) -> None:
+    """The sign-in is complete: the password, and the second factor (``"totp"`` or
+    ``"recovery"``) where the user has one. A correct password alone is no ``login`` event."""
+    user.last_login_at = datetime.now(UTC)
+    detail = {"second_factor": second_factor} if second_factor else {}
+    audit.record(user, "login", f"user:{user.id}", **detail)
 
 
 def create_admin(*, email: str, name: str, password: str) -> User:

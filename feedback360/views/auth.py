@@ -68,6 +68,8 @@ def login():  # type: ignore[no-untyped-def]
                 # Nothing else until it is set up: the person is not signed in meanwhile.
                 sign_in_steps.begin(user, wanted)
                 return redirect(url_for("two_factor.setup"))
+            accounts.signed_in(user)
+            db.session.commit()
             _start_session(user)
             return redirect(wanted)
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400

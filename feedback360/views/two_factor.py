@@ -21,7 +21,7 @@ from ..extensions import db, limiter
 from ..forms import RecoveryCodesForm, TwoFactorCodeForm
 from ..models import User
 from ..passwords import verify_password
-from ..services import DomainError, two_factor
+from ..services import DomainError, accounts, two_factor
 from . import show_domain_error
 
 bp = Blueprint("two_factor", __name__)
@@ -69,6 +69,7 @@ def verify():  # type: ignore[no-untyped-def]
             show_domain_error(form, error)
             db.session.commit()  # keep the audit record of the failed code
         else:
+            accounts.signed_in(user, second_factor=how)
             db.session.commit()
             wanted = sign_in_steps.finish(user)
             if how == "recovery":
@@ -120,6 +121,8 @@ def setup():  # type: ignore[no-untyped-def]
             account_throttle.count("login", user.email)
             show_domain_error(form, error)
         else:
+            if not signed_in:
+                accounts.signed_in(user, second_factor="totp")
             db.session.commit()
             if signed_in:
                 session[session_lifetime.SECOND_FACTOR] = True
