@@ -81,7 +81,7 @@ def _accepted_step(key: TwoFactorKey, user: User, code: str) -> int | None:
     """The time step ``code`` belongs to, within one step either side of now and after the last
     code accepted; None if it is no such code."""
     digits = "".join(code.split())
-    if len(digits) != 6 or not digits.isdigit():
+    if len(digits) != 6 or not (digits.isascii() and digits.isdigit()):  # not "١٢٣٤٥٦"
         return None
     totp = pyotp.TOTP(two_factor_keys.unseal(key.sealed_secret, user.id))
     now = _current_step()
