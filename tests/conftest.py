@@ -48,6 +48,7 @@ from helpers import (  # noqa: E402
     enrol_second_factor,
     free_port,
     message_links,
+    unused_code,
 )
 
 TEST_SECRET_KEY = "feedback360-tests-not-a-secret"
@@ -491,31 +492,9 @@ def login_with(client, email: Any, password: str = DEFAULT_PASSWORD, *,
     return response
 
 
-def unused_code(app, email: str) -> str:
-    """A code the user's app would show within the accepted window and not yet used.
-
-    Tests sign one admin in many times within 30 seconds, where a person would wait for the next
-    code; when the window's codes are used up, the record of the last one is cleared directly."""
-    import time
-
-    import pyotp
-
-    from feedback360 import two_factor_keys
-    from feedback360.extensions import db
-    from feedback360.models import TwoFactorKey, User
-
-    with app.app_context():
-        user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
-        key = db.session.get(TwoFactorKey, user.id)
-        now = int(time.time()) // 30
-        step = max(now - 1, (key.last_step if key.last_step is not None else now - 2) + 1)
-        if step > now + 1:
-            key.last_step, step = None, now
-            db.session.commit()
-        return pyotp.TOTP(two_factor_keys.unseal(key.sealed_secret, user.id)).at(step * 30)
-
 
 @pytest.fixture
 def login() -> Callable[..., Any]:
-    """``login(client, email_or_user, password=DEFAULT_PASSWORD, *, follow_redirects=False)``."""
+    """``login(client, email_or_user, password=DEFAULT_PASSWORD, *, follow_redirects=False,
+    second_factor=True, next_url=None)``: an enrolled user's TOTP code is entered too."""
     return login_with

@@ -76,6 +76,30 @@ def enrol_second_factor(app, user_id: int, secret: str = TOTP_SECRET) -> None:
         db.session.commit()
 
 
+def unused_code(app, email: str) -> str:
+    """A code the user's app would show within the accepted window and not yet used.
+
+    Tests sign one admin in many times within 30 seconds, where a person would wait for the next
+    code; when the window's codes are used up, the record of the last one is cleared directly."""
+    import time
+
+    import pyotp
+
+    from feedback360 import two_factor_keys
+    from feedback360.extensions import db
+    from feedback360.models import TwoFactorKey, User
+
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
+        key = db.session.get(TwoFactorKey, user.id)
+        now = int(time.time()) // 30
+        step = max(now - 1, (key.last_step if key.last_step is not None else now - 2) + 1)
+        if step > now + 1:
+            key.last_step, step = None, now
+            db.session.commit()
+        return pyotp.TOTP(two_factor_keys.unseal(key.sealed_secret, user.id)).at(step * 30)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing is listening on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
