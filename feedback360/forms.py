@@ -13,6 +13,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    SubmitField,
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
@@ -60,9 +61,12 @@ class TwoFactorCodeForm(Form):
 
 
 class RecoveryCodesForm(Form):
+    """New recovery codes, or (``turn_off``) no second factor at all: the password either way."""
+
     password = PasswordField("Your password", validators=[
         InputRequired("Enter your password"),
         Length(max=256, message="Password must be 256 characters or fewer")])
+    turn_off = SubmitField("Turn off two-step verification")
 
 
 class ChangePasswordForm(Form):

@@ -243,6 +243,24 @@ def test_recovery_codes_work_once_each_and_can_be_replaced(app, client, make_use
     assert enter_code(client, codes[2]).status_code == 400  # replaced
     assert enter_code(client, new_codes[0]).status_code == 302
 
+    # A coach's role does not need it (by default): they may turn it off, password given.
+    off = post_form(client, "/account/two-factor", {"password": DEFAULT_PASSWORD,
+                                                    "turn_off": "y"})
+    assert off.location == "/account/two-factor" and key_row(app, user.id) is None
+    assert len(actions(app, "two_factor.disabled")) == 1
+    sign_out(client)
+    assert login(client, user, second_factor=False).location == "/"
+
+
+def test_an_admin_cannot_turn_it_off(app, client, make_user, login):
+    user = make_user("lead@nhs.net", role="admin")
+    login(client, user)
+    assert "Turn off" not in text_of(client.get("/account/two-factor"))
+    refused = post_form(client, "/account/two-factor", {"password": DEFAULT_PASSWORD,
+                                                        "turn_off": "y"})
+    assert refused.status_code == 400 and "cannot be turned off" in text_of(refused)
+    assert key_row(app, user.id) is not None
+
 
 # --- who must have one ----------------------------------------------------------------------
 

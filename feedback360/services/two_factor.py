@@ -179,6 +179,22 @@ def verify(user: User, code: str) -> str:
     raise DomainError(CODE_REFUSED, field="code")
 
 
+def _remove(user: User) -> None:
+    db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.session.execute(db.delete(TwoFactorKey).where(TwoFactorKey.user_id == user.id))
+
+
+def disable(user: User) -> None:
+    """Someone whose role does not need a second factor turns theirs off."""
+    if required_for(user):
+        raise DomainError("Your role needs two-step verification: it cannot be turned off")
+    if not enrolled(user):
+        raise DomainError("Two-step verification is not on")
+    _remove(user)
+    audit.record(user, "two_factor.disabled", f"user:{user.id}")
+    db.session.flush()
+
+
 def reset(user: User, *, by: User | None) -> None:
     """An admin removes someone's second factor (a lost phone): their key and recovery codes go,
     every session of theirs ends, and they set it up again at their next sign-in."""
@@ -188,8 +204,7 @@ def reset(user: User, *, by: User | None) -> None:
                           "reset it yourself")
     if _key(user) is None:
         raise DomainError(f"{user.name} has not set up two-step verification")
-    db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    db.session.execute(db.delete(TwoFactorKey).where(TwoFactorKey.user_id == user.id))
+    _remove(user)
     end_sessions(user)
     audit.record(by, "two_factor.reset", f"user:{user.id}")
     db.session.flush()

@@ -139,11 +139,13 @@ def setup():  # type: ignore[no-untyped-def]
 @login_required
 @limiter.limit(_code_limit, methods=["POST"], deduct_when=account_throttle.failed)
 def manage():  # type: ignore[no-untyped-def]
-    """One's own second factor: whether it is on, and new recovery codes (password needed)."""
+    """One's own second factor: whether it is on, new recovery codes, and turning it off where
+    the role allows (each needs the password)."""
     user = current_user._get_current_object()
     enrolled = two_factor.enrolled(user)
     form = RecoveryCodesForm()
     context = {"enrolled": enrolled, "left": two_factor.recovery_codes_left(user)}
+    context["can_disable"] = enrolled and not two_factor.required_for(user)
     if enrolled and form.validate_on_submit():
         refused = _refused("account/two_factor.html", form, user, **context)
         if refused is not None:
@@ -152,6 +154,17 @@ def manage():  # type: ignore[no-untyped-def]
             # Wrong passwords share the account's sign-in count, as on "Change password".
             account_throttle.count("login", user.email)
             form.password.errors = [*form.password.errors, "Your password is not right"]
+        elif form.turn_off.data:
+            try:
+                two_factor.disable(user)
+            except DomainError as error:
+                show_domain_error(form, error)
+            else:
+                db.session.commit()
+                session.pop(session_lifetime.SECOND_FACTOR, None)
+                flash("Two-step verification is off: you sign in with your password alone",
+                      "success")
+                return redirect(url_for("two_factor.manage"))
         else:
             codes = two_factor.regenerate_recovery_codes(user)
             db.session.commit()
