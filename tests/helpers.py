@@ -54,7 +54,8 @@ def enter_code_if_asked(page: Any, email: str, secret: str = TOTP_SECRET) -> Non
     if not page.url.split("?")[0].endswith("/auth/two-factor"):
         return
     now = int(time.time()) // 30
-    step = _BROWSER_STEPS[email] = max(now - 1, _BROWSER_STEPS.get(email, now - 2) + 1)
+    # Never the previous step's code: the clock may pass into the next step before it arrives.
+    step = _BROWSER_STEPS[email] = max(now, _BROWSER_STEPS.get(email, now - 1) + 1)
     page.get_by_label("Code", exact=True).fill(pyotp.TOTP(secret).at(step * 30))
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(lambda url: "/auth/" not in url)
@@ -93,7 +94,8 @@ def unused_code(app, email: str) -> str:
         user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
         key = db.session.get(TwoFactorKey, user.id)
         now = int(time.time()) // 30
-        step = max(now - 1, (key.last_step if key.last_step is not None else now - 2) + 1)
+        # Never the previous step's code: the clock may pass into the next step before it arrives.
+        step = max(now, (key.last_step if key.last_step is not None else now - 1) + 1)
         if step > now + 1:
             key.last_step, step = None, now
             db.session.commit()

@@ -333,7 +333,8 @@ def test_an_admin_resets_someones_second_factor(app, client, make_user, login):
     login(theirs, other)
     assert theirs.get("/admin/users").status_code == 200
 
-    login(client, lead)
+    signed = login(client, lead)
+    assert signed.location == "/", (signed.status_code, signed.location, text_of(signed)[:300])
     person = client.get(f"/admin/users/{other.id}")
     assert "Reset Otto Other's two-step verification" in text_of(person)
     own = client.get(f"/admin/users/{lead.id}")
