@@ -18,7 +18,7 @@ from .cycles import (
     Invitation,
     NomineeApproval,
 )
-from .people import ROLES, CoachAssignment, Cohort, User
+from .people import ROLES, CoachAssignment, Cohort, LeadProgramme, User
 from .reports import (
     GOAL_STATUSES,
     CoachNote,
@@ -35,7 +35,7 @@ __all__ = [
     "NOMINEE_APPROVAL_STATUSES", "OUTBOX_STATUSES", "ROLES", "Answer", "AuditEvent",
     "CoachAssignment", "CoachNote", "Cohort", "CohortLaunch", "CohortLaunchCycle", "Comment",
     "CycleScore", "CycleSummary", "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion",
-    "Invitation", "NomineeApproval", "OutboxMessage", "Response", "SealedResponse",
+    "Invitation", "LeadProgramme", "NomineeApproval", "OutboxMessage", "Response", "SealedResponse",
     "StoredCohortAnalysis",
     "UTCDateTime", "User", "utcnow",
 ]

@@ -39,8 +39,11 @@ from ..services.cohort_reports import (
     item_level_rows,
 )
 from .assets import PLOTLY_VERSION
+from .scoping import enforce_lead_scope
 
 bp = Blueprint("cohort_reports", __name__)
+# Before the routes' role check: someone of another role passes through it to that check.
+bp.before_request(enforce_lead_scope)
 
 FILES = ("aggregates", "items")
 ITEM_SHEET = "Statements"
