@@ -223,3 +223,52 @@ def test_a_scoped_lead_keeps_cohorts_and_trainees_in_their_programmes(app, world
     assert staff.status_code == 400 and "You can manage trainees only" in staff.text
     with app.app_context():
         assert db.session.scalar(db.select(User).where(User.email == "new.coach@nhs.net")) is None
+
+
+# --- reports and exports ---------------------------------------------------------------------
+
+@pytest.fixture
+def two_programmes(app, make_cohort, make_user):
+    """Two intakes of the STP (so the report has a trend) and one of another programme, five
+    trainees each with a closed cycle; Lee leads the STP only."""
+    ids = {}
+    for name, programme, year in [("STP 2025", STP, 2025), ("STP 2026", STP, 2026),
+                                  ("FP 2026", FP, 2026)]:
+        cohort = make_cohort(name, programme=programme, intake_year=year)
+        for n in range(5):
+            closed_cycle(app, make_user(f"{name.replace(' ', '')}.{n}@nhs.net",
+                                        cohort=cohort).id, n + year)
+        ids[name] = cohort.id
+    limit(app, make_user("lee@nhs.net", role="admin").id, STP)
+    make_user("ada@nhs.net", role="admin")
+    return ids
+
+
+DOWNLOADS = [f"report/download?file={kind}&format=csv" for kind in ("aggregates", "items")]
+
+
+def without_download_time(body: str) -> str:
+    return "\n".join(line for line in body.splitlines() if "Downloaded" not in line)
+
+
+def test_a_scoped_leads_reports_and_exports_hold_only_their_programmes(app, two_programmes,
+                                                                       login):
+    lee, ada = (signed_in(app, login, email) for email in ("lee@nhs.net", "ada@nhs.net"))
+    stp = two_programmes["STP 2026"]
+    for path in ["report", *DOWNLOADS]:
+        mine, everyone = lee.get(f"/cohorts/{stp}/{path}"), ada.get(f"/cohorts/{stp}/{path}")
+        assert mine.status_code == everyone.status_code == 200, path
+        assert "STP 2025" in mine.text or path != "report"  # the trend: same programme
+        assert "FP 2026" not in mine.text and FP not in mine.text, path
+        if path != "report":  # the same file, figure for figure, as an unscoped admin's
+            assert without_download_time(mine.text) == without_download_time(everyone.text)
+    fp = two_programmes["FP 2026"]
+    for path in ["report", *DOWNLOADS]:
+        assert lee.get(f"/cohorts/{fp}/{path}").status_code == 404
+        assert ada.get(f"/cohorts/{fp}/{path}").status_code == 200
+    with app.app_context():
+        exported = db.session.scalars(db.select(AuditEvent.target).where(
+            AuditEvent.action == "cohort.exported",
+            AuditEvent.actor_id == db.select(User.id).where(User.email == "lee@nhs.net")
+            .scalar_subquery())).all()
+    assert exported == [f"cohort:{stp}"] * 2
