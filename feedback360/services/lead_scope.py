@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from flask import g, has_request_context
-from sqlalchemy import ColumnElement, func, true
+from sqlalchemy import ColumnElement, true
 
 from .. import audit
 from ..extensions import db
@@ -55,21 +55,29 @@ def is_scoped(user: User) -> bool:
     return _scope(user) is not None
 
 
+def _cohort_ids(scope: frozenset[str]) -> list[int]:
+    # Matched here rather than in SQL, by the same ``_fold`` as ``reaches_cohort``: SQLite's
+    # lower() folds ASCII only, so a list and a page could otherwise disagree. Cohorts are few.
+    rows = db.session.execute(db.select(Cohort.id, Cohort.programme)
+                              .where(Cohort.programme.is_not(None)))
+    return [cohort_id for cohort_id, programme in rows if _fold(programme) in scope]
+
+
 def cohort_filter(user: User) -> ColumnElement[bool]:
     """A WHERE clause on ``Cohort``: the cohorts ``user`` may see."""
     scope = _scope(user)
     if scope is None:
         return true()
-    return func.lower(func.trim(Cohort.programme)).in_(sorted(scope))
+    return Cohort.id.in_(_cohort_ids(scope))
 
 
 def user_filter(user: User) -> ColumnElement[bool]:
     """A WHERE clause on ``User``: the people ``user`` may see (a scoped lead: the trainees of
     their cohorts)."""
-    if _scope(user) is None:
+    scope = _scope(user)
+    if scope is None:
         return true()
-    return (User.role == "trainee") & User.cohort_id.in_(
-        db.select(Cohort.id).where(cohort_filter(user)))
+    return (User.role == "trainee") & User.cohort_id.in_(_cohort_ids(scope))
 
 
 def reaches_cohort(user: User, cohort: Cohort | None) -> bool:
