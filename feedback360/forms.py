@@ -126,3 +126,10 @@ class CycleAttributesForm(Form):
 class UserDetailsForm(InviteUserForm):
     """An admin's edit of someone's details: the invitation's fields (the rules are the import's,
     checked again by ``services.account_admin``)."""
+
+
+class ProgrammeScopeForm(Form):
+    """The programmes a programme lead is limited to (none ticked: every programme)."""
+
+    # Checked by the view against the programmes offered, so it can say what is wrong.
+    programmes = SelectMultipleField("Programmes", validate_choice=False)
