@@ -8,6 +8,7 @@ from flask_login import current_user
 from ..authz import role_required
 from ..extensions import db
 from ..models import Cohort, User
+from ..services import attention
 
 bp = Blueprint("home", __name__)
 
@@ -26,7 +27,8 @@ def admin_home():  # type: ignore[no-untyped-def]
         db.select(User.role, db.func.count()).group_by(User.role)).all())
     cohorts = db.session.scalars(db.select(Cohort).where(~Cohort.archived)
                                  .order_by(Cohort.name)).all()
-    return render_template("home/admin.html", counts=counts, cohorts=cohorts)
+    return render_template("home/admin.html", counts=counts, cohorts=cohorts,
+                           attention=attention.for_programme_leads())
 
 
 HOMES = {"trainee": "trainee.cycles", "coach": "coach.trainees", "admin": "home.admin_home"}
