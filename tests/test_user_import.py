@@ -180,7 +180,7 @@ BAD_ROWS = [
     ("Ann Aye,ann@nhs.net,trainee,,,11,", "Training year &#39;11&#39; is not a whole number"),
     ("Ann Aye,ann@nhs.net,trainee,,,two,", "Training year &#39;two&#39; is not a whole number"),
     ("Ann Aye,lead@NHS.net,trainee,,,,",
-     "lead@nhs.net already has an admin account; an import never changes a role"),
+     "lead@nhs.net already has a programme lead account; an import never changes a role"),
     ("Ann Aye,coach@nhs.net,trainee,,,,",
      "coach@nhs.net already has a coach account; an import never changes a role"),
     ("Ann Aye,ann@nhs.net,trainee,,,,,surplus",
