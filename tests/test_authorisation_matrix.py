@@ -44,7 +44,7 @@ ADMIN_MANAGED = {"admin.resend_activation", "admin.user", "admin.edit_user",
                  "admin.cohort", "admin.edit_cohort",
                  "admin.archive_cohort", "admin.unarchive_cohort", "admin.assign_cohort_coach",
                  "admin.trainee_coaches", "admin.remove_assignment", "cohort.launch",
-                 "cohort.launches", "cohort.progress", "cohort.add_to_launch",
+                 "cohort.launches", "cohort.progress", "cohort.add_to_launch", "cohort.remind",
                  "cohort_reports.report", "admin.trainee_cycles",
                  "admin.cycle_attributes_at_close",
                  "cohort_reports.download"}

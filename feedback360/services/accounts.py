@@ -13,6 +13,7 @@ from .. import audit, mail, tokens
 from ..extensions import db
 from ..models import ROLES, Cohort, User
 from ..passwords import WeakPassword, check_policy, hash_password, needs_rehash, verify_password
+from ..role_names import role_name
 from ..urls import absolute_url
 from . import DomainError, lead_scope
 from .sessions import end_sessions
@@ -212,7 +213,8 @@ def create_admin(*, email: str, name: str, password: str) -> User:
                     session_nonce=secrets.token_hex(16), activated_at=datetime.now(UTC))
         db.session.add(user)
     elif user.role != "admin":
-        raise DomainError(f"{email} already has a {user.role} account", field="email")
+        raise DomainError(f"{email} already has a {role_name(user.role).lower()} account",
+                          field="email")
     set_password(user, password)
     db.session.flush()
     audit.record(None, "user.admin_created", f"user:{user.id}")

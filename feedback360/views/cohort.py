@@ -17,7 +17,7 @@ from ..authz import role_required
 from ..cycle_forms import CohortLaunchForm, ConfirmForm
 from ..extensions import db
 from ..models import Cohort, CohortLaunch, CohortLaunchCycle
-from ..services import DomainError, cohort_launches, cycles
+from ..services import DomainError, cohort_launches, cycles, launch_reminders
 from ..services.instrument_cache import instrument_of_version
 from ..services.launch_progress import launch_progress, launch_totals
 from . import show_domain_error
@@ -111,9 +111,14 @@ def progress(launch_id: int):  # type: ignore[no-untyped-def]
         rows.sort(key=SORTS[sort])
     missing = cohort_launches.missing_from(launch)
     running = cohort_launches.is_running(launch) and not launch.cohort.archived
+    # whom "Send a reminder" would email (launch_reminders.to_remind), counted from the rows
+    to_remind = sum(1 for row in rows if row.status == "draft" and row.active)
     return render_template("cohort/progress.html", launch=launch, rows=rows, sort=sort,
                            totals=launch_totals(launch, rows), missing=missing,
                            running=running, form=ConfirmForm(),
+                           to_remind=to_remind,
+                           next_reminder_at=launch_reminders.next_reminder_at(launch)
+                           if running and to_remind else None,
                            addable=sum(1 for m in missing if m.now is None),
                            instrument=instrument_of_version(launch.instrument_version))
 
@@ -136,3 +141,29 @@ def add_to_launch(launch_id: int):  # type: ignore[no-untyped-def]
               f"in this launch and we are emailing {'them' if one else 'each of them'}: "
               + ", ".join(t.name for t in added) + ".", "success")
     return redirect(url_for("cohort.progress", launch_id=launch.id))
+
+
+@bp.route("/launches/<int:launch_id>/remind", methods=["GET", "POST"])
+def remind(launch_id: int):  # type: ignore[no-untyped-def]
+    """Confirm, then email a reminder to the launch's trainees who have not launched yet."""
+    launch = db.get_or_404(CohortLaunch, launch_id)
+    form = ConfirmForm()
+    if request.method == "POST":
+        # the cohort locked (PostgreSQL), as for a launch: a double click reminds once
+        db.get_or_404(Cohort, launch.cohort_id, with_for_update=True)
+        if not form.validate_on_submit():
+            abort(400, description="The form had expired. Go back to the launch and try again.")
+        try:
+            reminded = launch_reminders.send(launch, reminded_by=current_user)
+        except DomainError as error:
+            flash(error.message, "warning")
+        else:
+            db.session.commit()
+            flash(f"We are emailing a reminder to {_trainees(len(reminded))}: "
+                  + ", ".join(t.name for t in reminded) + ".", "success")
+        return redirect(url_for("cohort.progress", launch_id=launch.id))
+    return render_template("cohort/remind.html", launch=launch, form=form,
+                           due=[trainee for trainee, _ in launch_reminders.to_remind(launch)],
+                           next_reminder_at=launch_reminders.next_reminder_at(launch),
+                           running=cohort_launches.is_running(launch)
+                           and not launch.cohort.archived)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from ..authz import role_required
 from ..extensions import db
 from ..models import Cohort, User
-from ..services import lead_scope
+from ..services import attention, lead_scope
 
 bp = Blueprint("home", __name__)
 
@@ -29,7 +29,8 @@ def admin_home():  # type: ignore[no-untyped-def]
     cohorts = db.session.scalars(db.select(Cohort).where(
         ~Cohort.archived, lead_scope.cohort_filter(current_user)).order_by(Cohort.name)).all()
     return render_template("home/admin.html", counts=counts, cohorts=cohorts,
-                           scoped=lead_scope.is_scoped(current_user))
+                           scoped=lead_scope.is_scoped(current_user),
+                           attention=attention.for_programme_leads(current_user))
 
 
 HOMES = {"trainee": "trainee.cycles", "coach": "coach.trainees", "admin": "home.admin_home"}

@@ -12,7 +12,7 @@ from ...cycle_forms import ConfirmForm
 from ...extensions import db
 from ...forms import InviteUserForm, ProgrammeScopeForm, UserDetailsForm
 from ...models import ROLES, Cohort, User
-from ...services import DomainError, account_admin, accounts, cohorts, lead_scope
+from ...services import DomainError, account_admin, accounts, coaching, cohorts, lead_scope
 from ...url_values import page_number
 from .. import show_domain_error
 from . import bp
@@ -21,12 +21,23 @@ from . import bp
 @bp.get("/users")
 def users():  # type: ignore[no-untyped-def]
     role = request.args.get("role")
+    needs = request.args.get("needs")
     query = db.select(User).where(lead_scope.user_filter(current_user)) \
         .order_by(User.role, User.name)
     if role in ROLES:
         query = query.where(User.role == role)
+    else:
+        role = None
+    # what the admin home links to: trainees nobody could release a report for, and invitations
+    # never taken up
+    if needs == "coach":
+        query = query.where(User.role == "trainee", User.active, ~coaching.has_active_coach())
+    elif needs == "activation":
+        query = query.where(User.active, User.password_hash.is_(None))
+    else:
+        needs = None
     page = db.paginate(query, page=page_number(), per_page=50, error_out=True)
-    return render_template("admin/users.html", page=page, role=role, roles=ROLES,
+    return render_template("admin/users.html", page=page, role=role, roles=ROLES, needs=needs,
                            scoped=lead_scope.is_scoped(current_user))
 
 
