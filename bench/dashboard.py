@@ -147,6 +147,7 @@ def seed(database_url: str, kind: str, *, trainees: int, args: argparse.Namespac
         Response,
         User,
     )
+    from feedback360.models.responses import new_comment_handle
     from feedback360.passwords import hash_password
     from feedback360.scoring import AnonymityRules
 
@@ -316,10 +317,10 @@ def seed(database_url: str, kind: str, *, trainees: int, args: argparse.Namespac
             for rid, i, r in responses:
                 for index, prompt, body in answer_cycles[i][4].comments:
                     if index == r:
-                        yield rid, prompt, body
+                        yield rid, prompt, body, new_comment_handle()
 
         # Sorted by (response, prompt): "development" < "strengths", as the primary key is.
-        loader.load(Comment.__table__, ["response_id", "prompt_key", "text"],
+        loader.load(Comment.__table__, ["response_id", "prompt_key", "text", "handle"],
                     sorted(comment_rows(), key=lambda row: (row[0], row[1])))
         seconds["comments"] = time.perf_counter() - clock
 

@@ -104,6 +104,7 @@ def register_url_converters(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .views import (
+        about,
         account,
         admin,
         assets,
@@ -122,10 +123,18 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (home.bp, auth.bp, account.bp, admin.bp, trainee.bp, self_assessment.bp,
                       survey.bp, assets.bp, reports.bp, coach.bp, nominee_review.bp, plan.bp,
-                      cohort.bp, two_factor.bp):
+                      cohort.bp, two_factor.bp, about.bp):
         app.register_blueprint(blueprint)
     from .views.cohort_reports import bp as cohort_reports_bp
     app.register_blueprint(cohort_reports_bp)
+    from .config import DEMO_ORGANISATION
+
+    if (app.config["FEEDBACK360_ENV"] == "production"
+            and app.config["ORGANISATION_NAME"] == DEMO_ORGANISATION):
+        # Not refused (the service works), but the privacy notice would name no real controller.
+        app.logger.warning("ORGANISATION_NAME is the demo's %r: the privacy notice and "
+                           "accessibility statement name it. Set ORGANISATION_NAME, "
+                           "DATA_PROTECTION_CONTACT and CONTACT_EMAIL.", DEMO_ORGANISATION)
 
 
 def register_request_hooks(app: Flask) -> None:

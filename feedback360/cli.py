@@ -20,6 +20,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(close_due_cycles_command)
     app.cli.add_command(refresh_cohort_reports_command)
     app.cli.add_command(import_users_command)
+    app.cli.add_command(purge_audit_command)
+    app.cli.add_command(backup_command)
 
 
 @click.command("create-admin")
@@ -141,13 +143,61 @@ def refresh_cohort_reports_command(cohort_ids: tuple[int, ...]) -> None:
     click.echo(f"{built} cohort report(s) rebuilt, {len(cohort_ids or known) - built} up to date")
 
 
+@click.command("purge-audit")
+@with_appcontext
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+def purge_audit_command(dry_run: bool) -> None:
+    """Delete audit events older than AUDIT_RETENTION_DAYS (run daily from cron). Idempotent;
+    each run but a dry run is itself recorded in the trail, with the count and cutoff only."""
+    from .services import audit_retention
+
+    result = audit_retention.purge(dry_run=dry_run)
+    if result.cutoff is None:
+        click.echo("AUDIT_RETENTION_DAYS is 0: audit events are kept forever, none deleted.")
+        return
+    db.session.commit()
+    when = result.cutoff.strftime("%Y-%m-%d %H:%M UTC")
+    verb = "would be deleted (dry run)" if dry_run else "deleted"
+    click.echo(f"{result.count} audit event(s) from before {when} {verb}.")
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+def backup_command(path: Path, force: bool) -> None:
+    """Copy the SQLite database to PATH while the app runs: consistent, integrity-checked, then
+    audit-logged. On PostgreSQL it says how to use pg_dump instead (README, "Backups")."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from . import audit
+    from .backup import BackupError, backup_sqlite, sqlite_path
+
+    config = current_app.config
+    try:
+        made = backup_sqlite(sqlite_path(config["SQLALCHEMY_DATABASE_URI"]), path, force=force,
+                             busy_timeout_s=config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    # The file's name only: where backups are kept is the operator's business, not the trail's.
+    audit.record(None, "backup.made", made.path.name, size=made.size)
+    try:
+        db.session.commit()
+    except SQLAlchemyError as error:
+        # The copy is good; say so, but exit 1 so cron reports the missing record.
+        raise click.ClickException(f"Backed up to {made.path}, but the audit event could not be "
+                                   f"recorded: {getattr(error, 'orig', None) or error}") from None
+    click.echo(f"Backed up {made.size:,} bytes to {made.path} in {made.seconds:.2f} s; "
+               "integrity check ok.")
+
+
 @click.command("seed-demo")
 @with_appcontext
 @click.option("--password", default="feedback360-demo",
               help="The password every demo account gets.")
 def seed_demo_command(password: str) -> None:
     """Fill an empty database with a demo programme, cohort and accounts; print the logins."""
-    from .demo import DEMO_TOTP_KEY, seed_demo
+    from .demo import DEMO_TOTP_KEY, ready_rater_link, seed_demo
     from .models import Cohort
     from .services import cohort_analyses
 
@@ -155,12 +205,18 @@ def seed_demo_command(password: str) -> None:
     db.session.commit()
     # as close-due-cycles would have done for the demo's closed cycles
     cohort_analyses.refresh(db.session.scalars(db.select(Cohort.id)))
-    click.echo("Demo data ready. Sign in at http://127.0.0.1:5000 with any of:")
+    base = current_app.config["SERVER_BASE_URL"].rstrip("/")
+    click.echo(f"Demo data ready. Sign in at {base}/ with any of:")
     for role, email in logins:
         click.echo(f"  {role:<8} {email:<40} password: {password}")
     click.echo("The admin also needs a code from an authenticator app, with this demo key (public:")
     click.echo(f"a demo only): {DEMO_TOTP_KEY}, or the current code from")
     click.echo(f"  python -c \"import pyotp; print(pyotp.TOTP('{DEMO_TOTP_KEY}').now())\"")
+    rater = ready_rater_link()
+    if rater is not None:
+        trainee, link = rater
+        click.echo(f"\nTry the survey as one of {trainee}'s colleagues (no account needed), "
+                   f"from an open cycle still waiting for answers:\n  {link}")
 
 
 @click.group("instruments")

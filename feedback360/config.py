@@ -10,18 +10,22 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
+from email_validator import EmailNotValidError, validate_email
 from limits import parse_many
 
 from .email_identity import parse_domain_rules
 
 PROFILES = ("production", "development", "testing")
+DEMO_ORGANISATION = "Example NHS Foundation Trust"
 
 
 class ConfigurationError(RuntimeError):
@@ -74,6 +78,10 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down or dying mid-run must not turn sign-in into a 500: count in memory until
+        # it answers again (retried with a back-off), and never fail a request over a count.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
         "RESET_RATE_LIMIT": "5 per minute;20 per hour",
         # Per account (case-folded email), whatever address the attempts come from; counted in
@@ -105,10 +113,22 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         "ANONYMITY_MIN_GROUP": 3,
         "ANONYMITY_MIN_TOTAL": 5,
         "COHORT_MIN_TRAINEES": 5,
+        # Points on the scale between self and colleagues that make a blind spot (self higher)
+        # or a hidden strength (colleagues higher), in cycle and cohort reports alike.
+        "BLIND_SPOT_THRESHOLD": 1.0,
         # Domains raters' addresses may have (``nhs.net``, ``*.nhs.uk``); empty allows any.
         # Given as text or a list, kept as ``email_identity.DomainRule``s once checked.
         "RATER_EMAIL_DOMAINS": (),
+        # Audit events older than this are deleted by `flask purge-audit`; 0 keeps them forever.
+        # Six years: as long as the Limitation Act lets most claims be brought, so a disputed
+        # access can still be traced while it can be disputed.
+        "AUDIT_RETENTION_DAYS": 2190,
         "INSTRUMENTS_DIR": str(Path(__file__).resolve().parent.parent / "instruments"),
+        # Named in the privacy notice and accessibility statement (views/about.py): who the
+        # data controller is, and where people write. The defaults suit the demo only.
+        "ORGANISATION_NAME": DEMO_ORGANISATION,
+        "DATA_PROTECTION_CONTACT": "data.protection@feedback360.test",
+        "CONTACT_EMAIL": "contact@feedback360.test",
     }
 
 
@@ -119,7 +139,8 @@ def from_environment() -> dict[str, Any]:
                  "MAIL_DEFAULT_SENDER", "MAIL_BACKEND", "RATELIMIT_STORAGE_URI",
                  "SERVER_BASE_URL", "INSTRUMENTS_DIR", "LOGIN_RATE_LIMIT", "RESET_RATE_LIMIT",
                  "LOGIN_ACCOUNT_LIMIT", "RESET_ACCOUNT_LIMIT", "RATER_EMAIL_DOMAINS",
-                 "TRUSTED_PROXIES", "TWO_FACTOR_REQUIRED_ROLES"):
+                 "TRUSTED_PROXIES", "BLIND_SPOT_THRESHOLD", "ORGANISATION_NAME",
+                 "DATA_PROTECTION_CONTACT", "CONTACT_EMAIL", "TWO_FACTOR_REQUIRED_ROLES"):
         if os.environ.get(name):
             found[name] = os.environ[name]
     if os.environ.get("DATABASE_URL"):
@@ -132,7 +153,7 @@ def from_environment() -> dict[str, Any]:
                  "ANONYMITY_MIN_TOTAL", "COHORT_MIN_TRAINEES"):
         if os.environ.get(name):
             found[name] = _env_int(name, 0)
-    for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_MINUTES"):
+    for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_MINUTES", "AUDIT_RETENTION_DAYS"):
         if os.environ.get(name):
             found[name] = os.environ[name]  # checked, with a clear message, by ``load``
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "RATELIMIT_ENABLED"):
@@ -161,6 +182,9 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, A
     _settle_session_settings(settings)
     _settle_throttle_settings(settings)
     settings["TWO_FACTOR_REQUIRED_ROLES"] = _two_factor_roles(settings["TWO_FACTOR_REQUIRED_ROLES"])
+    settings["AUDIT_RETENTION_DAYS"] = _retention_days(settings["AUDIT_RETENTION_DAYS"])
+    _settle_report_settings(settings)
+    _settle_contact_settings(settings)
     if not settings.get("SECRET_KEY"):
         if profile == "production":
             raise ConfigurationError(
@@ -214,6 +238,10 @@ def _settle_throttle_settings(settings: dict[str, Any]) -> None:
         raise ConfigurationError("TRUSTED_PROXIES must be the number of reverse proxies in front "
                                  f"of the app, a whole number from 0 to 10, not {hops!r}")
     settings["TRUSTED_PROXIES"] = hops
+    if str(settings["RATELIMIT_STORAGE_URI"]).startswith(("redis", "valkey")):
+        # An unreachable server answers within a second, not after the kernel's TCP timeout.
+        settings.setdefault("RATELIMIT_STORAGE_OPTIONS",
+                            {"socket_connect_timeout": 1, "socket_timeout": 1})
     for name in ("LOGIN_ACCOUNT_LIMIT", "RESET_ACCOUNT_LIMIT", "LOGIN_RATE_LIMIT",
                  "RESET_RATE_LIMIT"):
         try:
@@ -236,6 +264,67 @@ def _two_factor_roles(value: Any) -> frozenset[str]:
             "TWO_FACTOR_REQUIRED_ROLES must be roles separated by commas, always including admin "
             f"(admin, coach, trainee), not {value!r}")
     return frozenset(roles)
+
+
+def _retention_days(value: Any) -> int:
+    """0 (keep forever) or 90 days to 100 years: the database itself never lets the trail's
+    last 89 days be deleted (``models.system.RETENTION_FLOOR_DAYS``)."""
+    days = int(value.strip()) if isinstance(value, str) and value.strip().isdigit() else value
+    if isinstance(days, bool) or not isinstance(days, int) or not (
+            days == 0 or 90 <= days <= 36_500):
+        raise ConfigurationError("AUDIT_RETENTION_DAYS must be 0 (keep audit events forever) "
+                                 f"or a whole number of days from 90 to 36500, not {value!r}")
+    return days
+
+
+def _settle_report_settings(settings: dict[str, Any]) -> None:
+    """The links' base address and the blind-spot threshold checked, so a typo stops the app
+    starting instead of mailing broken links or quietly reporting no blind spots."""
+    base = settings["SERVER_BASE_URL"]
+    parts = urlsplit(base) if isinstance(base, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
+            or parts.query or parts.fragment or not _port_ok(parts):
+        raise ConfigurationError("SERVER_BASE_URL must be the address people open the service "
+                                 "at, such as https://feedback.example.nhs.uk or "
+                                 f"http://127.0.0.1:5101, not {base!r}")
+    threshold = settings["BLIND_SPOT_THRESHOLD"]
+    try:
+        threshold = float(threshold) if not isinstance(threshold, bool) else math.nan
+    except (TypeError, ValueError):
+        threshold = math.nan
+    if not (math.isfinite(threshold) and threshold > 0):
+        raise ConfigurationError("BLIND_SPOT_THRESHOLD must be a number of points on the scale "
+                                 "greater than 0, such as 1 or 0.75, not "
+                                 f"{settings['BLIND_SPOT_THRESHOLD']!r}")
+    settings["BLIND_SPOT_THRESHOLD"] = threshold
+
+
+def _port_ok(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    return True
+
+
+def _settle_contact_settings(settings: dict[str, Any]) -> None:
+    """The organisation and the two addresses the public pages print, checked: a typo there
+    would send a subject access request nowhere."""
+    name = settings["ORGANISATION_NAME"]
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200 or any(
+            not character.isprintable() for character in name):
+        raise ConfigurationError("ORGANISATION_NAME must be the data controller's name, 1 to 200 "
+                                 f"printable characters, not {name!r}")
+    settings["ORGANISATION_NAME"] = " ".join(name.split())
+    for setting in ("DATA_PROTECTION_CONTACT", "CONTACT_EMAIL"):
+        address = settings[setting]
+        try:
+            # Syntax only: no DNS lookup at start-up; the demo's reserved .test domain passes.
+            settings[setting] = validate_email(address.strip(), check_deliverability=False,
+                                               test_environment=True).normalized
+        except (EmailNotValidError, AttributeError) as error:
+            raise ConfigurationError(f"{setting} must be an email address people can write to, "
+                                     f"not {address!r}: {error}") from None
 
 
 def _instance_secret_key(instance_path: Path) -> str:

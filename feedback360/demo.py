@@ -14,9 +14,18 @@ from datetime import UTC, datetime
 
 from .demo_cycles import Spec, seed_demo_cycles
 from .extensions import db
-from .models import CoachAssignment, Cohort, CohortLaunch, CohortLaunchCycle, FeedbackCycle, User
+from .models import (
+    CoachAssignment,
+    Cohort,
+    CohortLaunch,
+    CohortLaunchCycle,
+    FeedbackCycle,
+    Invitation,
+    User,
+)
 from .passwords import hash_password
 from .services import two_factor
+from .services.surveys import survey_link
 
 DEMO_DOMAIN = "demo.feedback360.nhs.uk"
 COHORT_NAME = "STP 2026 Healthcare Science"
@@ -138,3 +147,22 @@ def seed_demo(password: str) -> list[tuple[str, str]]:
     _closed_launch(earlier, earlier_trainees, coaches, admin)
     return [("admin", admin.email), *[("coach", c.email) for c in coaches],
             *[("trainee", t.email) for t in trainees + earlier_trainees]]
+
+
+def ready_rater_link() -> tuple[str, str] | None:
+    """(trainee's name, survey link) of a colleague who has not started answering an open demo
+    cycle, so a newcomer can try the rater's side at once; None once every one has answered.
+
+    The earliest such invitation of the earliest open cycle, so running ``seed-demo`` again
+    prints the same colleague's link until they have answered, then the next one's.
+    """
+    invitation = db.session.scalars(
+        db.select(Invitation).join(FeedbackCycle)
+        .where(FeedbackCycle.status == "open", Invitation.removed_at.is_(None),
+               Invitation.status.in_(("pending", "sent", "opened")), Invitation.draft.is_(None),
+               FeedbackCycle.trainee_id.in_(db.select(User.id).where(
+                   User.email.endswith("@" + DEMO_DOMAIN))))
+        .order_by(FeedbackCycle.id, Invitation.id).limit(1)).first()
+    if invitation is None:
+        return None
+    return invitation.cycle.trainee.name, survey_link(invitation)

@@ -29,7 +29,8 @@ PAGES: dict[int, tuple[str, str]] = {
           "The change you asked for conflicts with the current state. Reload the page to see "
           "where things stand."),
     410: ("This link is no longer available",
-          "The link has expired or has been withdrawn."),
+          "The link has expired or has been withdrawn. If you still need it, ask the person who "
+          "sent it to you for a new one."),
     413: ("What you sent is too large",
           "The request was larger than this service accepts. Nothing was saved from it; anything "
           "you saved earlier is still there. Shorten what you entered and try again."),
@@ -69,6 +70,8 @@ def register_error_handlers(app: Flask) -> None:
             headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[union-attr]
         if code == 429:
             headers["Retry-After"] = "60"
+            limit = getattr(error, "limit", None)  # Flask-Limiter's RateLimitExceeded
+            audit_requests.throttled("address", **({"limit": str(limit.limit)} if limit else {}))
         return response, status, headers
 
     from .sealing import SealBroken

@@ -17,10 +17,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
+from .role_names import role_name
 from .text_input import Form
 
-ROLE_CHOICES = [SelectChoice("trainee", "Trainee"), SelectChoice("coach", "Coach"),
-                SelectChoice("admin", "Programme lead (admin)")]
+ROLE_CHOICES = [SelectChoice(role, role_name(role)) for role in ("trainee", "coach", "admin")]
 
 
 class LoginForm(Form):
@@ -142,3 +142,10 @@ class CycleAttributesForm(Form):
 class UserDetailsForm(InviteUserForm):
     """An admin's edit of someone's details: the invitation's fields (the rules are the import's,
     checked again by ``services.account_admin``)."""
+
+
+class ProgrammeScopeForm(Form):
+    """The programmes a programme lead is limited to (none ticked: every programme)."""
+
+    # Checked by the view against the programmes offered, so it can say what is wrong.
+    programmes = SelectMultipleField("Programmes", validate_choice=False)

@@ -137,6 +137,12 @@ def dispose_app(app) -> None:
 
 
 @pytest.fixture(scope="session")
+def pg_cluster_module():
+    """``scripts/pg_cluster.py`` as a module: ``find_bindir()`` for pg_dump, ``libpq_url``."""
+    return _load_pg_cluster()
+
+
+@pytest.fixture(scope="session")
 def db_backend() -> str:
     """``"sqlite"`` or ``"postgresql"``: which database this run of the suite uses."""
     return _backend_from_environment()[0]

@@ -370,3 +370,29 @@ def gunicorn_server(env: dict[str, str], *, workers: int, cwd: Path
     finally:
         if server.returncode is None:
             server.send_signal(signal.SIGTERM)
+
+
+def audit_events(app: Any, action: str) -> list[tuple[int | None, str | None, Any]]:
+    """``(actor_id, target, detail)`` of every audit event with this action, oldest first."""
+    from feedback360.extensions import db
+    from feedback360.models import AuditEvent
+
+    with app.app_context():
+        return [(event.actor_id, event.target, event.detail) for event in db.session.scalars(
+            db.select(AuditEvent).filter_by(action=action).order_by(AuditEvent.id))]
+
+
+def load_script(name: str) -> Any:
+    """``scripts/<name>.py`` imported as module ``name`` (the scripts are not a package; one may
+    import another by that name, as when run from the command line)."""
+    import importlib.util
+
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before running it: dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

@@ -6,7 +6,6 @@ The tests against the real package need ``node_modules/nhsuk-frontend`` (``make 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -14,21 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "build_assets.py"
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("build_assets", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-build_assets = _load_script()
+build_assets = load_script("build_assets")
 
 REMOTE = re.compile(r"https?://|url\(\s*[\"']?//", re.IGNORECASE)
 

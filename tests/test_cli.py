@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from helpers import post_form, totp_code
+from helpers import path_of, post_form, totp_code
 
 from feedback360 import two_factor_keys
 from feedback360.demo import DEMO_TOTP_KEY
@@ -16,19 +16,25 @@ from feedback360.models import (
     TwoFactorKey,
     User,
 )
+from feedback360.services.surveys import read_survey_token, usable_invitation
 
 
 def count(model) -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(model))
 
 
-def test_seed_demo_prints_logins_and_is_repeatable(app, runner):
+def test_seed_demo_prints_logins_and_is_repeatable(make_app):
+    # make demo PORT=5101: the links printed (and mailed) follow the address it serves.
+    app = make_app(SERVER_BASE_URL="http://127.0.0.1:5101")
+    runner = app.test_cli_runner()
     first = runner.invoke(args=["seed-demo", "--password", "demo passphrase words"])
     assert first.exit_code == 0, first.output
+    assert "Sign in at http://127.0.0.1:5101/ with" in first.output
     assert "programme.lead@demo.feedback360.nhs.uk" in first.output
     assert "demo passphrase words" in first.output
     # The demo admin can sign in: their second factor's key is printed.
     assert DEMO_TOTP_KEY in first.output
+    assert ":5000" not in first.output
     second = runner.invoke(args=["seed-demo", "--password", "demo passphrase words"])
     assert second.exit_code == 0
     with app.app_context():
@@ -43,6 +49,20 @@ def test_seed_demo_prints_logins_and_is_repeatable(app, runner):
         # both intakes' reports are ready, as close-due-cycles would have left them
         assert set(db.session.scalars(db.select(StoredCohortAnalysis.cohort_id))) == set(
             db.session.scalars(db.select(Cohort.id)))
+    # One ready rater link: the same colleague's each time until they answer.
+    links = [re.findall(r"http://127\.0\.0\.1:5101/s/\S+", run.output)
+             for run in (first, second)]
+    assert [len(found) for found in links] == [1, 1]
+    with app.app_context():
+        invitations = [usable_invitation(*read_survey_token(path_of(found[0]).split("/")[-1]))
+                       for found in links]
+        assert invitations[0] is invitations[1]
+        assert invitations[0].cycle.status == "open" and invitations[0].draft is None
+        trainee = invitations[0].cycle.trainee.name
+    rater = app.test_client()
+    welcome = rater.get(path_of(links[0][0]), follow_redirects=True)
+    assert welcome.status_code == 200
+    assert trainee in welcome.get_data(as_text=True)
 
 
 def test_create_admin(app, runner, client, login):

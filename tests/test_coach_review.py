@@ -390,6 +390,10 @@ def test_notes_are_saved_and_validated(app, coach_client, coach, cycle_id):
     with app.app_context():
         [note] = db.session.scalars(db.select(CoachNote)).all()
         assert note.author_id == coach.id and note.cycle_id == cycle_id
+    # audited without its words: the trail is read by programme leads
+    [event] = audit_events(app, "note.added")
+    assert (event.actor_id, event.target, event.detail) == (
+        coach.id, f"cycle:{cycle_id}", {"note": note.id, "length": 39})
     assert "Discussed delegation" in text_of(coach_client.get(page))
 
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import form_fields
+from helpers import audit_events, form_fields
 from test_coach_review import (
     assign,
     build_cycle,
@@ -186,6 +186,21 @@ def test_trainee_adds_a_goal_and_the_coach_edits_it(app, trainee, coach, trainee
     [goal] = goals(app)
     assert goal.status == "in_progress" and goal.element_key is None
     assert goal.author_id == trainee.id  # who wrote it stays
+
+    # Both audited; the trainee's words only by their length (the trail is read by leads).
+    [(actor, target, added)] = audit_events(app, "goal.added")
+    assert (actor, target, added["goal"]) == (trainee.id, f"cycle:{released_id}", goal.id)
+    assert added["fields"]["status"] == "not_started" and GOOD["action"] not in str(added)
+    assert audit_events(app, "goal.updated") == [(coach.id, f"cycle:{released_id}", {
+        "goal": goal.id, "changes": {"element_key": ["people", None],
+                                     "status": ["not_started", "in_progress"]}})]
+    reworded = post(coach_client, edit, data={**fields, "status": "in_progress",
+                                              "focus": "managing-services",
+                                              "action": GOOD["action"].upper()})
+    assert reworded.status_code == 302
+    length = len(GOOD["action"])
+    assert audit_events(app, "goal.updated")[1][2]["changes"] == {
+        "action_length": [length, length]}
 
 
 @needs_dashboard

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from helpers import csrf_token
 
+from feedback360.error_pages import render_error
+
 
 def assert_error_page(response, status: int, heading: str) -> None:
     assert response.status_code == status
@@ -70,3 +72,14 @@ def test_pages_load_nothing_from_other_hosts(client):
     assert "https://" not in page
     csp = client.get("/auth/login").headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp
+
+
+def test_error_pages_say_what_to_do_in_words_not_codes(app, client):
+    """Raters (and everyone else) read what happened and what to do; a status code helps nobody
+    on the page (it is in the response, for machines)."""
+    for page in (client.get("/auth/activate/not-a-token"), client.get("/no/such/page")):
+        assert "Error code" not in page.text
+    with app.test_request_context("/"):
+        body, status = render_error(410)
+    assert status == 410 and "Error code" not in body
+    assert "ask the person who sent it to you for a new one" in body

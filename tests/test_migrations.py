@@ -182,3 +182,32 @@ def test_0005_seals_drafts_and_open_cycles_answers_and_downgrade_opens_them(migr
             (1, "nursing", 3, "Cycle 1 rater 1"), (1, "peer", 2, "Cycle 1 rater 0"),
             (2, "nursing", 3, "Cycle 2 rater 1"), (2, "peer", 2, "Cycle 2 rater 0")]
         db.session.commit()
+
+
+def test_0012_lets_purge_delete_only_past_the_cutoff_and_downgrade_refuses_all(migrations_app):
+    """The triggers as the migrations make them (not only as the models do): a purge deletes an
+    old event; a recent one, and any one after downgrading to 0009, cannot be deleted."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.exc import DatabaseError
+
+    from feedback360.models import AuditEvent
+    from feedback360.services import audit_retention
+
+    now = datetime.now(UTC)
+    with migrations_app.app_context():
+        upgrade()
+        db.session.add_all([AuditEvent(action="test.old", created_at=now - timedelta(days=3000)),
+                            AuditEvent(action="test.new", created_at=now)])
+        db.session.commit()
+        assert audit_retention.purge().count == 1
+        db.session.commit()
+        for statement in ("DELETE FROM audit_events WHERE action = 'test.new'",
+                          "UPDATE audit_retention SET purged_before = :now"):
+            with pytest.raises(DatabaseError):
+                db.session.execute(text(statement), {"now": now})
+            db.session.rollback()
+        downgrade(revision="0009")
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(text("DELETE FROM audit_events"))
+        db.session.rollback()

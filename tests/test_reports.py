@@ -6,7 +6,6 @@ the survey stores them, closed by ``close_cycle`` and released by setting the re
 
 from __future__ import annotations
 
-import gzip
 import html
 import json
 import re
@@ -19,6 +18,7 @@ from feedback360.extensions import db
 from feedback360.models import Answer, CoachAssignment, Comment, FeedbackCycle, Response, User
 from feedback360.services import cycles as cycle_service
 from feedback360.services.instrument_cache import instrument_for
+from feedback360.views.assets import plotly_bundle
 from feedback360.views.reports import dashboard_context
 
 SCORE = re.compile(r"\b\d\.\d")  # any decimal: scores are printed to two places
@@ -37,15 +37,16 @@ def text_of(response_or_html) -> str:
 def build_cycle(app, trainee_id: int, *, raters: list[str] | None = None, close: bool = True,
                 released_by: int | None = None, closes_in: int = 14,
                 comments: dict[int, tuple[str, str]] | None = None,
-                hidden: dict[int, str] | None = None) -> int:
+                hidden: dict[int, str] | None = None, instrument_key: str = "clcf") -> int:
     """A cycle made through the services and answered by ``raters``; ``comments`` maps a rater's
     index to (prompt key, text), ``hidden`` a rater's index to the reason their comment is
-    hidden. Closed unless ``close`` is False; released by ``released_by`` if given."""
+    hidden. Closed unless ``close`` is False; released by ``released_by`` if given; answering
+    the questionnaire ``instrument_key``."""
     raters = RATERS if raters is None else raters
     with app.app_context():
         trainee = db.session.get(User, trainee_id)
         cycle = cycle_service.create_cycle(
-            trainee, instrument_key="clcf", title=f"Feedback closing in {closes_in} days",
+            trainee, instrument_key=instrument_key, title=f"Feedback closing in {closes_in} days",
             closes_on=cycle_service.today() + timedelta(days=closes_in))
         nominees = ["supervisor", "senior", "senior", *["peer"] * 8]
         for n, group in enumerate(nominees):
@@ -211,12 +212,37 @@ def test_every_chart_has_a_table_and_is_drawn_from_json(as_coach, released_id):
                          rf'data-target="{chart_id}-figure">(.*?)</script>', section, re.S)
         figure = json.loads(data.group(1))
         assert set(figure) == {"data", "layout", "config"} and figure["data"]
-    nonce = re.search(r'<script src="/assets/plotly.min.js\?v=[^"]+" defer nonce="([^"]+)"',
-                      page.text).group(1)
-    assert f'<script type="module" src="/static/charts.js" nonce="{nonce}">' in page.text
+    # the partial bundle under its versioned URL, deferred; charts.js (a module) runs after it
+    version = plotly_bundle().version
+    plotly = re.search(rf'<script src="/assets/plotly.min.js\?v={version}" defer '
+                       r'nonce="([^"]+)"></script>', page.text)
+    nonce = plotly.group(1)
+    charts_js = f'<script type="module" src="/static/charts.js" nonce="{nonce}">'
+    assert page.text.index(charts_js) > plotly.end()
     assert f"'nonce-{nonce}'" in page.headers["Content-Security-Policy"]
     assert re.search(r'<link rel="stylesheet" href="/static/print.css" media="print">',
                      page.text)
+
+
+def test_every_section_is_in_the_contents_with_a_way_back_and_long_tables_fold(as_trainee,
+                                                                              released_id):
+    response = as_trainee.get(f"/cycles/{released_id}/report")
+    page = response.text
+    contents = re.search(r'<nav class="app-report__contents.*?</nav>', page, re.S).group(0)
+    sections = re.findall(r'<section id="([\w-]+)"', page)
+    assert "development-plan" in sections
+    assert re.findall(r'href="#([\w-]+)"', contents) == sections
+    assert page.count('<a href="#top">Back to top</a>') == len(sections)
+    assert 'id="top"' in page
+    # each chart's table, and the element table, are folded in a details component that says
+    # what is inside; the statements' chart is folded with its table
+    for chart_id, section in chart_sections(response).items():
+        summary = re.search(r'<details class="nhsuk-details app-fold">\s*<summary.*?>(.*?)'
+                            r'</summary>(.*?)</details>', section, re.S)
+        assert summary and "<table" in summary.group(2), chart_id
+        assert re.search(r"Show the (chart and its )?table.*\(\d+ (domain|element|statement)s",
+                         text_of(summary.group(1))), chart_id
+        assert ("app-chart-data" in summary.group(2)) == (chart_id == "item-distributions")
 
 
 def test_comments_are_escaped_and_hidden_ones_never_reach_the_trainee(as_trainee, as_coach,
@@ -340,21 +366,3 @@ def test_dashboard_context_gives_the_agreed_names(app, trainee, closed_id):
         assert coach_view["change"] is None and coach_view["previous_cycle"] is None
         with pytest.raises(ValueError, match="viewer"):
             dashboard_context(cycle, "admin")
-
-
-# --- plotly.js, served by the app -------------------------------------------------------------
-
-def test_plotly_is_served_from_the_installed_package(client):
-    response = client.get("/assets/plotly.min.js?v=1")
-    assert response.status_code == 200 and response.mimetype == "text/javascript"
-    assert response.data.lstrip().startswith(b"/**") and b"plotly.js v" in response.data[:200]
-    assert "max-age=31536000" in response.headers["Cache-Control"]
-    assert "immutable" in response.headers["Cache-Control"]
-    etag = response.headers["ETag"]
-    assert client.get("/assets/plotly.min.js", headers={"If-None-Match": etag}
-                      ).status_code == 304
-    zipped = client.get("/assets/plotly.min.js", headers={"Accept-Encoding": "gzip, br"})
-    assert zipped.headers["Content-Encoding"] == "gzip"
-    assert "Accept-Encoding" in zipped.headers["Vary"]
-    assert gzip.decompress(zipped.data) == response.data
-    assert len(zipped.data) < len(response.data) / 2

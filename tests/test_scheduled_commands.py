@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import time_machine
+from helpers import text_of
 
 from feedback360.extensions import db
 from feedback360.models import FeedbackCycle, Invitation, User
 from feedback360.services import cycles
+from feedback360.templating import format_date
 
 NOMINEES = [("Sam Supervisor", "sup@nhs.net", "supervisor"),
             ("Sid Senior", "senior@nhs.net", "senior"),
@@ -84,3 +87,33 @@ def test_close_due_cycles_closes_only_those_past_their_date(app, runner, open_cy
     with app.app_context():
         cycle = db.session.get(FeedbackCycle, open_cycle)
         assert cycle.status == "closed" and cycle.closed_at is not None
+
+
+def test_the_closing_date_is_the_same_on_every_page_after_the_nightly_close(
+        app, runner, client, login, open_cycle):
+    """close-due-cycles closes a cycle just after midnight; the day shown stays its closing date
+    (the list said "Closing date 7 November", the cycle "Closed 8 November")."""
+    with app.app_context():
+        cycle = db.session.get(FeedbackCycle, open_cycle)
+        closes_on, trainee = cycle.closes_on, cycle.trainee.email
+    shown, next_day = format_date(closes_on), format_date(closes_on + timedelta(days=1))
+    last_minute = datetime.combine(closes_on, time(23, 59), tzinfo=UTC)
+    with time_machine.travel(last_minute, tick=False):
+        assert "0 cycle(s) closed" in runner.invoke(args=["close-due-cycles"]).output
+    with time_machine.travel(last_minute + timedelta(minutes=6), tick=False):
+        assert "1 cycle(s) closed" in runner.invoke(args=["close-due-cycles"]).output
+        login(client, trainee)
+        pages = [text_of(client.get(path)) for path in ("/cycles/", f"/cycles/{open_cycle}")]
+    for page in pages:
+        assert shown in page and next_day not in page
+
+
+@pytest.mark.parametrize(("closed", "shown"), [
+    (None, date(2026, 11, 7)),  # still open
+    (datetime(2026, 11, 8, 0, 5, tzinfo=UTC), date(2026, 11, 7)),  # by cron, the night after
+    (datetime(2026, 11, 30, 2, 0, tzinfo=UTC), date(2026, 11, 7)),  # cron was down for weeks
+    (datetime(2026, 11, 7, 15, 0, tzinfo=UTC), date(2026, 11, 7)),  # early, on the day
+    (datetime(2026, 11, 3, 23, 59, tzinfo=UTC), date(2026, 11, 3)),  # early
+])
+def test_closing_date(closed, shown):
+    assert FeedbackCycle(closes_on=date(2026, 11, 7), closed_at=closed).closing_date == shown

@@ -10,6 +10,7 @@ import difflib
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import csrf_token
 from hypothesis import given, settings
@@ -20,7 +21,9 @@ from test_trainee_cycles import post, text_of
 from feedback360.extensions import db
 from feedback360.instruments import load_instrument
 from feedback360.models import Invitation
-from feedback360.services.response_status import disclose
+from feedback360.scoring import AnonymityRules, score_cycle
+from feedback360.scoring.disclosed import disclosed
+from feedback360.services.response_status import disclose, from_report
 
 TARGET = ("Mo Manager", "mo.manager@nhs.net", "management")  # the only manager asked
 SENIOR = "selma.senior@nhs.net"  # the only consultant asked (and one named supervisor)
@@ -154,3 +157,52 @@ def test_what_is_told_never_depends_on_which_small_groups_colleagues_answered(ca
     told = [disclose(CLCF, asked, answered, SMALL_K) for answered in (first, second)]
     assert told[0] == told[1]
     assert told[0].count == sum(first.values())
+
+
+# --- the status page and the report group alike (issue 12, point 9) --------------------------
+
+def report_of(answered: dict[str, int]):  # type: ignore[no-untyped-def]
+    """The report of ``answered`` responses per group, each rating every statement."""
+    rows = [(f"{group}{n}", group, False, item, 4) for group, count in answered.items()
+            for n in range(count) for item in CLCF.item_keys]
+    frame = pd.DataFrame(rows, columns=["response", "group", "is_self", "item", "score"])
+    return score_cycle(frame, CLCF, AnonymityRules(SMALL_K))
+
+
+def test_the_senior_part_is_met_on_the_page_only_where_the_report_says_so() -> None:
+    """A named supervisor and two of three consultants answered: three seniors, two needed. The
+    report pools the two consultants with smaller groups and cannot say how many were senior;
+    the status page used to call the senior part met, counting groups the report merges."""
+    asked = {"supervisor": 1, "senior": 3, "peer": 8}
+    answered = {"supervisor": 1, "senior": 2, "peer": 8}
+    report = report_of(answered)
+    assert not disclosed(report, CLCF).validity.met  # "whether that part is met is not shown"
+    while_open = disclose(CLCF, asked, answered, SMALL_K)
+    assert while_open.count == 11 and while_open.senior_told
+    assert not while_open.senior_met and not while_open.met  # "Not yet", no "Close now"
+    closed = from_report(report, CLCF, declined=0)
+    assert (closed.count, closed.senior_met, closed.met) == (11, None, False)
+
+    answered["senior"] = 3  # the consultants now a column of their own: met, here and there
+    report = report_of(answered)
+    assert disclosed(report, CLCF).validity.met
+    assert disclose(CLCF, asked, answered, SMALL_K).met and from_report(report, CLCF, 0).met
+
+
+@st.composite
+def nominations_and_answers(draw: st.DrawFn):
+    asked = {g: draw(st.integers(0, 6)) for g in CLCF.group_keys}
+    return asked, {g: draw(st.integers(0, n)) for g, n in asked.items()}
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(nominations_and_answers())
+def test_the_page_never_says_more_than_the_report_would(case) -> None:
+    asked, answered = case
+    report = disclosed(report_of(answered), CLCF)
+    while_open = disclose(CLCF, asked, answered, SMALL_K)
+    closed = from_report(report_of(answered), CLCF, declined=0)
+    assert while_open.count == closed.count == report.validity.responses
+    assert closed.met == report.validity.met
+    if while_open.met:
+        assert report.validity.met

@@ -253,7 +253,7 @@ def test_answer_leave_resume_review_and_submit(app, make_app, client, launched):
 
     review = tomorrow.get("/survey/review")
     assert review.status_code == 200
-    assert "You have not answered 4 statements" in words(review)
+    assert "You have not answered 4 statements. You can still submit" in words(review)
     assert "Calm in a crisis." in review.text and "No comment" in review.text
     for key in PAGE_KEYS[1][4:]:
         assert f'href="/survey/page/2#{key}"' in review.text
@@ -326,6 +326,7 @@ def test_too_few_rated_statements_are_refused_and_declining_is_offered(app, clie
     save_page(client, 1, dict.fromkeys(PAGE_KEYS[0], "na") | {PAGE_KEYS[0][0]: "2"})
     review = client.get("/survey/review")
     assert "You have not answered 32 statements" in words(review)
+    assert "still submit" not in words(review)  # there is no submit button to do it with
     assert "Rate 19 more statements to submit" in words(review)
     assert "only if at least 20 of the 40 statements are rated" in words(review)
     assert 'action="/survey/submit"' not in review.text
@@ -365,12 +366,15 @@ def test_submitting_nothing_is_refused_on_the_review_page(app, client, launched)
 
 # --- Links that no longer work ------------------------------------------------------------------
 
-def assert_link_problem(client, path: str, status: int, words: str) -> None:
+def assert_link_problem(client, path: str, status: int, message: str) -> None:
     response = client.get(path)
     assert response.status_code == status, response.text
-    assert words in response.text
+    assert message in response.text
     assert no_form(response)
     assert response.headers["Referrer-Policy"] == "no-referrer"
+    # Plain words for a colleague: what happened and what to do, never a status code.
+    assert "What you can do" in response.text
+    assert "Error code" not in response.text and str(status) not in words(response)
 
 
 def test_completed_declined_removed_closed_and_tampered_links(app, make_app, launched):

@@ -8,32 +8,36 @@ the limiter to its storage afresh: with ``memory://`` the second instance starts
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from helpers import DEFAULT_PASSWORD, csrf_token, free_port, gunicorn_server
 from test_throttle import WRONG, attempt
 
 from feedback360 import PROJECT_ROOT
+from feedback360.account_throttle import RETRY_SECONDS
 from feedback360.extensions import limiter
 
 REDIS_SERVER = shutil.which("redis-server")
 
 
-@pytest.fixture
-def redis_uri(tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def redis_server(port: int, folder: Path) -> Iterator[subprocess.Popen[str]]:
+    """A ``redis-server`` listening on ``port`` until the block ends (or the test kills it)."""
     if REDIS_SERVER is None:
         pytest.skip("redis-server is not installed (Debian package redis-server; "
                     "`make system-deps` lists it)")
-    port = free_port()
     server = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
+        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
          "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "notice"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -44,12 +48,19 @@ def redis_uri(tmp_path: Path) -> Iterator[str]:
                 break
         else:
             raise AssertionError(f"redis-server exited with {server.wait()}")
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server
     finally:
         server.terminate()
         server.wait(timeout=10)
         if server.stdout is not None:
             server.stdout.close()
+
+
+@pytest.fixture
+def redis_uri(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    with redis_server(port, tmp_path):
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["redis", "memory (control)"])
@@ -105,3 +116,36 @@ def test_gunicorn_workers_share_the_per_account_count_through_redis(redis_uri, d
             statuses.append(status)
     server.communicate(timeout=60)
     assert statuses == [400] * 3 + [429] * 3
+
+
+def test_sign_in_survives_redis_dying_and_shares_counts_again_when_it_is_back(
+        make_app, make_user, tmp_path, caplog):
+    """Redis killed mid-run: no 500, the per-account limit still holds (in this process's
+    memory, with a warning), and once Redis is back the counts are shared through it again."""
+    user = make_user("outage@nhs.net")
+    port = free_port()
+    uri = f"redis://127.0.0.1:{port}/0"
+    settings = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": uri,
+                "LOGIN_RATE_LIMIT": "1000 per minute", "LOGIN_ACCOUNT_LIMIT": "3 per 15 minutes"}
+    app = make_app(**settings)
+    client = app.test_client()
+    with redis_server(port, tmp_path) as server:
+        assert attempt(client, user.email).status_code == 400  # counted in Redis
+        server.kill()
+        server.wait(timeout=10)
+        statuses = [attempt(client, user.email).status_code for _ in range(3)]
+        statuses.append(attempt(client, user.email, DEFAULT_PASSWORD).status_code)
+    assert statuses == [400, 400, 400, 429]  # no 500; the limit held, counted in memory
+    assert "unreachable" in caplog.text
+
+    with redis_server(port, tmp_path), time_machine.travel(
+            datetime.now(UTC) + timedelta(seconds=RETRY_SECONDS + 60), tick=True):
+        # In-memory counts stay with this process (it still refuses) ...
+        assert attempt(client, user.email, DEFAULT_PASSWORD).status_code == 429
+        assert "answers again" in caplog.text
+        other = make_user("after.outage@nhs.net")
+        for _ in range(3):
+            assert attempt(client, other.email).status_code == 400
+        # ... and new failures are in Redis again: another instance sees them.
+        second = make_app(**settings)
+        assert attempt(second.test_client(), other.email, DEFAULT_PASSWORD).status_code == 429

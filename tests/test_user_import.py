@@ -6,7 +6,7 @@ import io
 import secrets
 
 import pytest
-from helpers import csrf_token, form_fields, path_of
+from helpers import audit_events, csrf_token, form_fields, path_of, text_of
 
 from feedback360.extensions import db
 from feedback360.models import AuditEvent, OutboxMessage, User
@@ -108,7 +108,7 @@ def test_reimport_updates_and_never_duplicates_nor_emails_again(app, admin_clien
     assert "2 people are already up to date" in again.text
     assert "Import 0" not in again.text and "There is nothing to import" in again.text
 
-    make_cohort("STP 2027 Medical Physics")
+    later = make_cohort("STP 2027 Medical Physics")
     changed = csv_of("Amara Okafor-Smith,amara.okafor@nhs.net,Trainee,stp 2027 medical physics,"
                      "Medical Physics,2,", "Dr Priya Sharma,PRIYA.SHARMA@nhs.net,coach,,,,")
     preview = upload(admin_client, changed)
@@ -122,7 +122,20 @@ def test_reimport_updates_and_never_duplicates_nor_emails_again(app, admin_clien
         amara = next(u for u in users if u.email == "amara.okafor@nhs.net")
         assert (amara.name, amara.cohort.name, amara.training_year, amara.site) == (
             "Amara Okafor-Smith", "STP 2027 Medical Physics", 2, None)
+        lead = db.session.scalar(db.select(User.id).where(User.role == "admin"))
     assert smtp.messages == []  # existing people, activated or not, get no email
+
+    # One event per person: each created with their details, each update field by field.
+    invited = {target: detail for _, target, detail in audit_events(app, "user.invited")}
+    assert invited[f"user:{amara.id}"] == {"role": "trainee", "source": "import", "fields": {
+        "name": "Amara Okafor", "cohort_id": cohorts["physics"].id,
+        "specialty": "Medical Physics", "training_year": 1, "site": "Leeds"}}
+    assert len(invited) == 2
+    assert audit_events(app, "user.updated") == [(lead, f"user:{amara.id}", {
+        "source": "import", "changes": {
+            "name": ["Amara Okafor", "Amara Okafor-Smith"],
+            "cohort_id": [cohorts["physics"].id, later.id], "training_year": [1, 2],
+            "site": ["Leeds", None]}})]
 
 
 def test_a_column_left_out_leaves_that_detail_alone(app, admin_client, smtp, cohorts,
@@ -180,7 +193,7 @@ BAD_ROWS = [
     ("Ann Aye,ann@nhs.net,trainee,,,11,", "Training year &#39;11&#39; is not a whole number"),
     ("Ann Aye,ann@nhs.net,trainee,,,two,", "Training year &#39;two&#39; is not a whole number"),
     ("Ann Aye,lead@NHS.net,trainee,,,,",
-     "lead@nhs.net already has an admin account; an import never changes a role"),
+     "lead@nhs.net already has a programme lead account; an import never changes a role"),
     ("Ann Aye,coach@nhs.net,trainee,,,,",
      "coach@nhs.net already has a coach account; an import never changes a role"),
     ("Ann Aye,ann@nhs.net,trainee,,,,,surplus",
@@ -202,6 +215,7 @@ def test_each_bad_row_is_reported_with_its_line_and_skipped(app, admin_client, s
     problem = preview.text[preview.text.index('id="problems"'):]
     assert "Line </span>4</td>" in problem and reason in problem
     assert "Import 1 person and skip 1 row" in preview.text
+    assert text_of(preview).count("skipped") == 1  # told once (issue 12), not in three places
     assert snapshot(app) == before
 
     result = confirm(admin_client, preview)

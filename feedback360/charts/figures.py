@@ -138,18 +138,22 @@ def element_heatmap(report: CycleReport) -> Chart:
                    zmin=report.scale_min, zmax=report.scale_max,
                    colorscale=[[0, "#e8edee"], [1, DARK_BLUE]], showscale=False, xgap=3, ygap=3,
                    meta={"columns": [SELF, ALL]}, texttemplate="%{z:.2f}", textfont={"size": 15},
-                   hovertemplate="%{x}: %{z:.2f}<extra></extra>"),
+                   customdata=[[_hover(row.title)] * 2 for row in rows],
+                   hovertemplate="%{customdata}<br>%{x}: %{z:.2f}<extra></extra>"),
         go.Heatmap(z=gap_values, x=["Gap"], y=keys, xaxis="x2", yaxis="y",
                    zmin=-span / 2, zmax=span / 2, zmid=0,
                    colorscale=[[0, GREEN], [0.5, "#ffffff"], [1, RED]], showscale=False,
                    xgap=3, ygap=3, meta={"columns": ["gap"]}, texttemplate="%{z:+.2f}",
-                   textfont={"size": 15},
-                   hovertemplate="Self minus all raters: %{z:+.2f}<extra></extra>")]
+                   textfont={"size": 15}, customdata=[[_hover(row.title)] for row in rows],
+                   hovertemplate="%{customdata}<br>Self minus all raters: %{z:+.2f}"
+                                 "<extra></extra>")]
     top = {"side": "top", "fixedrange": True, "showgrid": False, "automargin": True, "ticks": "",
            "anchor": "y"}
-    layout = _layout(height=90 + 40 * len(rows), yaxis=_category_axis(rows, 26),
+    # A label of three lines runs into the next row's (issue 12): two at most, the hover and the
+    # table giving the element's whole name.
+    layout = _layout(height=90 + 40 * len(rows), yaxis=_category_axis(rows, 34, lines=2),
                      xaxis={**top, "domain": [0, 0.63]}, xaxis2={**top, "domain": [0.65, 1]},
-                     meta=_narrow(rows, 16))
+                     meta=_narrow(rows, 16, 2))
     return Chart(
         "element-heatmap", "Elements: self-assessment compared with colleagues",
         "Darker blue means a higher average. The gap is the self-assessment minus all raters' "

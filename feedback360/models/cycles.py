@@ -113,6 +113,15 @@ class FeedbackCycle(db.Model):
     cohort_launch: Mapped[CohortLaunch | None] = relationship(
         secondary="cohort_launch_cycles", viewonly=True)
 
+    @property
+    def closing_date(self) -> date:
+        """The last day colleagues could answer, the one closing date every page shows: the
+        date set, or the day the trainee closed early. ``close-due-cycles`` closes a cycle the
+        morning after its date, and that morning is not the closing date."""
+        if self.closed_at is not None and self.closed_at.date() < self.closes_on:
+            return self.closed_at.date()
+        return self.closes_on
+
 
 class CohortLaunch(db.Model):
     """A programme lead's 360 round for a whole cohort: one cycle per trainee, same instrument

@@ -19,9 +19,11 @@ shown safely as they are, with no recomputation:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .report import POOLED_LABEL, CycleReport, Validity
+from .engine import group_columns
+from .report import POOLED_LABEL, AnonymityRules, CycleReport, Validity
 
 if TYPE_CHECKING:
     from ..instruments import Instrument
@@ -33,8 +35,22 @@ def senior_told(report: CycleReport, instrument: Instrument) -> bool:
     if not report.validity.min_senior:
         return True
     alone = {c.members[0] for c in report.columns if c.kind == "group" and len(c.members) == 1}
-    return all(group.key in alone
-               or (not group.anonymous and not report.group_counts.get(group.key, 0))
+    return _seniors_alone(instrument, alone, report.group_counts)
+
+
+def senior_told_for_counts(instrument: Instrument, counts: Mapping[str, int],
+                           rules: AnonymityRules) -> bool:
+    """What :func:`senior_told` would say of the report of responses counted ``counts`` per
+    group, grouped as that report would group them: for counts shown before the cycle closes."""
+    if not instrument.validity.min_senior:
+        return True
+    alone = {members[0] for kind, members in group_columns(instrument, dict(counts), rules)
+             if kind == "group" and len(members) == 1}
+    return _seniors_alone(instrument, alone, counts)
+
+
+def _seniors_alone(instrument: Instrument, alone: set[str], counts: Mapping[str, int]) -> bool:
+    return all(group.key in alone or (not group.anonymous and not counts.get(group.key, 0))
                for group in instrument.rater_groups if group.senior)
 
 

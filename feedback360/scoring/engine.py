@@ -162,6 +162,18 @@ def _clean(answers: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     return frame
 
 
+def group_columns(instrument: Instrument, counts: dict[str, int],
+                  rules: AnonymityRules) -> list[tuple[str, tuple[str, ...]]]:
+    """(kind, member groups) of each group and pool column a report of responses counted
+    ``counts`` per group would have: the same grouping, before there is a report (the trainee's
+    status page while the cycle is open). None under ``rules.needed`` responses."""
+    counts = {key: counts.get(key, 0) for key in instrument.group_keys}
+    if sum(counts.values()) < rules.needed:
+        return []
+    plan, _ = _plan(instrument, counts, rules.min_group)
+    return [(kind, groups) for _, _, kind, _, groups in plan]
+
+
 def _plan(instrument: Instrument, counts: dict[str, int],
           k: int) -> tuple[list[tuple[str, str, str, bool, tuple[str, ...]]], list[str]]:
     """The group and pool columns to report, in instrument order, and notes on what was merged."""

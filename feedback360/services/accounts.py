@@ -13,8 +13,9 @@ from .. import audit, mail, tokens
 from ..extensions import db
 from ..models import ROLES, Cohort, User
 from ..passwords import WeakPassword, check_policy, hash_password, needs_rehash, verify_password
+from ..role_names import role_name
 from ..urls import absolute_url
-from . import DomainError
+from . import DomainError, lead_scope
 from .sessions import end_sessions
 
 LOGIN_FAILED = "Enter a correct email address and password"
@@ -39,6 +40,7 @@ def invite_user(*, email: str, name: str, role: str, invited_by: User | None,
                 training_year: int | None = None, site: str | None = None) -> User:
     if role not in ROLES:
         raise DomainError("Select a role", field="role")
+    lead_scope.check_account(invited_by, role=role, cohort=cohort)
     email = normalise_email(email)
     if find_by_email(email) is not None:
         raise DomainError("An account with this email address already exists", field="email")
@@ -61,11 +63,13 @@ class Invitee:
     site: str | None = None
 
 
-def invite_checked(invitees: list[Invitee], *, invited_by: User | None) -> list[User]:
+def invite_checked(invitees: list[Invitee], *, invited_by: User | None,
+                   source: str | None = None) -> list[User]:
     """Create invited accounts in one flush and queue each one's activation email.
 
     For callers that have checked every invitee themselves (``invite_user``, the CSV import),
-    so a large import does not pay a query and a flush per person.
+    so a large import does not pay a query and a flush per person. With a ``source`` (the
+    import) each person's event also keeps the details they were created with.
     """
     users = [User(email=person.email, name=person.name.strip(), role=person.role, active=True,
                   session_nonce=secrets.token_hex(16), cohort=person.cohort,
@@ -75,7 +79,12 @@ def invite_checked(invitees: list[Invitee], *, invited_by: User | None) -> list[
     db.session.flush()
     for user in users:
         send_activation(user, invited_by)
-        audit.record(invited_by, "user.invited", f"user:{user.id}", role=user.role)
+        detail: dict[str, object] = {"role": user.role}
+        if source is not None:
+            detail.update(source=source, fields={
+                "name": user.name, "cohort_id": user.cohort_id, "specialty": user.specialty,
+                "training_year": user.training_year, "site": user.site})
+        audit.record(invited_by, "user.invited", f"user:{user.id}", **detail)
     return users
 
 
@@ -211,7 +220,8 @@ def create_admin(*, email: str, name: str, password: str) -> User:
                     session_nonce=secrets.token_hex(16), activated_at=datetime.now(UTC))
         db.session.add(user)
     elif user.role != "admin":
-        raise DomainError(f"{email} already has a {user.role} account", field="email")
+        raise DomainError(f"{email} already has a {role_name(user.role).lower()} account",
+                          field="email")
     set_password(user, password)
     db.session.flush()
     audit.record(None, "user.admin_created", f"user:{user.id}")

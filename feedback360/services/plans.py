@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from .. import audit
 from ..extensions import db
 from ..models import GOAL_STATUSES, DevelopmentGoal, FeedbackCycle, User
 from ..scoring import CycleReport
@@ -140,6 +141,8 @@ def add_goal(cycle: FeedbackCycle, author: User, domain_key: str | None,
                            status=_check_status(status))
     db.session.add(goal)
     db.session.flush()
+    audit.record(author, "goal.added", f"cycle:{cycle.id}", goal=goal.id,
+                 fields=_audited(goal))
     return goal
 
 
@@ -153,11 +156,28 @@ def update_goal(goal: DevelopmentGoal, author: User, *, domain_key: str | None,
     _raise_first(goal_problems(cycle, domain_key=domain_key, element_key=element_key,
                                action=action, support=support, due_on=due_on, status=status,
                                unchanged_from=goal.due_on))
+    before, words = _audited(goal), (goal.action, goal.support)
     goal.domain_key, goal.element_key = domain_key or "", element_key or None
     goal.action, goal.support = _check_action(action), _check_support(support)
     goal.due_on, goal.status = due_on, _check_status(status)
     db.session.flush()
+    after = _audited(goal)
+    changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    for name, old in zip(("action", "support"), words, strict=True):
+        if old != getattr(goal, name):  # reworded, even to the same length
+            changes[f"{name}_length"] = [before[f"{name}_length"], after[f"{name}_length"]]
+    if changes:
+        audit.record(author, "goal.updated", f"cycle:{cycle.id}", goal=goal.id, changes=changes)
     return goal
+
+
+def _audited(goal: DevelopmentGoal) -> dict[str, Any]:
+    """A goal as its audit events show it. The action and support are the trainee's own words,
+    shown to them and their coaches only: the trail (read by programme leads) keeps their
+    length, so an edit to them is seen without the words being copied into it."""
+    return {"domain_key": goal.domain_key, "element_key": goal.element_key,
+            "due_on": goal.due_on.isoformat() if goal.due_on else None, "status": goal.status,
+            "action_length": len(goal.action), "support_length": len(goal.support or "")}
 
 
 def goals_for(cycle: FeedbackCycle) -> list[DevelopmentGoal]:

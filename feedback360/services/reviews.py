@@ -112,6 +112,9 @@ def add_note(cycle: FeedbackCycle, coach: User, text: str | None) -> CoachNote:
     note = CoachNote(cycle_id=cycle.id, author_id=coach.id, text=check_note(text))
     db.session.add(note)
     db.session.flush()
+    # Which note and how long, not its words: the trail is read by programme leads, and a
+    # coach's notes are for the trainee's coaches alone.
+    audit.record(coach, "note.added", f"cycle:{cycle.id}", note=note.id, length=len(note.text))
     return note
 
 

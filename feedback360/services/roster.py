@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from .. import audit
 from ..extensions import db
 from ..models import Cohort, User
+from ..role_names import role_name
 from ..text_input import control_character, refusal
 from . import DomainError, accounts
 
@@ -234,7 +235,8 @@ def _check(row: RosterRow, columns: tuple[str, ...], cohorts: dict[str, Cohort],
                        if values["role"] else "The role is missing (trainee, coach or admin)")
     user = existing.get(email)
     if user is not None and role is not None and role != user.role:
-        reasons.append(f"{email} already has {_article(user.role)} {user.role} account; an "
+        held = role_name(user.role).lower()
+        reasons.append(f"{email} already has {_article(held)} {held} account; an "
                        "import never changes a role")
     cohort = _cohort(values.get("cohort", ""), role, cohorts, reasons)
     training_year = _training_year(values.get("training_year", ""), reasons)
@@ -297,19 +299,30 @@ def _text(raw: str, label: str, reasons: list[str]) -> str | None:
 # --- Applying ------------------------------------------------------------------------------------
 
 def apply(planned: ImportPlan, *, by: User | None) -> dict[str, int]:
-    """Create and update the good rows of ``planned`` (skipping the bad); returns the counts."""
+    """Create and update the good rows of ``planned`` (skipping the bad); returns the counts.
+
+    Each person created or updated is an audit event of their own (``user.invited`` and
+    ``user.updated``, marked ``source="import"``), the updates with each changed field as
+    ``[before, after]`` in the shape an admin's edit records; then one event for the import."""
     accounts.invite_checked([
         accounts.Invitee(email=row.email, name=row.name, role=row.role, cohort=row.cohort,
                          specialty=row.specialty, training_year=row.training_year, site=row.site)
-        for row in planned.creates], invited_by=by)
+        for row in planned.creates], invited_by=by, source="import")
     for row in planned.updates:
         user = row.user
         assert user is not None
+        changes = {}
         for column in row.changes:
+            key = "cohort_id" if column == "cohort" else column
+            before = getattr(user, key)
             if column == "cohort":
                 user.cohort = row.cohort
+                after = row.cohort.id if row.cohort else None
             else:
-                setattr(user, column, getattr(row, column))
+                after = getattr(row, column)
+                setattr(user, column, after)
+            changes[key] = [before, after]
+        audit.record(by, "user.updated", f"user:{user.id}", source="import", changes=changes)
     db.session.flush()
     counts = planned.counts()
     audit.record(by, "users.imported", None, **counts)

@@ -4,6 +4,9 @@
 // block holding {data, layout, config}, next to an empty, hidden <div id="ID">. The table after
 // every chart carries the same figures, so the charts are only an enhancement: a chart is shown
 // only once it has been drawn, and if plotly.js did not load (or a figure fails) it stays hidden.
+// A figure folded away in a closed <details> is drawn when it is first opened (plotly measures
+// the element, which has no size while folded). A figure marked data-narrow="table" is not drawn
+// on a phone-sized screen, where it would be too small to read: its table stands for it.
 
 const blocks = Array.from(document.querySelectorAll("script.app-chart-data[data-target]"));
 
@@ -41,9 +44,19 @@ async function draw(Plotly, block) {
   if (!target) {
     return;
   }
+  const folded = target.closest("details:not([open])");
+  if (folded) {
+    folded.addEventListener("toggle", () => draw(Plotly, block), { once: true });
+    return;
+  }
   try {
     const figure = JSON.parse(block.textContent);
     target.hidden = false; // plotly measures the element, so it must be displayed first
+    if (target.dataset.narrow === "table" && target.clientWidth < NARROW) {
+      target.hidden = true;
+      target.closest(".app-chart").classList.add("app-chart--as-table");
+      return;
+    }
     await Plotly.newPlot(target, figure.data, layoutFor(target, figure.layout),
       { ...figure.config, responsive: true });
     target.classList.add("app-chart__figure--drawn");

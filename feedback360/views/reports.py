@@ -33,7 +33,6 @@ from ..scoring.disclosed import disclosed, senior_told
 from ..services import coaching
 from ..services.instrument_cache import instrument_for
 from ..services.summaries import ShownComment, comments_for, previous_report, report_for
-from .assets import PLOTLY_VERSION
 
 bp = Blueprint("reports", __name__)
 
@@ -109,7 +108,7 @@ def dashboard_context(cycle: FeedbackCycle, viewer: str) -> dict[str, Any]:
         "element_table": element_table(report) if report.enough else None,
         "rater_columns": [c for c in report.columns if c.kind != "self"],
         "self_column": report.column("self"),
-        "k": report.rules.min_group, "plotly_version": PLOTLY_VERSION,
+        "k": report.rules.min_group,
         "senior_told": senior_told(report, instrument),
     }
 

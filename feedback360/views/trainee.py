@@ -53,7 +53,8 @@ CLOSE_EARLY_REFUSED = ("You can close early once enough colleagues have answered
 
 
 def _status(cycle: FeedbackCycle) -> ResponseStatus:
-    return response_status(cycle, current_app.config["ANONYMITY_MIN_GROUP"])
+    return response_status(cycle, current_app.config["ANONYMITY_MIN_GROUP"],
+                           current_app.config["ANONYMITY_MIN_TOTAL"])
 
 
 def _colleagues(count: int) -> str:

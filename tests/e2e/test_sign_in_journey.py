@@ -84,6 +84,14 @@ def test_keyboard_only_sign_in_on_a_phone(mobile_page, live_server, make_user):
     page.get_by_role("heading", name="My feedback cycles").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert_accessible(page)
+    # The footer's pages about the service: reached from it, readable at 360 px.
+    for link, heading in [("Privacy notice", "Privacy notice"),
+                          ("Accessibility statement", "Accessibility statement for feedback360"),
+                          ("Contact us", "Contact us")]:
+        page.locator(".nhsuk-footer").get_by_role("link", name=link).click()
+        page.get_by_role("heading", name=heading, exact=True).wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert_accessible(page)
 
 
 def test_error_pages_are_accessible(page, live_server):
