@@ -12,7 +12,15 @@ from ...cycle_forms import ConfirmForm
 from ...extensions import db
 from ...forms import InviteUserForm, ProgrammeScopeForm, UserDetailsForm
 from ...models import ROLES, Cohort, User
-from ...services import DomainError, account_admin, accounts, coaching, cohorts, lead_scope, two_factor
+from ...services import (
+    DomainError,
+    account_admin,
+    accounts,
+    coaching,
+    cohorts,
+    lead_scope,
+    two_factor,
+)
 from ...url_values import page_number
 from .. import show_domain_error
 from . import bp
