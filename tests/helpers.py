@@ -396,3 +396,9 @@ def load_script(name: str) -> Any:
     sys.modules[name] = module  # before running it: dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+# Routes anyone may use (sign-in, the rater's tokenised survey, static files, the privacy
+# notice, accessibility statement and contact page).
+PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/", "/privacy",
+                   "/accessibility", "/contact")

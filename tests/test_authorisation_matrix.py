@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import csrf_token
+from helpers import PUBLIC_PREFIXES, csrf_token
 
 from feedback360.extensions import db
 from feedback360.models import (
@@ -26,10 +26,6 @@ from feedback360.models import (
 )
 from feedback360.services import cohort_launches, cycles
 
-# Routes anyone may use (sign-in, the rater's tokenised survey, static files, the privacy
-# notice, accessibility statement and contact page).
-PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/", "/privacy",
-                   "/accessibility", "/contact")
 ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
               "coach": {"coach.trainees"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",

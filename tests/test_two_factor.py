@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from helpers import (
     DEFAULT_PASSWORD,
+    PUBLIC_PREFIXES,
     TOTP_SECRET,
     csrf_token,
     enrol_second_factor,
@@ -25,7 +26,6 @@ from feedback360.config import ConfigurationError
 from feedback360.extensions import db
 from feedback360.models import AuditEvent, RecoveryCode, TwoFactorKey, User
 
-PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/")
 # 10 seconds into a 30-second step, so a step either side is unambiguous.
 STEP_START = datetime(2026, 12, 1, 9, 0, 10, tzinfo=UTC)
 
