@@ -13,8 +13,8 @@ from datetime import date
 
 from ..extensions import db
 from ..models import FeedbackCycle, User
-from . import DomainError
-from .cycles import create_cycle
+from . import DomainError, DomainErrors
+from .cycles import available_instruments, check_close_date, create_cycle
 
 IN_PROGRESS = ("draft", "open")
 
@@ -48,6 +48,20 @@ def start_own_cycle(trainee: User, *, instrument_key: str, title: str, closes_on
             raise DomainError(f"You already have a feedback cycle in progress: {what}. Tick the "
                               "box if you want to start another as well", field="another")
     return create_cycle(trainee, instrument_key=instrument_key, title=title, closes_on=closes_on)
+
+
+def check_new_cycle(instrument_key: str | None, closes_on: date | None) -> None:
+    """The rules ``create_cycle`` applies to what the form sent, all at once (``DomainErrors``);
+    a closing date the form could not read is the form's to report."""
+    problems: list[DomainError] = []
+    if instrument_key not in available_instruments():
+        problems.append(DomainError("Select a questionnaire", field="instrument"))
+    if closes_on is not None:
+        try:
+            check_close_date(closes_on)
+        except DomainError as error:
+            problems.append(error)
+    DomainErrors.raise_any(problems)
 
 
 def _serialise_starts(trainee: User) -> None:

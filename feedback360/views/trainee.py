@@ -24,7 +24,7 @@ from ..services.instrument_cache import instrument_for
 from ..services.nominee_addresses import describe_allowed_domains
 from ..services.response_status import ResponseStatus, response_status
 from ..services.surveys import self_assessment_done
-from . import show_domain_error
+from . import show_domain_error, validate_with_rules
 
 bp = Blueprint("trainee", __name__, url_prefix="/cycles")
 
@@ -92,7 +92,8 @@ def new_cycle():  # type: ignore[no-untyped-def]
     })
     form.instrument.choices = [SelectChoice(key, instrument.title)
                                for key, instrument in instruments.items()]
-    if form.validate_on_submit():
+    if validate_with_rules(form, lambda: cycle_starts.check_new_cycle(
+            form.instrument.data, form.closes_on.data)):
         try:
             cycle = cycle_starts.start_own_cycle(
                 current_user, instrument_key=form.instrument.data,
@@ -162,7 +163,8 @@ def add_nominee(cycle_id: int):  # type: ignore[no-untyped-def]
     cycle = _own_cycle(cycle_id)
     form = NomineeForm()
     _offer_groups(form, instrument_for(cycle))
-    if form.validate_on_submit():
+    if validate_with_rules(form, lambda: cycles.nominee_problems(
+            cycle, name=form.name.data, email=form.email.data, group=form.group.data)):
         try:
             invitation = cycles.nominate(cycle, name=form.name.data, email=form.email.data,
                                          group=form.group.data)
