@@ -29,8 +29,8 @@ def validate_with_rules(form: FlaskForm, check: Callable[[], None]) -> bool:
     form's message alone. Nothing is checked when the CSRF token failed: nothing sent is trusted.
     """
     valid = form.validate_on_submit()
-    if not form.is_submitted() or (getattr(form, "csrf_token", None) is not None \
-            and form.csrf_token.errors):
+    csrf_failed = bool(getattr(getattr(form, "csrf_token", None), "errors", None))
+    if not form.is_submitted() or csrf_failed:
         return valid
     try:
         check()
