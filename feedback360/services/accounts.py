@@ -31,6 +31,13 @@ def normalise_email(raw: str) -> str:
     return result.normalized.lower()
 
 
+def check_address_format(raw: str | None) -> None:
+    """``normalise_email``'s refusal alone, for a form to show beside its own checks; an empty
+    address is the form's to report."""
+    if raw and raw.strip():
+        normalise_email(raw)
+
+
 def find_by_email(email: str) -> User | None:
     return db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
 

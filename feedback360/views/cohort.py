@@ -17,10 +17,10 @@ from ..authz import role_required
 from ..cycle_forms import CohortLaunchForm, ConfirmForm
 from ..extensions import db
 from ..models import Cohort, CohortLaunch, CohortLaunchCycle
-from ..services import DomainError, cohort_launches, cycles, launch_reminders
+from ..services import DomainError, cohort_launches, cycle_starts, cycles, launch_reminders
 from ..services.instrument_cache import instrument_of_version
 from ..services.launch_progress import launch_progress, launch_totals
-from . import show_domain_error
+from . import show_domain_error, validate_with_rules
 from .scoping import enforce_lead_scope
 
 bp = Blueprint("cohort", __name__, url_prefix="/cohorts")
@@ -61,7 +61,8 @@ def launch(cohort_id: int):  # type: ignore[no-untyped-def]
     })
     form.instrument.choices = [SelectChoice(key, instrument.title)
                                for key, instrument in instruments.items()]
-    if form.validate_on_submit():
+    if validate_with_rules(form, lambda: cycle_starts.check_new_cycle(
+            form.instrument.data, form.closes_on.data)):
         try:
             plan = cohort_launches.plan_launch(
                 cohort, instrument_key=form.instrument.data, title=form.title.data,

@@ -22,7 +22,7 @@ from ...services import (
     two_factor,
 )
 from ...url_values import page_number
-from .. import show_domain_error
+from .. import show_domain_error, validate_with_rules
 from . import bp
 
 
@@ -61,7 +61,7 @@ def _cohort_choices(form: InviteUserForm, keep: Cohort | None = None) -> None:
 def invite_user():  # type: ignore[no-untyped-def]
     form = InviteUserForm()
     _cohort_choices(form)
-    if form.validate_on_submit():
+    if validate_with_rules(form, lambda: accounts.check_address_format(form.email.data)):
         cohort = db.session.get(Cohort, form.cohort_id.data) if form.cohort_id.data else None
         try:
             user = accounts.invite_user(
@@ -97,7 +97,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
     person = db.get_or_404(User, user_id)
     form = UserDetailsForm(obj=person, cohort_id=person.cohort_id or 0)
     _cohort_choices(form, keep=person.cohort)
-    if form.validate_on_submit():
+    if validate_with_rules(form, lambda: accounts.check_address_format(form.email.data)):
         wanted = account_admin.Details(
             name=form.name.data, email=form.email.data, role=form.role.data,
             cohort_id=form.cohort_id.data or None, specialty=form.specialty.data,
