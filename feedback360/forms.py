@@ -126,3 +126,10 @@ class CycleAttributesForm(Form):
 class UserDetailsForm(InviteUserForm):
     """An admin's edit of someone's details: the invitation's fields (the rules are the import's,
     checked again by ``services.account_admin``)."""
+
+
+class SubjectAccessForm(Form):
+    # Any text is looked up as typed (case-folded): a rater's address may be one the service
+    # would no longer accept, and "nothing held" is itself the answer for anything else.
+    email = StringField("Email address", validators=[
+        DataRequired("Enter the email address of the person asking"), Length(max=254)])

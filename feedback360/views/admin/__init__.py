@@ -20,4 +20,4 @@ def require_admin() -> None:
     """Every route in this blueprint is for programme leads only."""
 
 
-from . import audit, coaching, cohorts, cycles, imports, users  # noqa: E402,F401  (register the routes on bp)
+from . import audit, coaching, cohorts, cycles, imports, subject_access, users  # noqa: E402,F401  (register the routes on bp)
