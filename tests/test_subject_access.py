@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 
@@ -127,7 +128,7 @@ def test_a_trainees_export_holds_each_kind_of_their_data(app, world, admin):
     summary = files["summary.html"].decode()
     assert "Bea Bee" in summary and "Chair a meeting" in summary
     # Self-contained: nothing is fetched when the summary is opened.
-    assert "http" not in summary and "<script" not in summary and "<link" not in summary
+    assert not re.search(r"<(script|link|img)|src=|href=", summary)
 
     [(_, target, detail)] = audit_events(app, "subject_access.exported")
     assert target == "bea@nhs.net"
@@ -156,6 +157,10 @@ def test_a_raters_export_holds_invitations_and_declines_and_no_answers(app, worl
     everything = b"".join(files.values()).decode()
     assert not [text for text in RATER_COMMENTS if text in everything]
     assert "I listen well" not in everything
+    # The invitation email is there, without its live link: the export is no key to the survey.
+    [mail] = loaded(files, "mail")
+    assert "Bea Bee asks for your feedback" in mail["subject"] and "[redacted]" in mail["text"]
+    assert re.search(r"/s/[\w.-]{20,}", everything) is None
     assert "released_reports.json" not in files and "self_assessments.json" not in files
     # No answers under any key either: what the rater scored is not theirs to be found.
     assert not any("answers" in record or "score" in record

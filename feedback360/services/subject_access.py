@@ -21,6 +21,7 @@ from sqlalchemy import or_
 from .. import audit
 from ..email_identity import canonical
 from ..extensions import db
+from ..log_redaction import redact
 from ..models import (
     AuditEvent,
     CoachAssignment,
@@ -38,10 +39,12 @@ WHY_NO_ANSWERS = (
     "We cannot give you the answers or comments you gave as a rater. When you submitted, your "
     "answers were sealed, and when the cycle closed they were written out with nothing that "
     "links them to you: no name, no email address, no invitation and no time. That is how the "
-    "service keeps its promise that nobody can tell which colleague said what. It also means "
-    "the service itself cannot tell which answers are yours, so it cannot show, change or "
-    "delete them one person at a time. What it does hold about you is listed here: the "
-    "invitations sent to your address, whether you declined and the reason you gave.")
+    "service keeps feedback anonymous. It also means the service itself cannot tell which "
+    "answers are yours, so it cannot show, change or delete them one person at a time. (If "
+    "you were asked as a named role, such as the trainee's supervisor, the trainee's report "
+    "shows that role's answers as such, but what is stored still does not name you.) What the "
+    "service does hold about you is listed here: the invitations sent to your address, "
+    "whether you declined and the reason you gave, and the emails it sent you.")
 WHY_DRAFT_SEALED = (
     "A survey you started and have not yet submitted keeps your answers so far with its "
     "invitation, sealed so that only the survey itself can read them. Follow the link in your "
@@ -225,9 +228,10 @@ def _rater(invitations: list[Invitation]) -> dict[str, Any]:
 
 
 def _mail(folded: str) -> list[dict[str, Any]]:
-    # Sent mail keeps no usable link (DESIGN.md, rule 6), so the bodies are safe to hand over.
+    # Mail not yet sent still holds its live link (a rater's key to the survey, an account's
+    # password link): an export read by a programme lead and mailed on must not carry one.
     return [_row(subject=m.subject, status=m.status, created_at=m.created_at, sent_at=m.sent_at,
-                 text=m.text_body)
+                 text=redact(m.text_body))
             for m in db.session.scalars(
                 db.select(OutboxMessage).where(OutboxMessage.to_address == folded)
                 .order_by(OutboxMessage.id))]
