@@ -128,6 +128,13 @@ class UserDetailsForm(InviteUserForm):
     checked again by ``services.account_admin``)."""
 
 
+class ProgrammeScopeForm(Form):
+    """The programmes a programme lead is limited to (none ticked: every programme)."""
+
+    # Checked by the view against the programmes offered, so it can say what is wrong.
+    programmes = SelectMultipleField("Programmes", validate_choice=False)
+
+
 class SubjectAccessForm(Form):
     # Any text is looked up as typed (case-folded): a rater's address may be one the service
     # would no longer accept, and "nothing held" is itself the answer for anything else.

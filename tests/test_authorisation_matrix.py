@@ -49,6 +49,9 @@ ADMIN_MANAGED = {"admin.resend_activation", "admin.user", "admin.edit_user",
                  "cohort_reports.report", "admin.trainee_cycles",
                  "admin.cycle_attributes_at_close",
                  "cohort_reports.download"}
+# Routes on a programme lead's own account (their programmes): B is a trainee, so 404 for the
+# admin too. A lead limited to programmes is walked over every route in test_lead_scope.py.
+LEAD_ACCOUNT = {"admin.user_programmes"}
 
 
 @pytest.fixture
@@ -137,6 +140,8 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
         takes_object = bool(rule.arguments)
         if role is None:
             assert response.status_code == 302 and "/auth/login" in response.location, where
+        elif role == "admin" and rule.endpoint in LEAD_ACCOUNT:
+            assert response.status_code == 404, f"{where}: {response.status_code}"
         elif takes_object and not (role == "admin" and rule.endpoint in ADMIN_MANAGED):
             assert response.status_code in (403, 404), f"{where}: {response.status_code}"
         elif rule.endpoint in ROLE_HOMES[role] | EVERY_ROLE or (

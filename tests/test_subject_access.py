@@ -24,6 +24,7 @@ from feedback360.models import (
     Comment,
     CycleSummary,
     DevelopmentGoal,
+    LeadProgramme,
     Response,
     User,
 )
@@ -42,7 +43,10 @@ def world(app, make_user, make_cohort):
     trainee = make_user("bea@nhs.net", name="Bea Bee", cohort=make_cohort("B's intake"))
     coach = make_user("coach@nhs.net", role="coach", name="Xan Coach")
     make_user("admin@nhs.net", role="admin", name="Ada Admin")
+    # A programme lead limited to Bea's programme: not one who answers subject access requests.
+    scoped = make_user("lee@nhs.net", role="admin", name="Lee Scoped")
     with app.test_request_context():
+        db.session.add(LeadProgramme(user_id=scoped.id, programme="Scientist Training Programme"))
         owner, coach_user = db.session.get(User, trainee.id), db.session.get(User, coach.id)
         db.session.add(CoachAssignment(coach_id=coach.id, trainee_id=trainee.id))
         cycle = cycles.create_cycle(owner, instrument_key="clcf", title="Bea's first 360",
@@ -204,11 +208,18 @@ def test_a_post_without_the_csrf_token_is_refused(app, world, admin):
     assert audit_events(app, "subject_access.exported") == []
 
 
-@pytest.mark.parametrize("who", ["bea@nhs.net", "coach@nhs.net"])
-def test_only_programme_leads_may_export(app, world, client, login, who):
+@pytest.mark.parametrize("who", ["bea@nhs.net", "coach@nhs.net", "lee@nhs.net"])
+def test_only_programme_leads_of_every_programme_may_export(app, world, client, login, who):
     assert login(client, who).status_code == 302
     token = csrf_token(client.get("/", follow_redirects=True))
     assert client.get(PAGE).status_code == 403
     assert client.post(PAGE, data={"email": "bea@nhs.net", "csrf_token": token}
                        ).status_code == 403
     assert audit_events(app, "subject_access.exported") == []
+
+
+def test_a_scoped_lead_is_offered_no_link(world, client, login):
+    assert login(client, "lee@nhs.net").status_code == 302
+    person = client.get(f"/admin/users/{world['trainee_id']}")
+    assert person.status_code == 200 and "Bea Bee" in person.text
+    assert PAGE not in person.text and PAGE not in client.get("/home/admin").text

@@ -18,7 +18,7 @@ from .cycles import (
     Invitation,
     NomineeApproval,
 )
-from .people import ROLES, CoachAssignment, Cohort, User
+from .people import ROLES, CoachAssignment, Cohort, LeadProgramme, User
 from .reports import (
     GOAL_STATUSES,
     CoachNote,
@@ -36,7 +36,7 @@ __all__ = [
     "AuditRetention",
     "CoachAssignment", "CoachNote", "Cohort", "CohortLaunch", "CohortLaunchCycle", "Comment",
     "CycleScore", "CycleSummary", "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion",
-    "Invitation", "NomineeApproval", "OutboxMessage", "Response", "SealedResponse",
+    "Invitation", "LeadProgramme", "NomineeApproval", "OutboxMessage", "Response", "SealedResponse",
     "StoredCohortAnalysis",
     "UTCDateTime", "User", "utcnow",
 ]

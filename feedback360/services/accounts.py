@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import ROLES, Cohort, User
 from ..passwords import WeakPassword, check_policy, hash_password, needs_rehash, verify_password
 from ..urls import absolute_url
-from . import DomainError
+from . import DomainError, lead_scope
 from .sessions import end_sessions
 
 LOGIN_FAILED = "Enter a correct email address and password"
@@ -39,6 +39,7 @@ def invite_user(*, email: str, name: str, role: str, invited_by: User | None,
                 training_year: int | None = None, site: str | None = None) -> User:
     if role not in ROLES:
         raise DomainError("Select a role", field="role")
+    lead_scope.check_account(invited_by, role=role, cohort=cohort)
     email = normalise_email(email)
     if find_by_email(email) is not None:
         raise DomainError("An account with this email address already exists", field="email")

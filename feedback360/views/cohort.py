@@ -21,6 +21,7 @@ from ..services import DomainError, cohort_launches, cycles
 from ..services.instrument_cache import instrument_of_version
 from ..services.launch_progress import launch_progress, launch_totals
 from . import show_domain_error
+from .scoping import enforce_lead_scope
 
 bp = Blueprint("cohort", __name__, url_prefix="/cohorts")
 
@@ -32,6 +33,9 @@ SORTS = {"nudge": None, "name": lambda row: (row.name.casefold(), row.cycle_id)}
 @role_required("admin")
 def require_admin() -> None:
     """Every route in this blueprint is for programme leads only."""
+
+
+bp.before_request(enforce_lead_scope)
 
 
 def _trainees(count: int) -> str:

@@ -1,7 +1,7 @@
 """A programme lead creates a cohort, imports its people from a CSV file with a bad row, and
 assigns a coach to several trainees at once, then manages one person's account (details, role,
-activation email, sign out everywhere, deactivation, a subject access request), in Chromium;
-every page passes axe-core."""
+activation email, sign out everywhere, deactivation, a subject access request), reads the audit
+trail and limits another lead to one programme, in Chromium; every page passes axe-core."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ Nobody,not-an-email,trainee,STP 2026 Genomics,,12,
 """
 
 
-def test_cohort_import_and_bulk_coach_assignment(page, live_server, make_user, smtp,
-                                                 tmp_path):
+def test_cohort_import_and_bulk_coach_assignment(page, live_server, make_user, make_cohort,
+                                                 smtp, tmp_path):
     make_user("lead@nhs.net", role="admin", name="Lena Lead")
+    make_user("sam@nhs.net", role="admin", name="Sam Second")
+    make_cohort("STP 2025 Physics", programme="Scientist Training Programme", intake_year=2025)
     page.goto("/auth/login")
     page.get_by_label("Email address").fill("lead@nhs.net")
     page.get_by_label("Password").fill("correct horse battery")
@@ -135,4 +137,15 @@ def test_cohort_import_and_bulk_coach_assignment(page, live_server, make_user, s
     page.get_by_label("To (date, UTC)").fill("2099-01-01")
     page.get_by_role("button", name="Show events").click()
     page.locator(".nhsuk-error-summary").wait_for()
+    assert_accessible(page)
+
+    # another programme lead limited to one programme (audited; see test_lead_scope.py)
+    page.goto("/admin/users?role=admin")
+    page.get_by_role("link", name="Sam Second", exact=True).click()
+    page.get_by_role("link", name="Change the programmes Sam Second leads").click()
+    page.get_by_role("heading", name="Which programmes does Sam Second lead?").wait_for()
+    assert_accessible(page)
+    page.get_by_label("Scientist Training Programme").check()
+    page.get_by_role("button", name="Save programmes").click()
+    page.get_by_text("Sam Second's programmes saved").wait_for()
     assert_accessible(page)

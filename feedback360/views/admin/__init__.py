@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from ...authz import role_required
+from ..scoping import enforce_lead_scope
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -18,6 +19,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @role_required("admin")
 def require_admin() -> None:
     """Every route in this blueprint is for programme leads only."""
+
+
+bp.before_request(enforce_lead_scope)
 
 
 from . import audit, coaching, cohorts, cycles, imports, subject_access, users  # noqa: E402,F401  (register the routes on bp)
