@@ -75,7 +75,7 @@ class SubjectAccess:
 
     def counts(self) -> dict[str, int]:
         return {kind: len(records) if isinstance(records, list) else 1
-                for kind, records in self.sections.items()}
+                for kind, records in self.sections.items() if kind != "why_no_answers"}
 
 
 def export(email: str, *, by: User) -> SubjectAccess:
