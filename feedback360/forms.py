@@ -149,3 +149,10 @@ class ProgrammeScopeForm(Form):
 
     # Checked by the view against the programmes offered, so it can say what is wrong.
     programmes = SelectMultipleField("Programmes", validate_choice=False)
+
+
+class SubjectAccessForm(Form):
+    # Any text is looked up as typed (case-folded): a rater's address may be one the service
+    # would no longer accept, and "nothing held" is itself the answer for anything else.
+    email = StringField("Email address", validators=[
+        DataRequired("Enter the email address of the person asking"), Length(max=254)])

@@ -13,9 +13,11 @@ from flask_login import current_user
 
 from ..services import lead_scope
 
-# The audit trail, the user import and programme scopes: for admins who lead every programme.
+# The audit trail, the user import, programme scopes and subject access (everything held about
+# anyone, staff and raters of every programme included): for admins who lead every programme.
 UNSCOPED_ONLY = frozenset({"admin.audit_trail", "admin.audit_download", "admin.import_users",
-                           "admin.confirm_import", "admin.user_programmes"})
+                           "admin.confirm_import", "admin.user_programmes",
+                           "admin.subject_access_request"})
 
 
 def enforce_lead_scope() -> None:

@@ -1,9 +1,11 @@
 """A programme lead creates a cohort, imports its people from a CSV file with a bad row, and
 assigns a coach to several trainees at once, then manages one person's account (details, role,
-activation email, sign out everywhere, deactivation), reads the audit trail and limits another
-lead to one programme, in Chromium; every page passes axe-core."""
+activation email, sign out everywhere, deactivation, a subject access request), reads the audit
+trail and limits another lead to one programme, in Chromium; every page passes axe-core."""
 
 from __future__ import annotations
+
+import zipfile
 
 from a11y import assert_accessible
 from helpers import enter_code_if_asked
@@ -109,6 +111,19 @@ def test_cohort_import_and_bulk_coach_assignment(page, live_server, make_user, m
     assert_accessible(page)
     page.get_by_role("button", name="Reactivate Amara Okafor's account").click()
     page.get_by_text("Amara Okafor's account is active again").wait_for()
+
+    # a subject access request from her page: the ZIP downloads; an unknown address holds nothing
+    page.get_by_role("link", name="Download everything held about Amara Okafor").click()
+    page.get_by_role("heading", name="Subject access request", exact=True).wait_for()
+    assert_accessible(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download what is held").click()
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert {"account.json", "summary.html"} <= set(archive.namelist())
+    page.get_by_label("Email address").fill("nobody@example.org")
+    page.get_by_role("button", name="Download what is held").click()
+    page.get_by_text("The service holds nothing about nobody@example.org").wait_for()
+    assert_accessible(page)
 
     # the audit trail shows what was just done, filtered, and refuses a backwards date range
     page.goto("/home/admin")

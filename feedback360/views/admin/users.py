@@ -79,10 +79,11 @@ def invite_user():  # type: ignore[no-untyped-def]
 
 def _user_page(user: User, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     scope = lead_scope.programmes_of(user) if user.role == "admin" else None
+    unscoped = not lead_scope.is_scoped(current_user)
     return render_template("admin/user.html", person=user, form=ConfirmForm(), error=error,
                            last_sent=account_admin.activation_last_sent(user), programmes=scope,
-                           may_scope=user.id != current_user.id
-                           and not lead_scope.is_scoped(current_user),
+                           may_scope=user.id != current_user.id and unscoped,
+                           may_export=unscoped,
                            two_factor_on=two_factor.enrolled(user),
                            two_factor_required=two_factor.required_for(user)), status
 
