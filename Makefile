@@ -6,6 +6,7 @@
 #                             on a throwaway PostgreSQL cluster (without browser tests)
 #   make e2e                  only the real-browser tests
 #   make bench BENCH=submit   run bench/submit.py (PG=1: against a throwaway PostgreSQL cluster)
+#   make lock                 refresh requirements/*.lock from pyproject.toml (UPGRADE=1: newest)
 #
 # Extra pytest arguments: make test PYTEST_ARGS="-x -k login"
 
@@ -21,6 +22,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENV_STAMP := $(VENV)/.installed
 APP_STAMP := $(VENV)/.installed-app
+# Python dependencies, pinned with their hashes (`make lock` makes both from pyproject.toml): what
+# the app needs to run, and that with the test tools (the same versions). Installed with
+# --require-hashes, then the project itself without dependencies and without build isolation
+# (its build backend, setuptools, is in the locks too), so nothing unpinned is ever fetched.
+APP_LOCK := requirements/app.lock
+TEST_LOCK := requirements/test.lock
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+LOCK_VENV := build/lock-venv
+PIP_TOOLS ?= pip-tools==7.6.2
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --build-deps-for=editable \
+  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
+UPGRADE ?=
 NPM_STAMP := node_modules/.package-lock.json
 CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
@@ -37,33 +50,50 @@ BENCH ?=
 BENCH_ARGS ?=
 PG ?=
 
-.PHONY: help venv venv-app assets system-deps db-upgrade demo test e2e bench clean distclean
+.PHONY: help venv venv-app lock assets system-deps db-upgrade demo test e2e bench clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
 	echo
-	echo "Other targets: venv venv-app assets system-deps db-upgrade clean distclean"
+	echo "Other targets: venv venv-app lock assets system-deps db-upgrade clean distclean"
 
 # --- installation ----------------------------------------------------------------------------
 
 venv: $(VENV_STAMP)
 
-$(VENV_STAMP): pyproject.toml
+$(VENV_STAMP): $(TEST_LOCK) pyproject.toml
 	if [ ! -x $(BIN)/python ]; then $(PYTHON) -m venv $(VENV); fi
-	$(BIN)/python -m pip install --disable-pip-version-check -e '.[test]'
+	$(PIP) install --require-hashes -r $(TEST_LOCK)
+	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
 
-# Only what the app needs to run (no test tools): what `make demo` installs.
+# Only what the app needs to run (no test tools).
 venv-app: $(APP_STAMP)
 
-$(APP_STAMP): pyproject.toml
-	if [ -f $(VENV_STAMP) ] && [ $(VENV_STAMP) -nt pyproject.toml ]; then
+$(APP_STAMP): $(APP_LOCK) pyproject.toml
+	if [ -f $(VENV_STAMP) ] && [ $(VENV_STAMP) -nt $(APP_LOCK) ] \
+	    && [ $(VENV_STAMP) -nt pyproject.toml ]; then
 	  touch $@  # the test install (make venv) holds the app already
 	  exit 0
 	fi
 	if [ ! -x $(BIN)/python ]; then $(PYTHON) -m venv $(VENV); fi
-	$(BIN)/python -m pip install --disable-pip-version-check -e .
+	$(PIP) install --require-hashes -r $(APP_LOCK)
+	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
+
+# pip-compile (in a venv of its own, so the tool never lands in the app's) resolves the test lock
+# first; the app lock starts from a copy of it, so both pin the same versions. Without UPGRADE,
+# pins that still satisfy pyproject.toml are kept.
+lock:
+	if [ ! -x $(LOCK_VENV)/bin/pip-compile ]; then
+	  $(PYTHON) -m venv $(LOCK_VENV)
+	  $(LOCK_VENV)/bin/python -m pip install --disable-pip-version-check --quiet $(PIP_TOOLS)
+	fi
+	mkdir -p $(dir $(TEST_LOCK))
+	$(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) --extra test \
+	  --output-file $(TEST_LOCK) pyproject.toml
+	cp $(TEST_LOCK) $(APP_LOCK)
+	$(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) --output-file $(APP_LOCK) pyproject.toml
 
 assets: venv-app
 	if [ -f package-lock.json ]; then

@@ -11,6 +11,11 @@ known address's reset does after its response, fall on both alike):
   that has no account (the same wrong password);
 * ``POST /auth/forgot-password`` with the account's address, and with the unknown one.
 
+Then, on a second gunicorn with the throttle on (``RATELIMIT_ENABLED``, the default limits,
+``memory://`` storage), complete sign-ins of admins with a second factor: the correct password
+(``POST /auth/login``), then a current TOTP code (``POST /auth/two-factor``), each admin once,
+in a fresh browser (a code is accepted once, so one admin per sign-in).
+
 Each time is from sending the request to having read the whole response, what someone trying
 addresses can see. Prints the median and p95 of each and the difference of the medians, and
 writes them to ``bench/results/signin-<db>.json``::
@@ -86,20 +91,32 @@ class Browser:
         return status, elapsed
 
 
-def _seed(database_url: str) -> None:
+def _seed(database_url: str, admins: int) -> dict[str, str]:
+    """The known account, and ``admins`` admins with a second factor: their TOTP keys."""
+    import pyotp
+
     from feedback360.extensions import db
-    from feedback360.services import accounts
+    from feedback360.services import accounts, two_factor
 
     app = _common.make_app(database_url)
+    keys: dict[str, str] = {}
     with app.app_context():
         accounts.create_admin(email=KNOWN, name="Known Person", password=PASSWORD)
+        for number in range(admins):
+            email = f"admin{number}@nhs.net"
+            user = accounts.create_admin(email=email, name=f"Admin {number}", password=PASSWORD)
+            keys[email] = pyotp.random_base32()
+            two_factor.enrol_with_secret(user, keys[email])
         db.session.commit()
+    return keys
 
 
-def _start_gunicorn(stack: ExitStack, database_url: str, instance: Path) -> int:
+def _start_gunicorn(stack: ExitStack, database_url: str, instance: Path,
+                    **settings: str) -> int:
     port = _free_port()
-    env = {**_common.app_environment(database_url), "FEEDBACK360_INSTANCE": str(instance)}
-    logs = stack.enter_context((instance / "gunicorn.log").open("w"))
+    env = {**_common.app_environment(database_url), "FEEDBACK360_INSTANCE": str(instance),
+           **settings}
+    logs = stack.enter_context((instance / f"gunicorn{len(settings)}.log").open("w"))
     server = subprocess.Popen(  # the README's command; gunicorn.conf.py from ROOT
         [_common.venv_bin("gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT, env=env, stdout=logs, stderr=subprocess.STDOUT)
@@ -141,7 +158,7 @@ def bench(kind: str, requests: int) -> dict[str, Any]:
             database_url = f"sqlite:///{directory / 'bench.sqlite'}"
         instance = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         _common.migrate(database_url)
-        _seed(database_url)
+        keys = _seed(database_url, requests + 3)
         port = _start_gunicorn(stack, database_url, instance)
         browser = Browser(port)
         times: dict[str, list[float]] = {name: [] for name in (
@@ -161,6 +178,8 @@ def bench(kind: str, requests: int) -> dict[str, Any]:
                         raise RuntimeError(f"{what} for {who} gave {status}, not {expected}")
                     if round_number >= 3:
                         times[f"{what}, {who} email"].append(elapsed)
+        times.update(_complete_sign_ins(_start_gunicorn(
+            stack, database_url, instance, RATELIMIT_ENABLED="1"), keys))
         result: dict[str, Any] = {name: _summary(values) for name, values in times.items()}
         for what in ("sign-in", "reset"):
             result[f"{what}: known minus unknown median_ms"] = round(
@@ -168,6 +187,29 @@ def bench(kind: str, requests: int) -> dict[str, Any]:
                 - result[f"{what}, unknown email"]["median_ms"], 1)
         result["code"] = _common.app_fingerprint(("bench/signin.py", "gunicorn.conf.py"))
         return result
+
+
+def _complete_sign_ins(port: int, keys: dict[str, str]) -> dict[str, list[float]]:
+    """Password then code, for each admin once, with the throttle on; the first 3 warm up."""
+    import pyotp
+
+    times: dict[str, list[float]] = {name: [] for name in (
+        "2FA sign-in, password", "2FA sign-in, code", "2FA sign-in, both steps")}
+    for number, (email, key) in enumerate(keys.items()):
+        browser = Browser(port)
+        status, password_time = browser.post_form("/auth/login",
+                                                  {"email": email, "password": PASSWORD})
+        if status != 302:
+            raise RuntimeError(f"the password step for {email} gave {status}, not 302")
+        status, code_time = browser.post_form("/auth/two-factor",
+                                              {"code": pyotp.TOTP(key).now()})
+        if status != 302:
+            raise RuntimeError(f"the code step for {email} gave {status}, not 302")
+        if number >= 3:
+            times["2FA sign-in, password"].append(password_time)
+            times["2FA sign-in, code"].append(code_time)
+            times["2FA sign-in, both steps"].append(password_time + code_time)
+    return times
 
 
 def report(kind: str, result: dict[str, Any]) -> bool:

@@ -118,11 +118,12 @@ def register_blueprints(app: Flask) -> None:
         self_assessment,
         survey,
         trainee,
+        two_factor,
     )
 
     for blueprint in (home.bp, auth.bp, account.bp, admin.bp, trainee.bp, self_assessment.bp,
                       survey.bp, assets.bp, reports.bp, coach.bp, nominee_review.bp, plan.bp,
-                      cohort.bp, about.bp):
+                      cohort.bp, two_factor.bp, about.bp):
         app.register_blueprint(blueprint)
     from .views.cohort_reports import bp as cohort_reports_bp
     app.register_blueprint(cohort_reports_bp)
@@ -142,9 +143,11 @@ def register_request_hooks(app: Flask) -> None:
     from .passwords import prepare_dummy_hash
     from .security import register_security_headers
     from .session_lifetime import register_session_lifetime
+    from .sign_in_steps import register_sign_in_steps
 
     register_security_headers(app)
     register_session_lifetime(app)
+    register_sign_in_steps(app)
     register_delivery_after_request(app)
     install_token_log_filter(app)
     prepare_dummy_hash(app)

@@ -31,15 +31,26 @@ def register_commands(app: Flask) -> None:
 @click.option("--name", prompt=True)
 @click.password_option("--password", help="At least 10 characters; not a common password.")
 def create_admin_command(email: str, name: str, password: str) -> None:
-    """Create a programme-lead (admin) account, or reset an existing admin's password."""
-    from .services import DomainError, accounts
+    """Create a programme-lead (admin) account, or reset an existing admin's password; either
+    way, with a new two-step verification key, printed for their authenticator app."""
+    import pyotp
+
+    from .services import DomainError, accounts, two_factor
 
     try:
         user = accounts.create_admin(email=email, name=name, password=password)
     except DomainError as error:
         raise click.ClickException(error.message) from error
+    secret = pyotp.random_base32()
+    two_factor.enrol_with_secret(user, secret)
     db.session.commit()
     click.echo(f"Admin account ready: {user.email}")
+    click.echo("Signing in also needs a code from an authenticator app. Add this key to one")
+    click.echo("(\"enter a key\", time-based), or open the otpauth address on the phone:")
+    click.echo(f"  key:      {two_factor.grouped(secret)}")
+    click.echo(f"  otpauth:  {two_factor.provisioning_uri(user, secret)}")
+    click.echo("Keep the key secret; it is not shown again. Recovery codes are on the account's")
+    click.echo("\"Two-step verification\" page once signed in.")
 
 
 @click.command("deliver-mail")
@@ -218,7 +229,7 @@ def backup_command(path: Path, force: bool) -> None:
               help="The password every demo account gets.")
 def seed_demo_command(password: str) -> None:
     """Fill an empty database with a demo programme, cohort and accounts; print the logins."""
-    from .demo import ready_rater_link, seed_demo
+    from .demo import DEMO_TOTP_KEY, ready_rater_link, seed_demo
     from .models import Cohort
     from .services import cohort_analyses
 
@@ -230,6 +241,9 @@ def seed_demo_command(password: str) -> None:
     click.echo(f"Demo data ready. Sign in at {base}/ with any of:")
     for role, email in logins:
         click.echo(f"  {role:<8} {email:<40} password: {password}")
+    click.echo("The admin also needs a code from an authenticator app, with this demo key (public:")
+    click.echo(f"a demo only): {DEMO_TOTP_KEY}, or the current code from")
+    click.echo(f"  python -c \"import pyotp; print(pyotp.TOTP('{DEMO_TOTP_KEY}').now())\"")
     rater = ready_rater_link()
     if rater is not None:
         trainee, link = rater

@@ -91,6 +91,9 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host: with 0 the
         # socket address is the client; with n, the n-th address from the right (ProxyFix).
         "TRUSTED_PROXIES": 0,
+        # Roles that must pass a second factor (TOTP) at sign-in: admins always, coaches and
+        # trainees when named. Given as text ("admin,coach") or a list; kept as a frozenset.
+        "TWO_FACTOR_REQUIRED_ROLES": "admin",
         "MAIL_BACKEND": "smtp" if production else "file",
         "MAIL_SERVER": "localhost",
         "MAIL_PORT": 25,
@@ -144,7 +147,7 @@ def from_environment() -> dict[str, Any]:
                  "SERVER_BASE_URL", "INSTRUMENTS_DIR", "LOGIN_RATE_LIMIT", "RESET_RATE_LIMIT",
                  "LOGIN_ACCOUNT_LIMIT", "RESET_ACCOUNT_LIMIT", "RATER_EMAIL_DOMAINS",
                  "TRUSTED_PROXIES", "BLIND_SPOT_THRESHOLD", "ORGANISATION_NAME",
-                 "DATA_PROTECTION_CONTACT", "CONTACT_EMAIL"):
+                 "DATA_PROTECTION_CONTACT", "CONTACT_EMAIL", "TWO_FACTOR_REQUIRED_ROLES"):
         if os.environ.get(name):
             found[name] = os.environ[name]
     if os.environ.get("DATABASE_URL"):
@@ -186,6 +189,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, A
         raise ConfigurationError(f"RATER_EMAIL_DOMAINS: {error}") from None
     _settle_session_settings(settings)
     _settle_throttle_settings(settings)
+    settings["TWO_FACTOR_REQUIRED_ROLES"] = _two_factor_roles(settings["TWO_FACTOR_REQUIRED_ROLES"])
     settings["AUDIT_RETENTION_DAYS"] = _retention_days(settings["AUDIT_RETENTION_DAYS"])
     _settle_data_retention(settings)
     _settle_report_settings(settings)
@@ -256,6 +260,19 @@ def _settle_throttle_settings(settings: dict[str, Any]) -> None:
             raise ConfigurationError(
                 f"{name} must be limits such as '5 per 15 minutes' (several separated by "
                 f"';'), not {settings[name]!r}") from None
+
+
+def _two_factor_roles(value: Any) -> frozenset[str]:
+    """The roles asked for a second factor; admins can export every cohort, so always them."""
+    from .models.people import ROLES
+
+    names = value.split(",") if isinstance(value, str) else list(value)
+    roles = {str(name).strip().lower() for name in names if str(name).strip()}
+    if not roles <= set(ROLES) or "admin" not in roles:
+        raise ConfigurationError(
+            "TWO_FACTOR_REQUIRED_ROLES must be roles separated by commas, always including admin "
+            f"(admin, coach, trainee), not {value!r}")
+    return frozenset(roles)
 
 
 def _retention_days(value: Any) -> int:

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from wtforms import (
+    BooleanField,
     EmailField,
     Field,
     HiddenField,
@@ -81,6 +82,14 @@ class NewCycleForm(Form):
     title = StringField("Title", validators=[
         Optional(), Length(max=200, message="Title must be 200 characters or fewer")])
     closes_on = DateInputField("Closing date")
+
+
+class OwnCycleForm(NewCycleForm):
+    """A trainee's new cycle. ``another`` is ticked on purpose when a cycle is already in progress;
+    ``seen`` is the newest cycle the page showed (``services.cycle_starts``)."""
+
+    another = BooleanField("Yes, I want to start another feedback cycle as well")
+    seen = HiddenField(default="0")
 
 
 class NomineeForm(Form):

@@ -24,6 +24,7 @@ from .models import (
     User,
 )
 from .passwords import hash_password
+from .services import two_factor
 from .services.surveys import survey_link
 
 DEMO_DOMAIN = "demo.feedback360.nhs.uk"
@@ -63,6 +64,9 @@ EARLIER_LAUNCH = "Year 1 leadership 360"
 EARLIER_PLAN = [[Spec("closed", 200, released=True)]]  # closed and released long ago
 COACHES = [("Dr Priya Sharma", "coach.sharma"), ("Dr Tom Fletcher", "coach.fletcher")]
 ADMIN = ("Helen Bradshaw", "programme.lead")
+# The demo admin's TOTP key, printed by seed-demo: an admin cannot sign in without a second
+# factor, and a demo key everyone can read is fine for data everyone can read.
+DEMO_TOTP_KEY = "DEMOKEYFORFEEDBACKTHREESIXTYAAAA"
 
 
 def _email(local: str) -> str:
@@ -133,6 +137,9 @@ def seed_demo(password: str) -> list[tuple[str, str]]:
     cohort = _cohort(COHORT_NAME, 2026)
     earlier = _cohort(EARLIER_COHORT_NAME, 2025)
     admin = _account(ADMIN[0], ADMIN[1], "admin", password_hash)
+    db.session.flush()
+    if not two_factor.enrolled(admin):
+        two_factor.enrol_with_secret(admin, DEMO_TOTP_KEY)
     coaches = [_account(name, local, "coach", password_hash) for name, local in COACHES]
     trainees = _trainees(cohort, TRAINEES, coaches, password_hash)
     earlier_trainees = _trainees(earlier, EARLIER_TRAINEES, coaches, password_hash)

@@ -13,13 +13,14 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    SubmitField,
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
+from .role_names import role_name
 from .text_input import Form
 
-ROLE_CHOICES = [SelectChoice("trainee", "Trainee"), SelectChoice("coach", "Coach"),
-                SelectChoice("admin", "Programme lead (admin)")]
+ROLE_CHOICES = [SelectChoice(role, role_name(role)) for role in ("trainee", "coach", "admin")]
 
 
 class LoginForm(Form):
@@ -51,6 +52,21 @@ class TrainingYearField(IntegerField):
             super().process_formdata(valuelist)
         except ValueError as exc:
             raise ValueError("Training year must be a whole number between 1 and 10") from exc
+
+
+class TwoFactorCodeForm(Form):
+    code = StringField("Code", validators=[
+        DataRequired("Enter the 6-digit code from your authenticator app"),
+        Length(max=32, message="Enter the 6-digit code from your authenticator app")])
+
+
+class RecoveryCodesForm(Form):
+    """New recovery codes, or (``turn_off``) no second factor at all: the password either way."""
+
+    password = PasswordField("Your password", validators=[
+        InputRequired("Enter your password"),
+        Length(max=256, message="Password must be 256 characters or fewer")])
+    turn_off = SubmitField("Turn off two-step verification")
 
 
 class ChangePasswordForm(Form):
@@ -126,3 +142,17 @@ class CycleAttributesForm(Form):
 class UserDetailsForm(InviteUserForm):
     """An admin's edit of someone's details: the invitation's fields (the rules are the import's,
     checked again by ``services.account_admin``)."""
+
+
+class ProgrammeScopeForm(Form):
+    """The programmes a programme lead is limited to (none ticked: every programme)."""
+
+    # Checked by the view against the programmes offered, so it can say what is wrong.
+    programmes = SelectMultipleField("Programmes", validate_choice=False)
+
+
+class SubjectAccessForm(Form):
+    # Any text is looked up as typed (case-folded): a rater's address may be one the service
+    # would no longer accept, and "nothing held" is itself the answer for anything else.
+    email = StringField("Email address", validators=[
+        DataRequired("Enter the email address of the person asking"), Length(max=254)])

@@ -19,13 +19,16 @@ from .urls import safe_next
 
 SIGNED_IN_AT = "_signed_in_at"
 LAST_SEEN_AT = "_last_seen_at"
+# Set when this sign-in passed the second factor (``sign_in_steps.py``).
+SECOND_FACTOR = "_second_factor"
 # Requests a stale session may still make: static files (a page already shown needs them) and
 # signing out (which ends the user's other sessions too).
 _UNCHECKED_ENDPOINTS = frozenset({"static", "auth.logout"})
 
 
-def start(user: User) -> None:
-    """Sign ``user`` in on a fresh session, stamped with the time."""
+def start(user: User, *, second_factor: bool = False) -> None:
+    """Sign ``user`` in on a fresh session, stamped with the time (and with whether they gave
+    a second factor)."""
     # Nothing from before the sign-in (or planted in the session) survives it.
     session.clear()
     login_user(user)
@@ -33,6 +36,8 @@ def start(user: User) -> None:
     now = int(time.time())
     session[SIGNED_IN_AT] = now
     session[LAST_SEEN_AT] = now
+    if second_factor:
+        session[SECOND_FACTOR] = True
 
 
 def expiry_message() -> str | None:

@@ -21,7 +21,7 @@ CONTROL_FIELDS = frozenset({"csrf_token", "action"})
 _COMMENTS = "comments"
 # Keyed by content as well as key and version: tests (and a misconfigured server) can meet two
 # different definitions under one key and version, and a stale page would then silently mislead.
-_form_classes: dict[tuple[str, int, str, str], type[Form]] = {}
+_form_classes: dict[tuple[str, ...], type[Form]] = {}
 
 
 def scale_choices(instrument: Instrument) -> list[SelectChoice]:
@@ -35,7 +35,9 @@ def scale_choices(instrument: Instrument) -> list[SelectChoice]:
 
 def make_survey_form(instrument: Instrument, domain: Domain) -> type[Form]:
     """The form class for one domain's page: a radio group per item, named by the item's key."""
-    cache_key = (instrument.key, instrument.version, instrument.sha256, domain.key)
+    # The self-assessment's copy (first person) shares the key, version and sha256.
+    cache_key = (instrument.key, instrument.version, instrument.sha256, instrument.perspective,
+                 domain.key)
     form_class = _form_classes.get(cache_key)
     if form_class is None:
         choices = scale_choices(instrument)
@@ -50,7 +52,8 @@ def make_survey_form(instrument: Instrument, domain: Domain) -> type[Form]:
 
 def make_comments_form(instrument: Instrument) -> type[Form]:
     """The comments page: a free-text box per prompt, at most ``COMMENT_MAX_LENGTH`` characters."""
-    cache_key = (instrument.key, instrument.version, instrument.sha256, _COMMENTS)
+    cache_key = (instrument.key, instrument.version, instrument.sha256, instrument.perspective,
+                 _COMMENTS)
     form_class = _form_classes.get(cache_key)
     if form_class is None:
         fields = {prompt.key: TextAreaField(prompt.prompt, description=prompt.hint or "")

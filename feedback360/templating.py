@@ -7,6 +7,7 @@ from datetime import date, datetime
 from flask import Flask, url_for
 from flask_login import current_user
 
+from .role_names import role_name
 from .security import csp_nonce
 
 # Navigation per role: (label, endpoint). Later blueprints add their own entries here.
@@ -34,6 +35,7 @@ def format_date(value: date | datetime | None) -> str:
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["role_name"] = role_name
 
     @app.context_processor
     def inject_navigation() -> dict[str, object]:

@@ -42,7 +42,14 @@ for _path in (str(TESTS), str(ROOT)):
     if _path not in sys.path:
         sys.path.append(_path)
 
-from helpers import DEFAULT_PASSWORD, csrf_token, free_port, message_links  # noqa: E402
+from helpers import (  # noqa: E402
+    DEFAULT_PASSWORD,
+    csrf_token,
+    enrol_second_factor,
+    free_port,
+    message_links,
+    unused_code,
+)
 
 TEST_SECRET_KEY = "feedback360-tests-not-a-secret"
 PG_TEST_DATABASE = "feedback360_test"
@@ -423,7 +430,7 @@ def make_user(app) -> Callable[..., Any]:
 
     def factory(email: str | None = None, role: str = "trainee", name: str | None = None,
                 password: str | None = DEFAULT_PASSWORD, active: bool = True,
-                **profile: Any):
+                two_factor: bool | None = None, **profile: Any):
         number = next(_numbers)
         email = (email or f"{role}{number}@example.nhs.uk").strip().lower()
         if name is None:
@@ -438,9 +445,13 @@ def make_user(app) -> Callable[..., Any]:
             session_nonce=secrets.token_hex(16),
             **profile,
         )
-        return _persist(app, user)
+        user = _persist(app, user)
+        if two_factor if two_factor is not None else role == "admin":
+            enrol_second_factor(app, user.id)
+        return user
 
     return factory
+
 
 
 @pytest.fixture
@@ -462,17 +473,34 @@ def make_cohort(app) -> Callable[..., Any]:
 
 
 def login_with(client, email: Any, password: str = DEFAULT_PASSWORD, *,
-               follow_redirects: bool = False, **extra: str):
-    """GET /auth/login for the CSRF token, then POST the credentials; the POST's response."""
+               follow_redirects: bool = False, second_factor: bool = True,
+               next_url: str | None = None, **extra: str):
+    """GET /auth/login for the CSRF token, then POST the credentials; the POST's response.
+
+    When the password leads to the code step (an enrolled user), the code is then entered too,
+    unless ``second_factor=False``: the response is then the code's. ``next_url`` is the page
+    the sign-in was asked for (``?next=``)."""
     email = getattr(email, "email", email)  # a User will do
-    page = client.get("/auth/login")
+    query = {"next": next_url} if next_url is not None else None
+    page = client.get("/auth/login", query_string=query)
     assert page.status_code == 200, f"GET /auth/login gave {page.status_code}"
-    return client.post("/auth/login", data={
+    response = client.post("/auth/login", query_string=query, data={
         "email": email, "password": password, "csrf_token": csrf_token(page), **extra,
-    }, follow_redirects=follow_redirects)
+    }, follow_redirects=False)
+    if second_factor and response.status_code == 302 \
+            and response.location.endswith("/auth/two-factor"):
+        code = unused_code(client.application, email)
+        step = client.get("/auth/two-factor")
+        return client.post("/auth/two-factor", data={"code": code, "csrf_token": csrf_token(step)},
+                           follow_redirects=follow_redirects)
+    if follow_redirects and response.status_code == 302:
+        return client.get(response.location, follow_redirects=True)
+    return response
+
 
 
 @pytest.fixture
 def login() -> Callable[..., Any]:
-    """``login(client, email_or_user, password=DEFAULT_PASSWORD, *, follow_redirects=False)``."""
+    """``login(client, email_or_user, password=DEFAULT_PASSWORD, *, follow_redirects=False,
+    second_factor=True, next_url=None)``: an enrolled user's TOTP code is entered too."""
     return login_with

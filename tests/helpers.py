@@ -25,6 +25,81 @@ _LINK = re.compile(r"""https?://[^\s<>"')\]]+""")
 # The password every test user gets (conftest's make_user); a module of its own to import from,
 # since "conftest" is ambiguous with tests/e2e/conftest.py on sys.path.
 DEFAULT_PASSWORD = "correct horse battery"
+# The TOTP key conftest's make_user enrols every admin with (their role needs a second factor).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def totp_code(secret: str = TOTP_SECRET, *, steps_ahead: int = 0) -> str:
+    """The code an authenticator app with ``secret`` shows now (or ``steps_ahead`` steps on)."""
+    import time
+
+    import pyotp
+
+    return pyotp.TOTP(secret).at(int(time.time()) + 30 * steps_ahead)
+
+
+# The time step of each email's last code entered in a browser in this test (e2e conftest clears
+# it per test): a test signing one admin in twice within 30 seconds takes the next step's code,
+# where a person would wait for it.
+_BROWSER_STEPS: dict[str, int] = {}
+
+
+def enter_code_if_asked(page: Any, email: str, secret: str = TOTP_SECRET) -> None:
+    """After a correct password in the browser: enter the TOTP code when the page asks for it."""
+    import time
+
+    import pyotp
+
+    page.wait_for_url(lambda url: "/auth/login" not in url)
+    if not page.url.split("?")[0].endswith("/auth/two-factor"):
+        return
+    now = int(time.time()) // 30
+    # Never the previous step's code: the clock may pass into the next step before it arrives.
+    step = _BROWSER_STEPS[email] = max(now, _BROWSER_STEPS.get(email, now - 1) + 1)
+    page.get_by_label("Code", exact=True).fill(pyotp.TOTP(secret).at(step * 30))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(lambda url: "/auth/" not in url)
+
+
+def forget_browser_codes() -> None:
+    _BROWSER_STEPS.clear()
+
+
+def enrol_second_factor(app, user_id: int, secret: str = TOTP_SECRET) -> None:
+    """Give the user a confirmed TOTP key (admins need one to sign in; ``login`` uses it)."""
+    from feedback360 import two_factor_keys
+    from feedback360.extensions import db
+    from feedback360.models import TwoFactorKey, utcnow
+
+    with app.app_context():
+        db.session.add(TwoFactorKey(user_id=user_id, confirmed_at=utcnow(),
+                                    sealed_secret=two_factor_keys.seal(secret, user_id)))
+        db.session.commit()
+
+
+def unused_code(app, email: str) -> str:
+    """A code the user's app would show within the accepted window and not yet used.
+
+    Tests sign one admin in many times within 30 seconds, where a person would wait for the next
+    code; when the window's codes are used up, the record of the last one is cleared directly."""
+    import time
+
+    import pyotp
+
+    from feedback360 import two_factor_keys
+    from feedback360.extensions import db
+    from feedback360.models import TwoFactorKey, User
+
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
+        key = db.session.get(TwoFactorKey, user.id)
+        now = int(time.time()) // 30
+        # Never the previous step's code: the clock may pass into the next step before it arrives.
+        step = max(now, (key.last_step if key.last_step is not None else now - 1) + 1)
+        if step > now + 1:
+            key.last_step, step = None, now
+            db.session.commit()
+        return pyotp.TOTP(two_factor_keys.unseal(key.sealed_secret, user.id)).at(step * 30)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -321,3 +396,9 @@ def load_script(name: str) -> Any:
     sys.modules[name] = module  # before running it: dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+# Routes anyone may use (sign-in, the rater's tokenised survey, static files, the privacy
+# notice, accessibility statement and contact page).
+PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/", "/privacy",
+                   "/accessibility", "/contact")

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 
-from helpers import path_of
+from helpers import path_of, post_form, totp_code
 
+from feedback360 import two_factor_keys
+from feedback360.demo import DEMO_TOTP_KEY
 from feedback360.extensions import db
-from feedback360.models import CoachAssignment, Cohort, StoredCohortAnalysis, User
+from feedback360.models import (
+    CoachAssignment,
+    Cohort,
+    StoredCohortAnalysis,
+    TwoFactorKey,
+    User,
+)
 from feedback360.services.surveys import read_survey_token, usable_invitation
 
 
@@ -24,6 +32,8 @@ def test_seed_demo_prints_logins_and_is_repeatable(make_app):
     assert "Sign in at http://127.0.0.1:5101/ with" in first.output
     assert "programme.lead@demo.feedback360.nhs.uk" in first.output
     assert "demo passphrase words" in first.output
+    # The demo admin can sign in: their second factor's key is printed.
+    assert DEMO_TOTP_KEY in first.output
     assert ":5000" not in first.output
     second = runner.invoke(args=["seed-demo", "--password", "demo passphrase words"])
     assert second.exit_code == 0
@@ -31,6 +41,8 @@ def test_seed_demo_prints_logins_and_is_repeatable(make_app):
         roles = dict(db.session.execute(
             db.select(User.role, db.func.count()).group_by(User.role)).all())
         assert roles == {"admin": 1, "coach": 2, "trainee": 22}  # two intakes: 12 and 10
+        [key] = db.session.scalars(db.select(TwoFactorKey)).all()
+        assert two_factor_keys.unseal(key.sealed_secret, key.user_id) == DEMO_TOTP_KEY
         assert count(CoachAssignment) == 22
         trainees = db.session.scalars(db.select(User).where(User.role == "trainee")).all()
         assert all(t.specialty and t.training_year and t.site and t.cohort for t in trainees)
@@ -57,7 +69,18 @@ def test_create_admin(app, runner, client, login):
     result = runner.invoke(args=["create-admin", "--email", "Lead@NHS.net", "--name", "Lee Lead",
                                  "--password", "plum kettle orbit lantern"])
     assert result.exit_code == 0, result.output
-    assert login(client, "lead@nhs.net", "plum kettle orbit lantern").status_code == 302
+    # The new admin's TOTP key is printed, grouped and as an otpauth address, and works.
+    key = re.search(r"key: +([A-Z2-7 ]+)\n", result.output).group(1).replace(" ", "")
+    assert f"otpauth://totp/feedback360:lead%40nhs.net?secret={key}" in result.output
+    step = login(client, "lead@nhs.net", "plum kettle orbit lantern", second_factor=False)
+    assert step.location == "/auth/two-factor"
+    code = post_form(client, "/auth/two-factor", {"code": totp_code(key)})
+    assert code.location == "/"
+    # Run again for the same admin (a lost phone): a new key, the old one stops working.
+    again = runner.invoke(args=["create-admin", "--email", "lead@nhs.net", "--name", "Lee Lead",
+                                "--password", "plum kettle orbit lantern"])
+    assert key not in again.output
+    assert client.get("/admin/users").location.startswith("/auth/login")  # password reset
 
 
 def test_create_admin_refuses_a_weak_password(runner):

@@ -73,7 +73,7 @@ def write(directory: Path, name: str, data: Any) -> Path:
 def test_load_directory_finds_both_shipped_instruments() -> None:
     instruments = load_directory(INSTRUMENTS)
     assert set(instruments) == {"clcf", "clcf-enhanced"}
-    assert all(i.version == 1 and len(i.sha256) == 64 for i in instruments.values())
+    assert all(i.version == 2 and len(i.sha256) == 64 for i in instruments.values())
 
 
 def test_clcf_has_the_five_domains_and_twenty_elements_of_the_framework(clcf: Instrument) -> None:
@@ -169,7 +169,7 @@ def test_validity_describe_variants(rule: ValidityRule, expected: str) -> None:
 
 def test_summarise_names_the_counts_groups_and_rule(clcf: Instrument) -> None:
     summary = summarise(clcf)
-    assert summary.splitlines()[0] == "clcf v1: Clinical Leadership Competency Framework 360"
+    assert summary.splitlines()[0] == "clcf v2: Clinical Leadership Competency Framework 360"
     assert "5 domains, 20 elements, 40 items, 2 comment prompts" in summary
     assert "supervisor (named) (senior)" in summary
     assert clcf.validity.describe() in summary
@@ -181,7 +181,7 @@ def test_summarise_names_the_counts_groups_and_rule(clcf: Instrument) -> None:
 def test_sha256_ignores_comments_and_layout(tmp_path: Path, clcf: Instrument) -> None:
     text = CLCF_FILE.read_text(encoding="utf-8")
     commented = write(tmp_path, "commented.yaml", "# a new comment\n\n" + text.replace(
-        "version: 1\n", "version: 1   # still one\n"))
+        "version: 2\n", "version: 2   # still two\n"))
     flow = write(tmp_path, "flow.yaml", yaml.safe_dump(clcf_data(), default_flow_style=True,
                                                        sort_keys=True, width=60))
     defaults = clcf_data()
@@ -194,15 +194,52 @@ def test_sha256_ignores_comments_and_layout(tmp_path: Path, clcf: Instrument) ->
 @pytest.mark.parametrize("change", [
     lambda d: d["domains"][0]["elements"][0]["items"][0].update(text="Asks for feedback."),
     lambda d: d["scale"]["labels"].update({3: "Sometimes"}),
-    lambda d: d.update(version=2),
+    lambda d: d.update(version=3),
+    lambda d: d["domains"][0]["elements"][0]["items"][0].update(self_text="I ask for feedback."),
     lambda d: d["validity"].update(min_responses=8),
     lambda d: d["rater_groups"].reverse(),
-], ids=["item-text", "scale-label", "version", "validity", "group-order"])
+], ids=["item-text", "scale-label", "version", "self-text", "validity", "group-order"])
 def test_sha256_changes_with_any_content_change(
         tmp_path: Path, clcf: Instrument, change: Callable[[dict[str, Any]], None]) -> None:
     data = clcf_data()
     change(data)
     assert load_instrument(write(tmp_path, "clcf.yaml", data)).sha256 != clcf.sha256
+
+
+@pytest.mark.parametrize("path", [CLCF_FILE, ENHANCED_FILE], ids=lambda p: p.name)
+def test_the_self_assessment_is_worded_in_the_first_person(path: Path) -> None:
+    instrument = load_instrument(path)
+    own = instrument.for_self
+    assert own.item_keys == instrument.item_keys and own.perspective == "self"
+    assert own.scale.points == instrument.scale.points
+    assert own.scale.not_observed == "Not had the chance to do this yet"
+    for item, mine in zip(instrument.items, own.items, strict=True):
+        assert mine.text == item.self_text and mine.text != item.text
+        assert mine.text.startswith("I ") and mine.text.endswith("."), mine.text
+        assert len(mine.text) <= 120, item.key
+        for third_person in ("their own", "they have", "they disagree", "themself", "trainee"):
+            assert third_person not in mine.text, mine.text
+    for domain in own.domains:
+        assert domain.description.startswith("How I "), domain.description
+    assert instrument.to_definition() == from_definition(instrument.to_definition()).\
+        to_definition()  # the first-person wording is part of the stored snapshot
+
+
+def test_a_snapshot_stored_before_self_wording_keeps_its_sha_and_falls_back() -> None:
+    data = clcf_data()
+    data.update(version=1)
+    data["scale"].pop("self_not_observed")
+    for domain in data["domains"]:
+        domain.pop("self_description")
+        for element in domain["elements"]:
+            for item in element["items"]:
+                item.pop("self_text")
+    old = from_definition(data)
+    definition = old.to_definition()
+    assert "self_text" not in json.dumps(definition)  # as it was stored, byte for byte
+    assert from_definition(definition).sha256 == old.sha256
+    assert old.for_self.items[0].text == "Asks colleagues for feedback on their own practice."
+    assert old.for_self.scale.not_observed == "Not observed / unable to comment"
 
 
 @pytest.mark.parametrize("path", [CLCF_FILE, ENHANCED_FILE], ids=lambda p: p.name)
@@ -243,8 +280,18 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
     ("missing-item-text", lambda d: _item(d, 2, 1, 0).pop("text"),
      "domains[2].elements[1].items[0]: missing 'text'"),
     ("missing-top-level", lambda d: d.pop("title"), "missing 'title'"),
+    ("missing-self-text", lambda d: _item(d, 3, 2, 1).pop("self_text"),
+     "domains[3].elements[2].items[1]: item 'is-ii-2' is missing 'self_text' (the statement in "
+     "the first person, for the self-assessment)"),
+    ("missing-self-description", lambda d: d["domains"][4].pop("self_description"),
+     "domains[4]: missing 'self_description' (the description in the first person, for the "
+     "self-assessment)"),
+    ("missing-self-not-observed", lambda d: d["scale"].pop("self_not_observed"),
+     "scale: missing 'self_not_observed' (the choice the trainee is offered instead of 'not "
+     "observed' in their self-assessment)"),
     ("unknown-key", lambda d: d["domains"][0].update(colour="blue"),
-     "domains[0]: unknown key 'colour' (expected one of: key, title, description, elements)"),
+     "domains[0]: unknown key 'colour' (expected one of: key, title, description, "
+     "self_description, elements)"),
     ("unknown-top-level-key", lambda d: d.update(author="me"),
      "unknown key 'author' (expected one of: key, version, title, description, scale, "
      "rater_groups, domains, comments, validity)"),

@@ -108,7 +108,7 @@ def test_send_approve_then_launch(app, browser, coach_client, smtp):
         browser, launch(browser, cycle_id))
 
     trainees = text_of(coach_client.get("/coach/trainees"))
-    assert "1 list of colleagues is waiting for your approval" in trainees
+    assert "Needs your action Approve the colleagues Tara Trainee nominated" in trainees
     review = coach_client.get(path_of(smtp.links(request)[0]))
     assert review.status_code == 200
     assert "Supervisor Colleague 1" in text_of(review) and "peer8@nhs.net" in review.text
@@ -117,7 +117,7 @@ def test_send_approve_then_launch(app, browser, coach_client, smtp):
         coach_client, coach_decides(coach_client, cycle_id, "approve"))
     assert [m["Subject"] for m in smtp.messages_to("tara.trainee@nhs.net")] == \
         ["Your coach has approved your colleagues"]
-    assert "waiting for your approval" not in text_of(coach_client.get("/coach/trainees"))
+    assert "Approve the colleagues" not in text_of(coach_client.get("/coach/trainees"))
 
     assert "Approved by Cora Coach" in text_of(browser.get(f"/cycles/{cycle_id}"))
     assert "Your feedback cycle is open" in flash_after(browser, launch(browser, cycle_id))
@@ -172,7 +172,7 @@ def test_a_list_changed_while_waiting_cannot_be_approved(app, browser, coach_cli
 
     assert "Tara Trainee has changed the list since sending it" in text_of(
         coach_client.get(coach_decides(coach_client, cycle_id, "approve").location))
-    assert "waiting for your approval" not in text_of(coach_client.get("/coach/trainees"))
+    assert "Approve the colleagues" not in text_of(coach_client.get("/coach/trainees"))
     assert NOT_SENT in flash_after(browser, launch(browser, cycle_id))
 
 

@@ -178,6 +178,19 @@ def test_not_observed_reduces_n_and_never_counts_as_a_score() -> None:
     assert {d.item: d.not_observed for d in report.distributions}["a1"] == 2
 
 
+def test_the_self_assessments_not_yet_is_no_score_like_a_raters_not_observed() -> None:
+    # The trainee's "Not had the chance to do this yet" is stored as a rater's "not observed"
+    # (None): the item has no self score, the element and domain self scores are those of the
+    # statements rated, no gap is claimed for it, and raters' "not observed" counts exclude it.
+    report = score_cycle(WORKED, MINI)  # the self-assessment has a3 "not yet"
+    assert report.row("item", "a3").cells[SELF].mean is None
+    assert report.row("element", "e2").cells[SELF].mean is None
+    assert report.row("domain", "d1").cells[SELF].mean == 4.5  # a1 5 and a2 4, not a3
+    gaps = [g.key for g in (*report.blind_spots, *report.hidden_strengths)]
+    assert "a3" not in gaps
+    assert {d.item: d.not_observed for d in report.distributions}["a3"] == 1  # one peer's
+
+
 def test_under_rated_responses_are_dropped_before_anything_else() -> None:
     three = scores(1, b1=None, b2=None)  # 3 of 5 rated: counts (0.6 needed)
     two = scores(1, a3=None, b1=None, b2=None)  # 2 of 5: dropped

@@ -165,3 +165,21 @@ def test_allowed_while_open_and_closed_with_the_cycle(app, smtp, signed_in, trai
         assert closed.status_code == 410, path
         assert "The self-assessment has closed" in closed.text
         assert "Save and continue" not in closed.text
+
+
+def test_the_pages_speak_to_the_trainee_in_the_first_person(signed_in, cycle_id):
+    """Issue 12, point 7: "I ask colleagues for feedback on my own practice", never "their own
+    practice" or "How the trainee...", and no "Not observed" about oneself."""
+    base = f"/cycles/{cycle_id}/self"
+    first = signed_in.get(f"{base}/page/1")
+    text = words(first)
+    assert "I ask colleagues for feedback on my own practice." in text
+    assert "How I understand and manage myself, keep learning and act with honesty." in text
+    assert "Not had the chance to do this yet" in text
+    for third_person in ("their own practice", "How the trainee", "Not observed"):
+        assert third_person not in text, third_person
+    save(signed_in, cycle_id, 1, {PAGE_KEYS[0][0]: "na", PAGE_KEYS[0][1]: "4"})
+    review = words(signed_in.get(f"{base}/review"))
+    assert "I ask colleagues for feedback on my own practice. Not had the chance to do this " \
+           "yet" in review
+    assert "their own practice" not in review and "Not observed" not in review

@@ -6,7 +6,7 @@ import io
 import secrets
 
 import pytest
-from helpers import audit_events, csrf_token, form_fields, path_of
+from helpers import audit_events, csrf_token, form_fields, path_of, text_of
 
 from feedback360.extensions import db
 from feedback360.models import AuditEvent, OutboxMessage, User
@@ -193,7 +193,7 @@ BAD_ROWS = [
     ("Ann Aye,ann@nhs.net,trainee,,,11,", "Training year &#39;11&#39; is not a whole number"),
     ("Ann Aye,ann@nhs.net,trainee,,,two,", "Training year &#39;two&#39; is not a whole number"),
     ("Ann Aye,lead@NHS.net,trainee,,,,",
-     "lead@nhs.net already has an admin account; an import never changes a role"),
+     "lead@nhs.net already has a programme lead account; an import never changes a role"),
     ("Ann Aye,coach@nhs.net,trainee,,,,",
      "coach@nhs.net already has a coach account; an import never changes a role"),
     ("Ann Aye,ann@nhs.net,trainee,,,,,surplus",
@@ -215,6 +215,7 @@ def test_each_bad_row_is_reported_with_its_line_and_skipped(app, admin_client, s
     problem = preview.text[preview.text.index('id="problems"'):]
     assert "Line </span>4</td>" in problem and reason in problem
     assert "Import 1 person and skip 1 row" in preview.text
+    assert text_of(preview).count("skipped") == 1  # told once (issue 12), not in three places
     assert snapshot(app) == before
 
     result = confirm(admin_client, preview)

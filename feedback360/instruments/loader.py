@@ -33,13 +33,14 @@ from .model import (
 # mapping, ``(Class,)`` a non-empty list of them, ``[Class]`` a list that may be empty. A field is
 # required unless its dataclass field has a default or its kind is optional.
 _SCHEMA: dict[type, dict[str, Any]] = {
-    Scale: {"min": "int", "max": "int", "labels": "labels", "not_observed": "text"},
+    Scale: {"min": "int", "max": "int", "labels": "labels", "not_observed": "text",
+            "self_not_observed": "optional text"},
     RaterGroup: {"key": "key", "label": "text", "anonymous": "bool", "senior": "bool",
                  "description": "optional text"},
-    Item: {"key": "key", "text": "text"},
+    Item: {"key": "key", "text": "text", "self_text": "optional text"},
     Element: {"key": "key", "title": "text", "items": (Item,)},
     Domain: {"key": "key", "title": "text", "description": "optional text",
-             "elements": (Element,)},
+             "self_description": "optional text", "elements": (Element,)},
     CommentPrompt: {"key": "key", "prompt": "text", "hint": "optional text"},
     ValidityRule: {"min_responses": "int", "min_senior": "int", "min_rated_fraction": "number"},
     Instrument: {"key": "key", "version": "int", "title": "text", "description": "optional text",
@@ -185,8 +186,30 @@ class _Reader:
                                              "no rater group is marked 'senior: true'")
 
 
-def parse_instrument(data: Any, source: str) -> Instrument:
-    """Validate already-parsed data (from YAML or a stored definition) into an Instrument."""
+    def check_self_wording(self, instrument: Instrument) -> None:
+        """A questionnaire file words everything the trainee answers about themself in the first
+        person: each statement (``self_text``), each domain description there is
+        (``self_description``), and the "not observed" choice (``scale.self_not_observed``).
+        (Snapshots stored before these existed are read without them.)"""
+        if instrument.scale.self_not_observed is None:
+            self.fail("scale", "missing 'self_not_observed' (the choice the trainee is offered "
+                               "instead of 'not observed' in their self-assessment)")
+        for d, domain in enumerate(instrument.domains):
+            path = f"domains[{d}]"
+            if domain.description and domain.self_description is None:
+                self.fail(path, "missing 'self_description' (the description in the first "
+                                "person, for the self-assessment)")
+            for e, element in enumerate(domain.elements):
+                for i, item in enumerate(element.items):
+                    if item.self_text is None:
+                        self.fail(f"{path}.elements[{e}].items[{i}]",
+                                  f"item {item.key!r} is missing 'self_text' (the statement in "
+                                  "the first person, for the self-assessment)")
+
+
+def parse_instrument(data: Any, source: str, *, self_wording: bool = False) -> Instrument:
+    """Validate already-parsed data (from YAML or a stored definition) into an Instrument;
+    ``self_wording`` requires the first-person wording a questionnaire file must have."""
     reader = _Reader(source)
     if data is None:
         reader.fail("", "the file is empty")
@@ -194,6 +217,8 @@ def parse_instrument(data: Any, source: str) -> Instrument:
         reader.fail("", f"the top level must be a mapping of keys to values, got {_describe(data)}")
     instrument = reader.build(Instrument, data, "")
     reader.check(instrument)
+    if self_wording:
+        reader.check_self_wording(instrument)
     return dataclasses.replace(instrument, source=source,
                                sha256=definition_sha256(instrument.to_definition()))
 
@@ -252,7 +277,7 @@ def load_instrument(path: str | Path) -> Instrument:
         raise InstrumentError(source, "", f"not valid YAML: {exc}") from exc
     finally:
         loader.dispose()
-    return parse_instrument(data, source)
+    return parse_instrument(data, source, self_wording=True)
 
 
 def load_directory(directory: str | Path) -> dict[str, Instrument]:

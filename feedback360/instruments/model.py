@@ -15,6 +15,9 @@ KEY_MAX_LENGTH = 64  # the database's key columns
 TITLE_MAX_LENGTH = 200
 SCORE_LIMITS = (0, 10)  # the database's check constraint on Answer.score
 SENIOR_WORDS = "consultants, senior scientists or supervisors"
+# A definition field that is left out when empty, so definitions stored before it existed keep
+# their content and sha256.
+_OMIT_EMPTY = {"omit_none": True}
 
 
 class InstrumentError(Exception):
@@ -35,13 +38,16 @@ class Scale:
     max: int
     labels: dict[int, str]
     not_observed: str
+    # The same choice offered to the trainee about themself ("not observed" makes no sense there).
+    self_not_observed: str | None = field(default=None, metadata=_OMIT_EMPTY)
 
     @property
     def points(self) -> tuple[int, ...]:
         return tuple(range(self.min, self.max + 1))
 
     def __hash__(self) -> int:  # labels is a dict; hashing keeps Instruments usable as cache keys
-        return hash((self.min, self.max, tuple(self.labels.items()), self.not_observed))
+        return hash((self.min, self.max, tuple(self.labels.items()), self.not_observed,
+                     self.self_not_observed))
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,8 @@ class RaterGroup:
 @dataclass(frozen=True)
 class Item:
     key: str
-    text: str
+    text: str  # about the trainee, as colleagues read it ("Asks colleagues for feedback...")
+    self_text: str | None = field(default=None, metadata=_OMIT_EMPTY)  # "I ask colleagues..."
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class Domain:
     title: str
     elements: tuple[Element, ...]
     description: str | None = None
+    self_description: str | None = field(default=None, metadata=_OMIT_EMPTY)
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -120,6 +128,8 @@ class Instrument:
     sha256: str = field(default="", metadata={"definition": False})
     # Where it came from (a file path, or a database row): for messages only, not part of equality.
     source: str = field(default="", compare=False, metadata={"definition": False})
+    # "rater", or "self" for the copy the self-assessment shows (``for_self``).
+    perspective: str = field(default="rater", metadata={"definition": False})
 
     @property
     def elements(self) -> tuple[Element, ...]:
@@ -163,6 +173,24 @@ class Instrument:
     def domain(self, key: str) -> Domain:
         return {domain.key: domain for domain in self.domains}[key]
 
+    @cached_property
+    def for_self(self) -> Instrument:
+        """The copy the trainee answers about themself: each statement, domain description and
+        the "not observed" choice in the first person where the definition words them so
+        (snapshots stored before it did fall back to the colleagues' wording). Keys, scale
+        points and everything scored are the same, so answers are stored and scored alike."""
+        if self.perspective == "self":
+            return self
+        domains = tuple(dataclasses.replace(
+            domain, description=domain.self_description or domain.description,
+            elements=tuple(dataclasses.replace(element, items=tuple(
+                dataclasses.replace(item, text=item.self_text or item.text)
+                for item in element.items)) for element in domain.elements))
+            for domain in self.domains)
+        scale = dataclasses.replace(
+            self.scale, not_observed=self.scale.self_not_observed or self.scale.not_observed)
+        return dataclasses.replace(self, domains=domains, scale=scale, perspective="self")
+
     def to_definition(self) -> dict[str, Any]:
         """The full definition as plain JSON values (label keys become strings)."""
         return _plain(self)
@@ -171,7 +199,8 @@ class Instrument:
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.metadata.get("definition", True)}
+                if f.metadata.get("definition", True)
+                and not (f.metadata.get("omit_none") and getattr(value, f.name) is None)}
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):

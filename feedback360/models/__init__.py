@@ -18,7 +18,7 @@ from .cycles import (
     Invitation,
     NomineeApproval,
 )
-from .people import ROLES, CoachAssignment, Cohort, User
+from .people import ROLES, CoachAssignment, Cohort, LeadProgramme, User
 from .reports import (
     GOAL_STATUSES,
     CoachNote,
@@ -29,6 +29,7 @@ from .reports import (
 )
 from .responses import COMMENT_MAX_LENGTH, Answer, Comment, Response, SealedResponse
 from .system import OUTBOX_STATUSES, AuditEvent, AuditRetention, OutboxMessage
+from .two_factor import RecoveryCode, TwoFactorKey
 
 __all__ = [
     "COMMENT_MAX_LENGTH", "CYCLE_STATUSES", "GOAL_STATUSES", "INVITATION_STATUSES",
@@ -36,7 +37,7 @@ __all__ = [
     "AuditRetention",
     "CoachAssignment", "CoachNote", "Cohort", "CohortLaunch", "CohortLaunchCycle", "Comment",
     "CycleScore", "CycleSummary", "DevelopmentGoal", "FeedbackCycle", "InstrumentVersion",
-    "Invitation", "NomineeApproval", "OutboxMessage", "Response", "SealedResponse",
-    "StoredCohortAnalysis",
+    "Invitation", "LeadProgramme", "NomineeApproval", "OutboxMessage", "RecoveryCode", "Response",
+    "SealedResponse", "StoredCohortAnalysis", "TwoFactorKey",
     "UTCDateTime", "User", "utcnow",
 ]

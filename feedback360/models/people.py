@@ -90,3 +90,20 @@ class CoachAssignment(db.Model):
 
     coach: Mapped[User] = relationship(foreign_keys=[coach_id])
     trainee: Mapped[User] = relationship(foreign_keys=[trainee_id])
+
+
+class LeadProgramme(db.Model):
+    """A programme a programme lead (an admin) is limited to. An admin with no rows is unscoped
+    and sees every programme; the rule that reads these is ``services/lead_scope.py``."""
+
+    __tablename__ = "lead_programmes"
+    __table_args__ = (
+        UniqueConstraint("user_id", "programme"),
+        CheckConstraint("length(programme) > 0 AND programme = trim(programme)",
+                        name="programme_trimmed"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    programme: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,6 +14,23 @@ class DomainError(Exception):
         self.field = field
 
 
+class DomainErrors(DomainError):
+    """Several rules refused at once, each ``DomainError`` naming its own field: a form shows
+    them all together rather than one per attempt."""
+
+    def __init__(self, errors: list[DomainError]) -> None:
+        super().__init__("; ".join(error.message for error in errors))
+        self.errors = errors
+
+    @staticmethod
+    def raise_any(errors: list[DomainError]) -> None:
+        """Nothing if ``errors`` is empty, the one error alone, else all of them."""
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise DomainErrors(errors)
+
+
 class NotFound(DomainError):
     """The thing asked for does not exist (or the caller may not know that it does)."""
 

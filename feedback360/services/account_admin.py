@@ -3,7 +3,8 @@
 The rules are those of the CSV import (``roster``): case-folded unique emails, names and texts of
 at most ``roster.TEXT_MAX_LENGTH`` characters, training years 1 to 10, only trainees in a cohort,
 no archived cohort newly given. On top: the service is never left without an admin who can sign
-in, and nobody locks themself out (their own deactivation or role change).
+in, nobody locks themself out (their own deactivation or role change), and a lead limited to
+some programmes keeps trainees in those programmes' cohorts (``lead_scope``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from .. import audit
 from ..extensions import db
 from ..models import ROLES, AuditEvent, CoachAssignment, Cohort, User
-from . import DomainError, accounts, coaching, roster
+from . import DomainError, accounts, coaching, lead_scope, roster
 from .sessions import end_sessions
 
 # An admin clicking twice, or again before the first email could arrive, sends one email.
@@ -75,6 +76,8 @@ def _checked(user: User, wanted: Details, by: User) -> Details:
             raise DomainError("Select a cohort", field="cohort_id")
         if cohort.archived and cohort.id != user.cohort_id:
             raise DomainError(f"The cohort {cohort.name} is archived", field="cohort_id")
+    lead_scope.check_account(by, role=wanted.role, cohort=db.session.get(
+        Cohort, wanted.cohort_id) if wanted.cohort_id is not None else None)
     return Details(name=name, email=email, role=wanted.role, cohort_id=wanted.cohort_id,
                    specialty=_text(wanted.specialty, "specialty"),
                    training_year=wanted.training_year, site=_text(wanted.site, "site"))

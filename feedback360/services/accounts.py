@@ -13,8 +13,9 @@ from .. import audit, mail, tokens
 from ..extensions import db
 from ..models import ROLES, Cohort, User
 from ..passwords import WeakPassword, check_policy, hash_password, needs_rehash, verify_password
+from ..role_names import role_name
 from ..urls import absolute_url
-from . import DomainError
+from . import DomainError, lead_scope
 from .sessions import end_sessions
 
 LOGIN_FAILED = "Enter a correct email address and password"
@@ -30,6 +31,13 @@ def normalise_email(raw: str) -> str:
     return result.normalized.lower()
 
 
+def check_address_format(raw: str | None) -> None:
+    """``normalise_email``'s refusal alone, for a form to show beside its own checks; an empty
+    address is the form's to report."""
+    if raw and raw.strip():
+        normalise_email(raw)
+
+
 def find_by_email(email: str) -> User | None:
     return db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
 
@@ -39,6 +47,7 @@ def invite_user(*, email: str, name: str, role: str, invited_by: User | None,
                 training_year: int | None = None, site: str | None = None) -> User:
     if role not in ROLES:
         raise DomainError("Select a role", field="role")
+    lead_scope.check_account(invited_by, role=role, cohort=cohort)
     email = normalise_email(email)
     if find_by_email(email) is not None:
         raise DomainError("An account with this email address already exists", field="email")
@@ -185,7 +194,8 @@ def request_password_reset(email: str) -> None:
 
 
 def authenticate(email: str, password: str) -> User:
-    """The signed-in user, or ``LOGIN_FAILED`` whatever the reason.
+    """The user whose password this is, or ``LOGIN_FAILED`` whatever the reason. Signing in is
+    complete only with ``signed_in`` (after the second factor, where the user has one).
 
     Unknown, deactivated and never-activated accounts get the same message after the same
     password-hashing work as a wrong password (``verify_password``), so neither the answer nor
@@ -198,9 +208,15 @@ def authenticate(email: str, password: str) -> User:
         raise DomainError(LOGIN_FAILED)
     if needs_rehash(user.password_hash or ""):
         user.password_hash = hash_password(password)
-    user.last_login_at = datetime.now(UTC)
-    audit.record(user, "login", f"user:{user.id}")
     return user
+
+
+def signed_in(user: User, *, second_factor: str | None = None) -> None:
+    """The sign-in is complete: the password, and the second factor (``"totp"`` or
+    ``"recovery"``) where the user has one. A correct password alone is no ``login`` event."""
+    user.last_login_at = datetime.now(UTC)
+    detail = {"second_factor": second_factor} if second_factor else {}
+    audit.record(user, "login", f"user:{user.id}", **detail)
 
 
 def create_admin(*, email: str, name: str, password: str) -> User:
@@ -211,7 +227,8 @@ def create_admin(*, email: str, name: str, password: str) -> User:
                     session_nonce=secrets.token_hex(16), activated_at=datetime.now(UTC))
         db.session.add(user)
     elif user.role != "admin":
-        raise DomainError(f"{email} already has a {user.role} account", field="email")
+        raise DomainError(f"{email} already has a {role_name(user.role).lower()} account",
+                          field="email")
     set_password(user, password)
     db.session.flush()
     audit.record(None, "user.admin_created", f"user:{user.id}")

@@ -10,6 +10,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import aliased
+
 from .. import audit
 from ..extensions import db
 from ..models import CoachAssignment, User
@@ -46,6 +49,14 @@ def coaches_by_trainee(trainee_ids: Iterable[int]) -> dict[int, list[User]]:
     for trainee_id, coach in rows:
         result[trainee_id].append(coach)
     return result
+
+
+def has_active_coach() -> ColumnElement[bool]:
+    """A condition on ``User``: a trainee with an active coach, who could release their report.
+    Without one nobody could (a deactivated coach cannot sign in)."""
+    coach = aliased(User)
+    return db.select(CoachAssignment.id).join(coach, coach.id == CoachAssignment.coach_id).where(
+        CoachAssignment.trainee_id == User.id, coach.active, coach.role == "coach").exists()
 
 
 def _check_pair(coach: User, trainee: User) -> None:

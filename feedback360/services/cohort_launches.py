@@ -20,7 +20,7 @@ from ..extensions import db
 from ..instruments import Instrument, snapshot
 from ..models import AuditEvent, Cohort, CohortLaunch, CohortLaunchCycle, FeedbackCycle, User
 from ..urls import absolute_url
-from . import DomainError, accounts, cycles
+from . import DomainError, accounts, coaching, cycles
 
 SKIP_HAS_CYCLE = "Already has a draft or open feedback cycle"
 SKIP_DEACTIVATED = "Account deactivated"
@@ -47,6 +47,7 @@ class LaunchPlan:
     closes_on: date
     trainees: list[User]
     skipped: list[SkippedTrainee]
+    without_coach: list[User]  # of ``trainees``: nobody could release their reports
 
     @property
     def not_activated(self) -> int:
@@ -88,8 +89,11 @@ def plan_launch(cohort: Cohort, *, instrument_key: str, title: str,
             trainees.append(member)
     if not trainees:
         raise DomainError(_nobody_to_launch_for(cohort, skipped))
+    coached = set(db.session.scalars(db.select(User.id).where(
+        User.cohort_id == cohort.id, coaching.has_active_coach())))
     return LaunchPlan(cohort=cohort, instrument=instruments[instrument_key], title=title,
-                      closes_on=closes_on, trainees=trainees, skipped=skipped)
+                      closes_on=closes_on, trainees=trainees, skipped=skipped,
+                      without_coach=[t for t in trainees if t.id not in coached])
 
 
 def _busy_trainees(cohort: Cohort) -> set[int]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .. import audit
 from ..extensions import db
 from ..models import Cohort, User
-from . import DomainError, nominee_approval
+from . import DomainError, lead_scope, nominee_approval
 
 NAME_MAX_LENGTH = 120
 PROGRAMME_MAX_LENGTH = 120
@@ -31,20 +31,24 @@ def find_by_name(name: str) -> Cohort | None:
         db.func.lower(Cohort.name) == name.strip().lower()))
 
 
-def active_cohorts() -> list[Cohort]:
-    """The cohorts offered in pickers: never an archived one."""
-    return list(db.session.scalars(db.select(Cohort).where(~Cohort.archived)
-                                   .order_by(Cohort.name)))
+def active_cohorts(visible_to: User | None = None) -> list[Cohort]:
+    """The cohorts offered in pickers: never an archived one; with ``visible_to``, only those
+    in that programme lead's programmes."""
+    query = db.select(Cohort).where(~Cohort.archived).order_by(Cohort.name)
+    if visible_to is not None:
+        query = query.where(lead_scope.cohort_filter(visible_to))
+    return list(db.session.scalars(query))
 
 
-def listings(*, archived: bool) -> list[CohortListing]:
-    """Active (or archived) cohorts, newest intake first, each with its number of trainees."""
+def listings(*, archived: bool, visible_to: User) -> list[CohortListing]:
+    """Active (or archived) cohorts ``visible_to`` may see, newest intake first, each with its
+    number of trainees."""
     trainees = (db.select(User.cohort_id, db.func.count().label("n"))
                 .where(User.role == "trainee").group_by(User.cohort_id).subquery())
     rows = db.session.execute(
         db.select(Cohort, db.func.coalesce(trainees.c.n, 0))
         .outerjoin(trainees, trainees.c.cohort_id == Cohort.id)
-        .where(Cohort.archived.is_(archived))
+        .where(Cohort.archived.is_(archived), lead_scope.cohort_filter(visible_to))
         .order_by(Cohort.intake_year.desc().nulls_last(), Cohort.name)).all()
     return [CohortListing(cohort, count) for cohort, count in rows]
 
@@ -78,6 +82,7 @@ def _clean(name: str, programme: str | None, intake_year: int | None,
 def create_cohort(*, name: str, programme: str | None, intake_year: int | None,
                   by: User | None, nominee_approval_required: bool = False) -> Cohort:
     name, programme, intake_year = _clean(name, programme, intake_year)
+    lead_scope.check_programme(by, programme)
     cohort = Cohort(name=name, programme=programme, intake_year=intake_year, archived=False,
                     nominee_approval_required=nominee_approval_required)
     db.session.add(cohort)
@@ -92,6 +97,7 @@ def update_cohort(cohort: Cohort, *, name: str, programme: str | None, intake_ye
 
     ``nominee_approval_required`` None leaves the setting as it is."""
     name, programme, intake_year = _clean(name, programme, intake_year, cohort)
+    lead_scope.check_programme(by, programme)
     if nominee_approval_required is None:
         nominee_approval_required = cohort.nominee_approval_required
     values = (("name", name), ("programme", programme), ("intake_year", intake_year),

@@ -20,7 +20,7 @@ from ..instruments import Instrument, load_directory, snapshot
 from ..models import FeedbackCycle, Invitation, Response, User
 from . import DomainError, cycle_attributes, nominee_approval, unsealing
 from .instrument_cache import instrument_for
-from .nominee_addresses import check_address
+from .nominee_addresses import Nomination, check_nomination
 from .summaries import KEPT_COMMENTS, store_summary
 from .surveys import survey_link
 
@@ -78,14 +78,6 @@ def check_close_date(closes_on: date) -> None:
 # --- Nominations ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Nomination:
-    name: str
-    email: str
-    identity: str  # email_identity.canonical(email)
-    group: str
-
-
-@dataclass(frozen=True)
 class NominationProblem:
     line: int
     text: str
@@ -96,29 +88,10 @@ def active_invitations(cycle: FeedbackCycle) -> list[Invitation]:
     return [i for i in cycle.invitations if i.removed_at is None]
 
 
-def check_nomination(cycle: FeedbackCycle, instrument: Instrument, name: str, email: str,
-                     group: str, taken: dict[str, tuple[str, str]]) -> Nomination:
-    """One nominee, validated; ``taken`` maps the identities already nominated to how the
-    trainee would recognise them (``nominee_addresses.check_address``)."""
-    name = " ".join(name.split())
-    if not name:
-        raise DomainError("Enter the colleague's name", field="name")
-    if len(name) > 120:
-        raise DomainError("Name must be 120 characters or fewer", field="name")
-    email, identity = check_address(cycle, email, taken)
-    group_key = _match_group(instrument, group)
-    if group_key is None:
-        names = ", ".join(g.label for g in instrument.rater_groups)
-        raise DomainError(f"Unknown group '{group}'. Use one of: {names}", field="group")
-    return Nomination(name=name, email=email, identity=identity, group=group_key)
-
-
-def _match_group(instrument: Instrument, text: str) -> str | None:
-    wanted = text.strip().casefold()
-    for group in instrument.rater_groups:
-        if wanted in (group.key.casefold(), group.label.casefold()):
-            return group.key
-    return None
+def nominee_problems(cycle: FeedbackCycle, *, name: str | None, email: str | None,
+                     group: str | None) -> None:
+    """``check_nomination`` for the one-colleague form: its rules, nothing added."""
+    check_nomination(cycle, instrument_for(cycle), name, email, group, _taken(cycle))
 
 
 def nominate(cycle: FeedbackCycle, *, name: str, email: str, group: str) -> Invitation:

@@ -51,6 +51,7 @@ class TraineeProgress:
     name: str
     email: str
     activated: bool
+    active: bool  # the account is not deactivated
     status: str
     self_assessed: bool
     self_in_progress: bool
@@ -105,7 +106,7 @@ def launch_progress(launch: CohortLaunch) -> list[TraineeProgress]:
         CohortLaunchCycle.launch_id == launch.id).scalar_subquery()
     cycles = db.session.execute(
         select(FeedbackCycle.id, FeedbackCycle.status, FeedbackCycle.self_draft.is_not(None),
-               User.id, User.name, User.email, User.password_hash.is_not(None))
+               User.id, User.name, User.email, User.password_hash.is_not(None), User.active)
         .join(CohortLaunchCycle, CohortLaunchCycle.cycle_id == FeedbackCycle.id)
         .join(User, User.id == FeedbackCycle.trainee_id)
         .where(CohortLaunchCycle.launch_id == launch.id)).all()
@@ -117,13 +118,13 @@ def launch_progress(launch: CohortLaunch) -> list[TraineeProgress]:
     rows = [
         TraineeProgress(
             cycle_id=cycle_id, trainee_id=trainee_id, name=name, email=email,
-            activated=activated, status=status, self_assessed=cycle_id in self_done,
+            activated=activated, active=active, status=status, self_assessed=cycle_id in self_done,
             self_in_progress=bool(has_draft),
             nominated=_against_rule(instrument, nominated.get(cycle_id, {})),
             responses=disclose(instrument, asked.get(cycle_id, {}), answered.get(cycle_id, {}),
                                k, declined.get(cycle_id, 0),
                                min_total=current_app.config["ANONYMITY_MIN_TOTAL"]))
-        for cycle_id, status, has_draft, trainee_id, name, email, activated in cycles]
+        for cycle_id, status, has_draft, trainee_id, name, email, activated, active in cycles]
     return sorted(rows, key=lambda row: row.nudge_order)
 
 

@@ -1,5 +1,6 @@
-"""Which addresses a trainee may nominate: valid, not their own, not already on the cycle (in any
-form), and in the domains raters may have (``RATER_EMAIL_DOMAINS``).
+"""Who a trainee may nominate: a name, a rater group of the questionnaire, and an address that is
+valid, not their own, not already on the cycle (in any form), and in the domains raters may have
+(``RATER_EMAIL_DOMAINS``); every problem with a nominee is reported at once.
 
 A trainee who could add themself under ``name+tag@`` or a webmail address, or one colleague
 twice, could answer those links and solve a real colleague's scores from a small group's mean;
@@ -8,11 +9,14 @@ so every comparison is on ``email_identity.canonical``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import current_app
 
 from ..email_identity import DomainRule, InvalidAddress, allowed, canonical, describe_rules
+from ..instruments import Instrument
 from ..models import FeedbackCycle
-from . import DomainError
+from . import DomainError, DomainErrors
 from .accounts import normalise_email
 
 
@@ -54,3 +58,49 @@ def _own_identity(cycle: FeedbackCycle) -> str | None:
         return canonical(cycle.trainee.email)
     except InvalidAddress:  # an account made before addresses were validated: compare as is
         return cycle.trainee.email
+
+
+@dataclass(frozen=True)
+class Nomination:
+    name: str
+    email: str
+    identity: str  # email_identity.canonical(email)
+    group: str
+
+
+def check_nomination(cycle: FeedbackCycle, instrument: Instrument, name: str | None,
+                     email: str | None, group: str | None,
+                     taken: dict[str, tuple[str, str]]) -> Nomination:
+    """One nominee, validated, every problem at once (``DomainErrors``); ``taken`` maps the
+    identities already nominated to how the trainee would recognise them
+    (``nominee_addresses.check_address``)."""
+    problems: list[DomainError] = []
+    name = " ".join((name or "").split())
+    if not name:
+        problems.append(DomainError("Enter the colleague's name", field="name"))
+    elif len(name) > 120:
+        problems.append(DomainError("Name must be 120 characters or fewer", field="name"))
+    address: tuple[str, str] | None = None
+    if not (email or "").strip():
+        problems.append(DomainError("Enter the colleague's email address", field="email"))
+    else:
+        try:
+            address = check_address(cycle, email or "", taken)
+        except DomainError as error:
+            problems.append(error)
+    group_key = _match_group(instrument, group or "")
+    if group_key is None:
+        names = ", ".join(g.label for g in instrument.rater_groups)
+        problems.append(DomainError(f"Unknown group '{group or ''}'. Use one of: {names}",
+                                    field="group"))
+    DomainErrors.raise_any(problems)
+    assert address is not None and group_key is not None  # no problems, so both are set
+    return Nomination(name=name, email=address[0], identity=address[1], group=group_key)
+
+
+def _match_group(instrument: Instrument, text: str) -> str | None:
+    wanted = text.strip().casefold()
+    for group in instrument.rater_groups:
+        if wanted in (group.key.casefold(), group.label.casefold()):
+            return group.key
+    return None

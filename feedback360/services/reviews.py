@@ -8,6 +8,7 @@ it is only left out of what the trainee is shown.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import update
@@ -15,6 +16,7 @@ from sqlalchemy import update
 from .. import audit, mail
 from ..extensions import db
 from ..models import CoachNote, Comment, FeedbackCycle, Response, User
+from ..models.responses import COMMENT_HANDLE_LENGTH
 from ..urls import absolute_url
 from . import DomainError, Forbidden, NotFound
 from .coaching import is_coach_of
@@ -22,6 +24,8 @@ from .coaching import is_coach_of
 REVIEWABLE = ("closed", "released")
 HIDE_REASON_MAX_LENGTH = 500
 NOTE_MAX_LENGTH = 4000
+
+_HANDLE = re.compile(f"[A-Za-z0-9_-]{{{COMMENT_HANDLE_LENGTH}}}")
 
 
 def coach_can_review(coach: User, cycle: FeedbackCycle) -> bool:
@@ -41,6 +45,10 @@ def find_comment(cycle: FeedbackCycle, handle: str) -> Comment:
     """A colleague's comment in this cycle (never the trainee's own) by its handle; NotFound
     otherwise. The handle is the comment's alone: nothing the coach is given, and nothing the
     audit trail keeps, says which comments one rater wrote (DESIGN.md, Anonymity rule 3)."""
+    # A handle is token_urlsafe's alphabet only: anything else (a NUL, which PostgreSQL refuses
+    # in a query) cannot name a comment, so it never reaches the database.
+    if not _HANDLE.fullmatch(handle):
+        raise NotFound("That comment is not in this report")
     comment = db.session.scalar(
         db.select(Comment).join(Response, Response.id == Comment.response_id)
         .where(Comment.handle == handle, Response.cycle_id == cycle.id, ~Response.is_self))

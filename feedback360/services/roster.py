@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from .. import audit
 from ..extensions import db
 from ..models import Cohort, User
+from ..role_names import role_name
 from ..text_input import control_character, refusal
 from . import DomainError, accounts
 
@@ -234,7 +235,8 @@ def _check(row: RosterRow, columns: tuple[str, ...], cohorts: dict[str, Cohort],
                        if values["role"] else "The role is missing (trainee, coach or admin)")
     user = existing.get(email)
     if user is not None and role is not None and role != user.role:
-        reasons.append(f"{email} already has {_article(user.role)} {user.role} account; an "
+        held = role_name(user.role).lower()
+        reasons.append(f"{email} already has {_article(held)} {held} account; an "
                        "import never changes a role")
     cohort = _cohort(values.get("cohort", ""), role, cohorts, reasons)
     training_year = _training_year(values.get("training_year", ""), reasons)

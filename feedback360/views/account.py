@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_required
 
 from .. import account_throttle, session_lifetime
@@ -41,7 +41,8 @@ def change_password():  # type: ignore[no-untyped-def]
         else:
             db.session.commit()
             # Every other session has ended; this browser gets a fresh one on the new nonce.
-            session_lifetime.start(user)
+            session_lifetime.start(
+                user, second_factor=bool(session.get(session_lifetime.SECOND_FACTOR)))
             flash("Your password has been changed. You have been signed out everywhere else",
                   "success")
             return redirect(url_for("home.index"))

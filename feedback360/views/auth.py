@@ -15,11 +15,11 @@ from flask import (
 )
 from flask_login import current_user, logout_user
 
-from .. import account_throttle, audit, session_lifetime
+from .. import account_throttle, audit, session_lifetime, sign_in_steps
 from ..extensions import db, limiter
 from ..forms import ForgotPasswordForm, LoginForm, SetPasswordForm
 from ..mail import queue_after_response
-from ..services import DomainError, accounts
+from ..services import DomainError, accounts, two_factor
 from ..services.sessions import end_sessions
 from ..urls import safe_next
 from . import show_domain_error
@@ -60,8 +60,18 @@ def login():  # type: ignore[no-untyped-def]
             db.session.commit()  # keep the audit record of the failed attempt
         else:
             db.session.commit()
+            wanted = safe_next(request.args.get("next"), url_for("home.index"))
+            if two_factor.enrolled(user):
+                sign_in_steps.begin(user, wanted)
+                return redirect(url_for("two_factor.verify"))
+            if two_factor.required_for(user):
+                # Nothing else until it is set up: the person is not signed in meanwhile.
+                sign_in_steps.begin(user, wanted)
+                return redirect(url_for("two_factor.setup"))
+            accounts.signed_in(user)
+            db.session.commit()
             _start_session(user)
-            return redirect(safe_next(request.args.get("next"), url_for("home.index")))
+            return redirect(wanted)
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
 
 

@@ -106,8 +106,12 @@ def trainees():  # type: ignore[no-untyped-def]
                 for rows in by_trainee.values() for cycle in rows if cycle.status == "open"}
     awaiting = nominee_approval.waiting_cycle_ids(
         [cycle for rows in by_trainee.values() for cycle in rows])
+    # what needs the coach first: reports to review and release, nominee lists to approve
+    mine = [(person, cycle) for person in people for cycle in by_trainee[person.id]]
     return render_template("coach/trainees.html", trainees=people, cycles=by_trainee,
-                           progress=progress, awaiting_approval=awaiting)
+                           progress=progress, awaiting_approval=awaiting,
+                           to_review=[(p, c) for p, c in mine if c.status == "closed"],
+                           to_approve=[(p, c) for p, c in mine if c.id in awaiting])
 
 
 # --- Comments ------------------------------------------------------------------------------------

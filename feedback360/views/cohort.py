@@ -17,10 +17,11 @@ from ..authz import role_required
 from ..cycle_forms import CohortLaunchForm, ConfirmForm
 from ..extensions import db
 from ..models import Cohort, CohortLaunch, CohortLaunchCycle
-from ..services import DomainError, cohort_launches, cycles
+from ..services import DomainError, cohort_launches, cycle_starts, cycles, launch_reminders
 from ..services.instrument_cache import instrument_of_version
 from ..services.launch_progress import launch_progress, launch_totals
-from . import show_domain_error
+from . import show_domain_error, validate_with_rules
+from .scoping import enforce_lead_scope
 
 bp = Blueprint("cohort", __name__, url_prefix="/cohorts")
 
@@ -32,6 +33,9 @@ SORTS = {"nudge": None, "name": lambda row: (row.name.casefold(), row.cycle_id)}
 @role_required("admin")
 def require_admin() -> None:
     """Every route in this blueprint is for programme leads only."""
+
+
+bp.before_request(enforce_lead_scope)
 
 
 def _trainees(count: int) -> str:
@@ -57,7 +61,8 @@ def launch(cohort_id: int):  # type: ignore[no-untyped-def]
     })
     form.instrument.choices = [SelectChoice(key, instrument.title)
                                for key, instrument in instruments.items()]
-    if form.validate_on_submit():
+    if validate_with_rules(form, lambda: cycle_starts.check_new_cycle(
+            form.instrument.data, form.closes_on.data)):
         try:
             plan = cohort_launches.plan_launch(
                 cohort, instrument_key=form.instrument.data, title=form.title.data,
@@ -107,9 +112,14 @@ def progress(launch_id: int):  # type: ignore[no-untyped-def]
         rows.sort(key=SORTS[sort])
     missing = cohort_launches.missing_from(launch)
     running = cohort_launches.is_running(launch) and not launch.cohort.archived
+    # whom "Send a reminder" would email (launch_reminders.to_remind), counted from the rows
+    to_remind = sum(1 for row in rows if row.status == "draft" and row.active)
     return render_template("cohort/progress.html", launch=launch, rows=rows, sort=sort,
                            totals=launch_totals(launch, rows), missing=missing,
                            running=running, form=ConfirmForm(),
+                           to_remind=to_remind,
+                           next_reminder_at=launch_reminders.next_reminder_at(launch)
+                           if running and to_remind else None,
                            addable=sum(1 for m in missing if m.now is None),
                            instrument=instrument_of_version(launch.instrument_version))
 
@@ -132,3 +142,29 @@ def add_to_launch(launch_id: int):  # type: ignore[no-untyped-def]
               f"in this launch and we are emailing {'them' if one else 'each of them'}: "
               + ", ".join(t.name for t in added) + ".", "success")
     return redirect(url_for("cohort.progress", launch_id=launch.id))
+
+
+@bp.route("/launches/<int:launch_id>/remind", methods=["GET", "POST"])
+def remind(launch_id: int):  # type: ignore[no-untyped-def]
+    """Confirm, then email a reminder to the launch's trainees who have not launched yet."""
+    launch = db.get_or_404(CohortLaunch, launch_id)
+    form = ConfirmForm()
+    if request.method == "POST":
+        # the cohort locked (PostgreSQL), as for a launch: a double click reminds once
+        db.get_or_404(Cohort, launch.cohort_id, with_for_update=True)
+        if not form.validate_on_submit():
+            abort(400, description="The form had expired. Go back to the launch and try again.")
+        try:
+            reminded = launch_reminders.send(launch, reminded_by=current_user)
+        except DomainError as error:
+            flash(error.message, "warning")
+        else:
+            db.session.commit()
+            flash(f"We are emailing a reminder to {_trainees(len(reminded))}: "
+                  + ", ".join(t.name for t in reminded) + ".", "success")
+        return redirect(url_for("cohort.progress", launch_id=launch.id))
+    return render_template("cohort/remind.html", launch=launch, form=form,
+                           due=[trainee for trainee, _ in launch_reminders.to_remind(launch)],
+                           next_reminder_at=launch_reminders.next_reminder_at(launch),
+                           running=cohort_launches.is_running(launch)
+                           and not launch.cohort.archived)

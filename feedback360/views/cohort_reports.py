@@ -38,8 +38,11 @@ from ..services.cohort_reports import (
     filter_options,
     item_level_rows,
 )
+from .scoping import enforce_lead_scope
 
 bp = Blueprint("cohort_reports", __name__)
+# Before the routes' role check: someone of another role passes through it to that check.
+bp.before_request(enforce_lead_scope)
 
 FILES = ("aggregates", "items")
 ITEM_SHEET = "Statements"

@@ -1,8 +1,9 @@
 """The trainee's self-assessment: the raters' statements and pages, answered about themself.
 
 Never anonymous and never counted as a rater: it becomes the cycle's one ``is_self`` Response.
-It uses the survey's forms and page templates; only the draft's home (``cycle.self_draft``) and
-the way back (the cycle page) differ.
+It uses the survey's forms and page templates, on the questionnaire's first-person copy
+(``Instrument.for_self``: "I ask colleagues...", and no "not observed" about oneself); only the
+wording, the draft's home (``cycle.self_draft``) and the way back (the cycle page) differ.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def start(cycle_id: int):  # type: ignore[no-untyped-def]
 @role_required("trainee")
 def page(cycle_id: int, page: int):  # type: ignore[no-untyped-def]
     cycle = _answerable(cycle_id)
-    instrument = instrument_for(cycle)
+    instrument = instrument_for(cycle).for_self
     if not 1 <= page <= len(instrument.domains):
         abort(404)
     form_class = make_survey_form(instrument, instrument.domains[page - 1])
@@ -115,7 +116,7 @@ def page(cycle_id: int, page: int):  # type: ignore[no-untyped-def]
 
 
 def _review(cycle: FeedbackCycle, error: str | None = None):  # type: ignore[no-untyped-def]
-    instrument = instrument_for(cycle)
+    instrument = instrument_for(cycle).for_self
     draft = Draft.load(cycle.self_draft)
     page_urls = _page_urls(cycle, len(instrument.domains))
     return render_template("self_assessment/review.html", cycle=cycle, instrument=instrument,

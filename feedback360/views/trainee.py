@@ -15,16 +15,16 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from ..authz import role_required
-from ..cycle_forms import BulkNomineesForm, ConfirmForm, NewCycleForm, NomineeForm
+from ..cycle_forms import BulkNomineesForm, ConfirmForm, NomineeForm, OwnCycleForm
 from ..extensions import db
 from ..instruments import Instrument
 from ..models import FeedbackCycle
-from ..services import DomainError, cycles, nominee_approval
+from ..services import DomainError, cycle_starts, cycles, nominee_approval
 from ..services.instrument_cache import instrument_for
 from ..services.nominee_addresses import describe_allowed_domains
 from ..services.response_status import ResponseStatus, response_status
 from ..services.surveys import self_assessment_done
-from . import show_domain_error
+from . import show_domain_error, validate_with_rules
 
 bp = Blueprint("trainee", __name__, url_prefix="/cycles")
 
@@ -70,8 +70,9 @@ def cycles_list():  # type: ignore[no-untyped-def]
     # Only a total, and only once colleagues have been asked.
     responses = {cycle.id: sum(cycles.response_counts(cycle).values())
                  for cycle in rows if cycle.status != "draft"}
+    in_progress = [cycle for cycle in rows if cycle.status in cycle_starts.IN_PROGRESS]
     return render_template("trainee/cycles.html", cycles=rows, responses=responses,
-                           rule=None if rows else _default_rule())
+                           in_progress=in_progress, rule=None if rows else _default_rule())
 
 
 def _default_rule() -> str | None:
@@ -85,18 +86,20 @@ def _default_rule() -> str | None:
 def new_cycle():  # type: ignore[no-untyped-def]
     instruments = cycles.available_instruments()
     today = cycles.today()
-    form = NewCycleForm(data={
+    form = OwnCycleForm(data={
         "instrument": DEFAULT_INSTRUMENT if DEFAULT_INSTRUMENT in instruments else None,
         "title": f"Leadership feedback {today:%B %Y}",
         "closes_on": today + timedelta(weeks=cycles.DEFAULT_WEEKS_OPEN),
     })
     form.instrument.choices = [SelectChoice(key, instrument.title)
                                for key, instrument in instruments.items()]
-    if form.validate_on_submit():
+    if validate_with_rules(form, lambda: cycle_starts.check_new_cycle(
+            form.instrument.data, form.closes_on.data)):
         try:
-            cycle = cycles.create_cycle(current_user, instrument_key=form.instrument.data,
-                                        title=form.title.data or "",
-                                        closes_on=form.closes_on.data)
+            cycle = cycle_starts.start_own_cycle(
+                current_user, instrument_key=form.instrument.data,
+                title=form.title.data or "", closes_on=form.closes_on.data,
+                another=form.another.data, seen=_whole_number(form.seen.data))
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -104,8 +107,16 @@ def new_cycle():  # type: ignore[no-untyped-def]
             flash(f"“{cycle.title}” created. Next, rate yourself and nominate colleagues.",
                   "success")
             return _to_cycle(cycle)
+    in_progress = cycle_starts.in_progress(current_user)
+    # The page's own record of what it showed; a start made since is not taken as seen.
+    form.seen.data = str(cycle_starts.newest_id(in_progress))
     return render_template("trainee/new_cycle.html", form=form, instruments=instruments,
-                           max_days=cycles.MAX_DAYS_OPEN), 400 if form.errors else 200
+                           in_progress=in_progress, max_days=cycles.MAX_DAYS_OPEN), \
+        400 if form.errors else 200
+
+
+def _whole_number(text: str | None) -> int:
+    return int(text) if text and text.isdigit() and len(text) < 10 else 0
 
 
 @bp.get("/<int:cycle_id>")
@@ -153,7 +164,8 @@ def add_nominee(cycle_id: int):  # type: ignore[no-untyped-def]
     cycle = _own_cycle(cycle_id)
     form = NomineeForm()
     _offer_groups(form, instrument_for(cycle))
-    if form.validate_on_submit():
+    if validate_with_rules(form, lambda: cycles.nominee_problems(
+            cycle, name=form.name.data, email=form.email.data, group=form.group.data)):
         try:
             invitation = cycles.nominate(cycle, name=form.name.data, email=form.email.data,
                                          group=form.group.data)

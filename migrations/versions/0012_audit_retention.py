@@ -1,7 +1,7 @@
 """audit retention: a purge cutoff that only moves forward; deletes only before it
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-05 11:15:00.000000
 
 ``flask purge-audit`` deletes audit events older than AUDIT_RETENTION_DAYS. The database still
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,8 @@
 """Accessibility checks with axe-core (bundled offline in axe-playwright-python).
 
     from a11y import assert_accessible   # tests/e2e is on sys.path while pytest runs
-    assert_accessible(page)                    # whole page, WCAG 2.0/2.1/2.2 A and AA rules
+    assert_accessible(page)                    # whole page: WCAG 2.0/2.1/2.2 A and AA rules and
+                                               # axe's best practices (region, heading-order, ...)
     assert_accessible(page, context="main")    # one region
 """
 
@@ -11,6 +12,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 WCAG_TAGS: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa")
+# axe's best practices are not WCAG failures, but each (content outside every landmark, two
+# landmarks with one name, a skipped heading level) makes a page harder to move around with a
+# screen reader, so every check enforces them too.
+DEFAULT_TAGS: tuple[str, ...] = (*WCAG_TAGS, "best-practice")
 
 _axe = None
 
@@ -24,7 +29,7 @@ def _engine():
     return _axe
 
 
-def axe_violations(page: Any, *, context: str | None = None, tags: Sequence[str] = WCAG_TAGS,
+def axe_violations(page: Any, *, context: str | None = None, tags: Sequence[str] = DEFAULT_TAGS,
                    disable_rules: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Run axe-core on the page (or the ``context`` CSS selector); its violations."""
     options: dict[str, Any] = {
@@ -55,8 +60,10 @@ def format_violations(violations: Sequence[dict[str, Any]], where: str = "") -> 
 
 
 def assert_accessible(page: Any, *, context: str | None = None,
-                      tags: Sequence[str] = WCAG_TAGS, disable_rules: Iterable[str] = ()) -> None:
-    """Fail with a readable list if axe-core finds WCAG 2.0/2.1/2.2 A/AA violations."""
+                      tags: Sequence[str] = DEFAULT_TAGS,
+                      disable_rules: Iterable[str] = ()) -> None:
+    """Fail with a readable list if axe-core finds WCAG 2.0/2.1/2.2 A/AA or best-practice
+    violations."""
     violations = axe_violations(page, context=context, tags=tags, disable_rules=disable_rules)
     if violations:
         where = page.url + (f" ({context})" if context else "")

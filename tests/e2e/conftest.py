@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from helpers import free_port
+from helpers import forget_browser_codes, free_port
 
 E2E_DIR = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -96,6 +96,12 @@ def _closing_once_sent(app: Any) -> Callable[..., Any]:
                 close()
 
     return wsgi
+
+
+@pytest.fixture(autouse=True)
+def _fresh_browser_codes() -> None:
+    """Each test's database is new: no TOTP code has been used in it yet."""
+    forget_browser_codes()
 
 
 @pytest.fixture

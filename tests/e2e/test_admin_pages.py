@@ -1,10 +1,14 @@
 """A programme lead creates a cohort, imports its people from a CSV file with a bad row, and
 assigns a coach to several trainees at once, then manages one person's account (details, role,
-activation email, sign out everywhere, deactivation), in Chromium; every page passes axe-core."""
+activation email, sign out everywhere, deactivation, a subject access request), reads the audit
+trail and limits another lead to one programme, in Chromium; every page passes axe-core."""
 
 from __future__ import annotations
 
+import zipfile
+
 from a11y import assert_accessible
+from helpers import enter_code_if_asked
 
 CSV = """Name,Email,Role,Cohort,Specialty,Training year,Site
 Amara Okafor,amara@nhs.net,trainee,STP 2026 Genomics,Genomics,1,Leeds
@@ -14,13 +18,16 @@ Nobody,not-an-email,trainee,STP 2026 Genomics,,12,
 """
 
 
-def test_cohort_import_and_bulk_coach_assignment(page, live_server, make_user, smtp,
-                                                 tmp_path):
+def test_cohort_import_and_bulk_coach_assignment(page, live_server, make_user, make_cohort,
+                                                 smtp, tmp_path):
     make_user("lead@nhs.net", role="admin", name="Lena Lead")
+    make_user("sam@nhs.net", role="admin", name="Sam Second")
+    make_cohort("STP 2025 Physics", programme="Scientist Training Programme", intake_year=2025)
     page.goto("/auth/login")
     page.get_by_label("Email address").fill("lead@nhs.net")
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Sign in").click()
+    enter_code_if_asked(page, "lead@nhs.net")
 
     page.get_by_role("link", name="Cohorts").first.click()
     page.get_by_role("heading", name="Cohorts", exact=True).wait_for()
@@ -105,6 +112,19 @@ def test_cohort_import_and_bulk_coach_assignment(page, live_server, make_user, s
     page.get_by_role("button", name="Reactivate Amara Okafor's account").click()
     page.get_by_text("Amara Okafor's account is active again").wait_for()
 
+    # a subject access request from her page: the ZIP downloads; an unknown address holds nothing
+    page.get_by_role("link", name="Download everything held about Amara Okafor").click()
+    page.get_by_role("heading", name="Subject access request", exact=True).wait_for()
+    assert_accessible(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download what is held").click()
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert {"account.json", "summary.html"} <= set(archive.namelist())
+    page.get_by_label("Email address").fill("nobody@example.org")
+    page.get_by_role("button", name="Download what is held").click()
+    page.get_by_text("The service holds nothing about nobody@example.org").wait_for()
+    assert_accessible(page)
+
     # the audit trail shows what was just done, filtered, and refuses a backwards date range
     page.goto("/home/admin")
     page.get_by_role("link", name="Audit trail").click()
@@ -119,4 +139,15 @@ def test_cohort_import_and_bulk_coach_assignment(page, live_server, make_user, s
     page.get_by_label("To (date, UTC)").fill("2099-01-01")
     page.get_by_role("button", name="Show events").click()
     page.locator(".nhsuk-error-summary").wait_for()
+    assert_accessible(page)
+
+    # another programme lead limited to one programme (audited; see test_lead_scope.py)
+    page.goto("/admin/users?role=admin")
+    page.get_by_role("link", name="Sam Second", exact=True).click()
+    page.get_by_role("link", name="Change the programmes Sam Second leads").click()
+    page.get_by_role("heading", name="Which programmes does Sam Second lead?").wait_for()
+    assert_accessible(page)
+    page.get_by_label("Scientist Training Programme").check()
+    page.get_by_role("button", name="Save programmes").click()
+    page.get_by_text("Sam Second's programmes saved").wait_for()
     assert_accessible(page)

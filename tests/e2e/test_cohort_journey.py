@@ -23,7 +23,7 @@ from typing import Any
 
 import openpyxl
 import pandas as pd
-from helpers import path_of
+from helpers import enter_code_if_asked, path_of
 from playwright.sync_api import expect
 from test_feedback_cycle_journey import (
     CARA,
@@ -140,6 +140,7 @@ def sign_in_lead(page: Any, audit: Audit) -> None:
     page.get_by_label("Email address").fill("lena.lead@nhs.net")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    enter_code_if_asked(page, "lena.lead@nhs.net")
     page.get_by_role("heading", name="Programme administration").wait_for()
     audit(page, "admin home")
 

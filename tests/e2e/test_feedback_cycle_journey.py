@@ -33,6 +33,7 @@ DOMAIN_PAGES = 5  # clcf: five domains of eight statements, then the comments pa
 SURVEY_PAGES = DOMAIN_PAGES + 1
 SCALE = ("Rarely or never", "Occasionally", "About half the time", "Usually", "Almost always")
 NOT_OBSERVED = "Not observed / unable to comment"
+NOT_YET = "Not had the chance to do this yet"  # the self-assessment's own "not observed"
 SCRIPT = "<script>alert(1)</script>"
 SENIOR_LABEL = "Consultant or senior scientist"
 SUPERVISOR_LABEL = "Educational or clinical supervisor / training officer"
@@ -81,17 +82,18 @@ class Audit:
             assert_accessible(page)
 
 
-def answer_items(page: Any, seed: int) -> None:
+def answer_items(page: Any, seed: int, not_observed: str = NOT_OBSERVED) -> None:
     """Answer every radio group on the page by clicking its labels, like a person would.
 
-    Scores vary with the item and ``seed``; about one in seven is "not observed", so every
-    response still rates well over the half of the statements the rule asks for.
+    Scores vary with the item and ``seed``; about one in seven is "not observed" (worded
+    ``not_observed``), so every response still rates well over the half of the statements the
+    rule asks for.
     """
     groups = page.locator("main form fieldset")
     count = groups.count()
     assert count == 8, f"expected 8 statements on {page.url}, found {count}"
     for index in range(count):
-        choice = NOT_OBSERVED if (seed + index) % 7 == 0 else SCALE[(seed + 2 * index) % 5]
+        choice = not_observed if (seed + index) % 7 == 0 else SCALE[(seed + 2 * index) % 5]
         groups.nth(index).locator("label").filter(has_text=re.compile(
             rf"^\s*{re.escape(choice)}\s*$")).click()
     checked = page.locator("main form input[type=radio]:checked")
@@ -372,7 +374,12 @@ def self_assess(page: Any, audit: Audit) -> None:
         expect(page.locator("main .nhsuk-caption-l")).to_have_text(
             re.compile(rf"^Your self-assessment\W+Page {n} of {DOMAIN_PAGES}$"))
         audit(page, "self-assessment page")
-        answer_items(page, seed=n)
+        if n == 1:  # about themself, in the first person (issue 12, point 7)
+            expect(page.locator("main")).to_contain_text(
+                "I ask colleagues for feedback on my own practice.")
+            expect(page.locator("main")).not_to_contain_text("their own practice")
+            expect(page.locator("main")).not_to_contain_text(NOT_OBSERVED)
+        answer_items(page, seed=n, not_observed=NOT_YET)
         page.get_by_role("button", name="Save and continue").click()
     page.wait_for_url("**/self/review")
     expect(page.get_by_text("You have not answered")).to_have_count(0)
@@ -385,6 +392,15 @@ def self_assess(page: Any, audit: Audit) -> None:
 
 
 def nominate(page: Any, audit: Audit) -> None:
+    # A mistyped address and no group: both problems at once, each linked to its field.
+    page.get_by_label("Email address").fill("sam.okafor(at)nhs.net")
+    page.get_by_role("button", name="Add colleague", exact=True).click()
+    summary = page.locator(".nhsuk-error-summary")
+    expect(summary.get_by_role("link")).to_have_count(3)
+    assert page.title().startswith("Error:")
+    audit(page, "cycle, nominee form errors")
+    summary.get_by_role("link", name="Enter an email address in the correct format").click()
+    expect(page.get_by_label("Email address")).to_be_focused()
     # One colleague through the form.
     page.get_by_label("Full name").fill(SUPERVISOR.name)
     page.get_by_label("Email address").fill(SUPERVISOR.email)

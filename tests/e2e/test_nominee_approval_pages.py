@@ -48,7 +48,8 @@ def test_send_return_and_approve_a_nominee_list(app, new_context, live_server, m
 
     sign_in(cora, coach.email)
     cora.goto("/coach/trainees")
-    expect(cora.locator("main")).to_contain_text("1 list of colleagues is waiting")
+    expect(cora.locator("#needs-action")).to_contain_text(
+        "Approve the colleagues Tara Trainee nominated")
     assert_accessible(cora)
     cora.get_by_role("link", name=f"Approve the colleagues Tara Trainee nominated for {TITLE}") \
         .click()

@@ -2,7 +2,8 @@
 
 ``users`` (accounts and invitations), ``cohorts`` (intakes), ``imports`` (the CSV import of users)
 ``coaching`` (coach assignments), ``cycles`` (a trainee's closed cycles and the attributes
-they closed with) and ``audit`` (the audit trail). Every route is for admins only.
+they closed with), ``audit`` (the audit trail) and ``subject_access`` (everything held about one
+person, as a download). Every route is for admins only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from ...authz import role_required
+from ..scoping import enforce_lead_scope
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -20,4 +22,7 @@ def require_admin() -> None:
     """Every route in this blueprint is for programme leads only."""
 
 
-from . import audit, coaching, cohorts, cycles, imports, users  # noqa: E402,F401  (register the routes on bp)
+bp.before_request(enforce_lead_scope)
+
+
+from . import audit, coaching, cohorts, cycles, imports, subject_access, users  # noqa: E402,F401  (register the routes on bp)

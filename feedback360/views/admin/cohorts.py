@@ -17,8 +17,9 @@ from . import bp
 
 @bp.get("/cohorts", endpoint="cohorts")
 def cohorts_list():  # type: ignore[no-untyped-def]
-    return render_template("admin/cohorts.html", active=cohorts.listings(archived=False),
-                           archived=cohorts.listings(archived=True))
+    return render_template("admin/cohorts.html",
+                           active=cohorts.listings(archived=False, visible_to=current_user),
+                           archived=cohorts.listings(archived=True, visible_to=current_user))
 
 
 @bp.route("/cohorts/new", methods=["GET", "POST"])
