@@ -25,4 +25,4 @@ def require_admin() -> None:
 bp.before_request(enforce_lead_scope)
 
 
-from . import audit, coaching, cohorts, cycles, imports, subject_access, users  # noqa: E402,F401  (register the routes on bp)
+from . import audit, coaching, cohorts, cycles, erasure, imports, subject_access, users  # noqa: E402,F401  (register the routes on bp)
