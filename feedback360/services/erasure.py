@@ -52,19 +52,24 @@ from .sessions import end_sessions
 
 ERASED_NAME = "Erased user"
 ERASED_RATER = "Erased rater"
-# What each count means, in the order the confirmation page lists them.
+# What each count means (one, several), in the order the confirmation page lists them.
 KINDS = {
-    "cycles": "feedback cycles",
-    "invitations": "invitations to colleagues for those cycles",
-    "responses": "responses (their self-assessments and their colleagues' answers about them)",
-    "summaries": "stored report summaries",
-    "goals": "development plan goals",
-    "coach_notes": "coach notes",
-    "coach_assignments": "coach assignments",
-    "programmes": "programmes they lead",
-    "rater_invitations": "invitations they were sent as a colleague (name, address and "
-                         "decline reason removed; the invitation stays so counts do not change)",
-    "mail": "emails sent to them or about them",
+    "cycles": ("feedback cycle", "feedback cycles"),
+    "invitations": ("invitation to a colleague for those cycles",
+                    "invitations to colleagues for those cycles"),
+    "responses": ("response (their self-assessment or a colleague's answers about them)",
+                  "responses (their self-assessments and their colleagues' answers about them)"),
+    "summaries": ("stored report summary", "stored report summaries"),
+    "goals": ("development plan goal", "development plan goals"),
+    "coach_notes": ("coach note", "coach notes"),
+    "coach_assignments": ("coach assignment", "coach assignments"),
+    "programmes": ("programme they lead", "programmes they lead"),
+    "rater_invitations": (
+        "invitation they were sent as a colleague (name, address and decline reason removed; "
+        "the invitation stays so counts do not change)",
+        "invitations they were sent as a colleague (name, address and decline reason removed; "
+        "the invitations stay so counts do not change)"),
+    "mail": ("email sent to them or about them", "emails sent to them or about them"),
 }
 
 

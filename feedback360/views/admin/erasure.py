@@ -70,4 +70,5 @@ def erase_person():  # type: ignore[no-untyped-def]
     cohort_analyses.refresh(cohort_ids)
     changed = erasure.changed_cohorts(before, erasure.published_figures(cohort_ids))
     return render_template("admin/erasure_done.html", name=name, counts=counts,
-                           kinds=erasure.KINDS, changed=changed)
+                           kinds=erasure.KINDS, changed=changed,
+                           rebuilt=bool(cohort_ids))
