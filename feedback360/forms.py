@@ -156,3 +156,17 @@ class SubjectAccessForm(Form):
     # would no longer accept, and "nothing held" is itself the answer for anything else.
     email = StringField("Email address", validators=[
         DataRequired("Enter the email address of the person asking"), Length(max=254)])
+
+
+class ErasureFindForm(Form):
+    email = StringField("Email address", validators=[
+        DataRequired("Enter the email address of the person to erase"), Length(max=254)])
+
+
+class ErasureForm(Form):
+    # Which person: carried in the page, not the URL (and so not the logs).
+    email = HiddenField(validators=[DataRequired(), Length(max=254)])
+    # Typing the address is the confirmation: a slip of the mouse cannot erase anyone.
+    confirmation = StringField("Type their email address to confirm", validators=[
+        DataRequired("Type the person's email address to confirm the erasure"),
+        Length(max=254)])

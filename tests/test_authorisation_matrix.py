@@ -31,7 +31,8 @@ ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
                         "admin.new_cohort", "admin.import_users", "admin.confirm_import",
                         "admin.audit_trail", "admin.audit_download",
-                        "admin.subject_access_request"}}
+                        "admin.subject_access_request", "admin.erasure_request",
+                        "admin.erase_person"}}
 # A signed-in person's own account, whatever their role (password, second factor).
 EVERY_ROLE = {"account.change_password", "two_factor.manage"}
 # Routes taking objects that programme leads manage (B's account, a cohort, B's coach

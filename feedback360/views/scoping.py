@@ -13,11 +13,13 @@ from flask_login import current_user
 
 from ..services import lead_scope
 
-# The audit trail, the user import, programme scopes and subject access (everything held about
-# anyone, staff and raters of every programme included): for admins who lead every programme.
+# The audit trail, the user import, programme scopes, subject access and erasure (everything
+# held about anyone, staff and raters of every programme included): for admins who lead every
+# programme.
 UNSCOPED_ONLY = frozenset({"admin.audit_trail", "admin.audit_download", "admin.import_users",
                            "admin.confirm_import", "admin.user_programmes",
-                           "admin.subject_access_request"})
+                           "admin.subject_access_request", "admin.erasure_request",
+                           "admin.erase_person"})
 
 
 def enforce_lead_scope() -> None:

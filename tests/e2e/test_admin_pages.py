@@ -1,7 +1,8 @@
 """A programme lead creates a cohort, imports its people from a CSV file with a bad row, and
 assigns a coach to several trainees at once, then manages one person's account (details, role,
-activation email, sign out everywhere, deactivation, a subject access request), reads the audit
-trail and limits another lead to one programme, in Chromium; every page passes axe-core."""
+activation email, sign out everywhere, deactivation, a subject access request), erases another
+(the confirmation wants their address typed), reads the audit trail and limits another lead to
+one programme, in Chromium; every page passes axe-core."""
 
 from __future__ import annotations
 
@@ -123,6 +124,23 @@ def test_cohort_import_and_bulk_coach_assignment(page, live_server, make_user, m
     page.get_by_label("Email address").fill("nobody@example.org")
     page.get_by_role("button", name="Download what is held").click()
     page.get_by_text("The service holds nothing about nobody@example.org").wait_for()
+    assert_accessible(page)
+
+    # erasing a person: the confirmation lists what goes and wants their address typed
+    page.goto("/admin/users")
+    page.get_by_role("link", name="Ben Hughes", exact=True).click()
+    page.get_by_role("link", name="Erase Ben Hughes").click()
+    page.get_by_role("heading", name="Erase this person?").wait_for()
+    assert "This cannot be undone" in page.content()
+    assert_accessible(page)
+    page.get_by_label("Type their email address to confirm").fill("amara.okafor@nhs.net")
+    page.get_by_role("button", name="Erase Ben Hughes").click()
+    page.locator(".nhsuk-error-summary").filter(has_text="not this person's").wait_for()
+    assert_accessible(page)
+    page.get_by_label("Type their email address to confirm").fill("ben@nhs.net")
+    page.get_by_role("button", name="Erase Ben Hughes").click()
+    page.get_by_role("heading", name="Ben Hughes is erased").wait_for()
+    assert "no published cohort figure changed" in page.content()
     assert_accessible(page)
 
     # the audit trail shows what was just done, filtered, and refuses a backwards date range

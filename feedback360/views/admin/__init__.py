@@ -2,8 +2,8 @@
 
 ``users`` (accounts and invitations), ``cohorts`` (intakes), ``imports`` (the CSV import of users)
 ``coaching`` (coach assignments), ``cycles`` (a trainee's closed cycles and the attributes
-they closed with), ``audit`` (the audit trail) and ``subject_access`` (everything held about one
-person, as a download). Every route is for admins only.
+they closed with), ``audit`` (the audit trail), ``subject_access`` (everything held about one
+person, as a download) and ``erasure`` (erasing one person). Every route is for admins only.
 """
 
 from __future__ import annotations
@@ -25,4 +25,4 @@ def require_admin() -> None:
 bp.before_request(enforce_lead_scope)
 
 
-from . import audit, coaching, cohorts, cycles, imports, subject_access, users  # noqa: E402,F401  (register the routes on bp)
+from . import audit, coaching, cohorts, cycles, erasure, imports, subject_access, users  # noqa: E402,F401  (register the routes on bp)
