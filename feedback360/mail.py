@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -165,8 +165,55 @@ def deliver_due(ids: list[int] | None = None, *, ignore_backoff: bool = False) -
     return report
 
 
+class _ClosedOnceSent:
+    """A response body that closes itself (running its ``call_on_close`` work) as soon as the
+    server has taken its last chunk, instead of waiting for the server to call ``close()``.
+
+    WSGI servers call ``close()`` when they are done with a body, but not always: Werkzeug's
+    development server (``make demo``) first drains the socket and skips ``close()`` when that
+    read fails, as it does whenever a browser resets the connection of a redirect whose body it
+    did not read. Mail that request queued was then left for ``deliver-mail``. A later
+    ``close()`` from the server does nothing more.
+    """
+
+    def __init__(self, body: Iterable[bytes]) -> None:
+        self._body = body
+        self._chunks = iter(body)
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except BaseException:  # the end (StopIteration) or a failure: the body is done either way
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            close()
+
+
+def _close_once_sent(wsgi_app: Callable[..., Any]) -> Callable[..., Any]:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        body = wsgi_app(environ, start_response)
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(body, file_wrapper):
+            return body  # a file the server sends itself (sendfile); it queues no mail
+        return _ClosedOnceSent(body)
+
+    return app
+
+
 def register_delivery_after_request(app: Flask) -> None:
-    """Deliver what a request queued once its response has been sent."""
+    """Deliver what a request queued once its response has been sent, whatever the server."""
+    app.wsgi_app = _close_once_sent(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.after_request
     def deliver_after_response(response):  # type: ignore[no-untyped-def]

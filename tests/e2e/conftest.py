@@ -76,28 +76,6 @@ def app_config(app_config: dict[str, Any], live_server_port: int) -> dict[str, A
     return {**app_config, "SERVER_BASE_URL": f"http://127.0.0.1:{live_server_port}"}
 
 
-def _closing_once_sent(app: Any) -> Callable[..., Any]:
-    """Close each response (running its ``call_on_close`` work: mail delivery) as soon as its
-    body is written, as gunicorn does.
-
-    Werkzeug's development server closes a response only after draining the socket, and skips
-    ``close()`` when that read fails; Chromium often resets the connection of a redirect whose
-    body it did not read, which left mail queued for ``flask deliver-mail`` in about one run in
-    six.
-    """
-
-    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
-        body = app(environ, start_response)
-        try:
-            yield from body
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
-
-    return wsgi
-
-
 @pytest.fixture(autouse=True)
 def _fresh_browser_codes() -> None:
     """Each test's database is new: no TOTP code has been used in it yet."""
@@ -106,10 +84,13 @@ def _fresh_browser_codes() -> None:
 
 @pytest.fixture
 def live_server(app, live_server_port: int) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 in a background thread; yields the base URL (no slash)."""
+    """Serve ``app`` on 127.0.0.1 in a background thread, as ``flask run`` (``make demo``) does:
+    yields the base URL (no slash). Nothing sits in between: the app itself hands mail to
+    delivery once a response is sent, even when Chromium resets the connection of a redirect
+    (``tests/test_mail_after_request.py``)."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", live_server_port, _closing_once_sent(app), threaded=True)
+    server = make_server("127.0.0.1", live_server_port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="live-server", daemon=True)
     thread.start()
