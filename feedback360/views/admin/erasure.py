@@ -11,6 +11,7 @@ from ...extensions import db
 from ...forms import ErasureFindForm, ErasureForm
 from ...models import Cohort, User
 from ...services import DomainError, cohort_analyses, erasure
+from ...text_input import control_character, refusal
 from . import bp
 
 
@@ -45,13 +46,18 @@ def erasure_request():  # type: ignore[no-untyped-def]
 def erase_person():  # type: ignore[no-untyped-def]
     form = ErasureForm()
     email = (form.email.data or "").strip()[:254]
-    person = erasure.find(email) if email else None
+    # a forged post's control character never reaches the database (PostgreSQL refuses a NUL)
+    bad = control_character(email, multi_line=False)
+    person = erasure.find(email) if email and not bad else None
     if person is None:  # nobody named (a forged post) or already erased (a second click)
         find = ErasureFindForm(formdata=None)
-        if not email:
+        if bad:
+            find.email.errors = [refusal("Email address", bad)]
+        elif not email:
             find.email.errors = ["Enter the email address of the person to erase"]
-        return render_template("admin/erasure.html", form=find, nothing_held=email), \
-            200 if email else 400
+        refused = bad or not email
+        return render_template("admin/erasure.html", form=find,
+                               nothing_held=None if refused else email), 400 if refused else 200
     if not form.validate_on_submit():
         return _confirm_page(person, form, status=400)
     if form.confirmation.data.strip().lower() != person.email:
