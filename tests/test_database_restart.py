@@ -8,19 +8,23 @@ the rest of the suite shares.
 
 from __future__ import annotations
 
+import http.client
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import csrf_token
+from helpers import csrf_token, gunicorn_server
 from sqlalchemy import create_engine, text
 from test_survey import RATERS, answer_all, launch_cycle, open_link
 
+from feedback360 import PROJECT_ROOT
 from feedback360.extensions import db
 from feedback360.models import Invitation, SealedResponse
 
 SUBMITTERS = 4  # raters who submit after the restart, each from their own browser
+WORKERS = 3
 POOLED = 5  # SQLAlchemy's default pool size: every one of them is dead after the restart
 
 
@@ -87,5 +91,49 @@ def test_no_request_fails_after_a_restart_and_each_submit_counts_once(
             cycle_id=launched.cycle_id, status="completed")).all()
         assert sorted(i.rater_email for i in completed) == sorted(
             email for _, email, _ in RATERS[:SUBMITTERS])
+        assert db.session.scalar(db.select(db.func.count()).select_from(SealedResponse)
+                                 .filter_by(cycle_id=launched.cycle_id)) == SUBMITTERS
+
+
+def request(port: int, method: str, path: str, cookie: str, body: dict[str, str] | None = None
+         ) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        data = urllib.parse.urlencode(body) if body is not None else None
+        connection.request(method, path, body=data, headers={
+            "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_gunicorn_workers_serve_through_a_restart(app, smtp, make_user, database_url,
+                                                  pg_cluster_module, tmp_path):
+    launched = launch_cycle(app, smtp, make_user())
+    cookie_name = app.config["SESSION_COOKIE_NAME"]
+    raters = []  # (cookie, csrf token) of raters on the review page, each in their own browser
+    for _, email, _ in RATERS[:SUBMITTERS]:
+        browser = app.test_client()
+        open_link(browser, launched.links[email])
+        answer_all(browser)
+        review = browser.get("/survey/review")
+        raters.append((f"{cookie_name}={browser.get_cookie(cookie_name).value}",
+                       csrf_token(review)))
+    env = {"FEEDBACK360_ENV": "testing", "SECRET_KEY": app.config["SECRET_KEY"],
+           "FEEDBACK360_INSTANCE": str(tmp_path / "served"), "DATABASE_URL": database_url,
+           "MAIL_BACKEND": "file", "RATELIMIT_ENABLED": "false"}
+    with gunicorn_server(env, workers=WORKERS, cwd=PROJECT_ROOT) as (base, server):
+        port = int(base.rsplit(":", 1)[1])
+        # Enough reads that every worker has a pooled connection (gunicorn spreads them).
+        warm = [request(port, "GET", "/survey/review", cookie) for cookie, _ in raters * 6]
+        assert set(warm) == {200}
+        restart_server(pg_cluster_module, database_url)
+        after = [request(port, "GET", "/survey/review", cookie) for cookie, _ in raters * 3]
+        after += [request(port, "POST", "/survey/submit", cookie, {"csrf_token": token})
+                  for cookie, token in raters]
+        assert after == [200] * (3 * SUBMITTERS) + [302] * SUBMITTERS
+    _, log = server.communicate(timeout=30)
+    assert "dropped by the server" in log  # the restart was met, not missed
+    with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(SealedResponse)
                                  .filter_by(cycle_id=launched.cycle_id)) == SUBMITTERS
