@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from helpers import csrf_token, gunicorn_server
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from test_survey import RATERS, answer_all, launch_cycle, open_link
 
 from feedback360 import PROJECT_ROOT
@@ -73,7 +74,7 @@ def test_no_request_fails_after_a_restart_and_each_submit_counts_once(
         connection.close()
     assert engine.pool.checkedin() == POOLED
 
-    restart_server(pg_cluster_module, database_url)
+    assert restart_server(pg_cluster_module, database_url) < 30
 
     statuses = []  # every request after the restart: the review page, the submit, thanks
     for browser in browsers:
@@ -93,6 +94,16 @@ def test_no_request_fails_after_a_restart_and_each_submit_counts_once(
             email for _, email, _ in RATERS[:SUBMITTERS])
         assert db.session.scalar(db.select(db.func.count()).select_from(SealedResponse)
                                  .filter_by(cycle_id=launched.cycle_id)) == SUBMITTERS
+
+    # Later in a transaction the query is not run again: what came before it died with the
+    # connection, so the request fails rather than carry on with half of its work.
+    with app.app_context():
+        db.session.execute(text("SELECT 1"))
+        restart_server(pg_cluster_module, database_url)
+        with pytest.raises(OperationalError) as raised:
+            db.session.execute(text("SELECT 1"))
+        assert raised.value.connection_invalidated
+        db.session.rollback()
 
 
 def request(port: int, method: str, path: str, cookie: str, body: dict[str, str] | None = None
