@@ -14,9 +14,10 @@ import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from helpers import csrf_token, gunicorn_server
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from test_survey import RATERS, answer_all, launch_cycle, open_link
 
@@ -148,3 +149,26 @@ def test_gunicorn_workers_serve_through_a_restart(app, smtp, make_user, database
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(SealedResponse)
                                  .filter_by(cycle_id=launched.cycle_id)) == SUBMITTERS
+
+
+def test_a_connection_refused_while_the_server_comes_back_is_tried_again(
+        app, client, make_user, login, caplog):
+    make_user("trainee@nhs.net")
+    login(client, "trainee@nhs.net")
+    with app.app_context():
+        engine = db.engine
+    refusals = []
+
+    def refuse_twice(*_args):
+        if len(refusals) < 2:
+            refusals.append(1)
+            raise psycopg.OperationalError("connection failed: Connection refused")
+
+    engine.dispose()  # the next request needs a new connection
+    event.listen(engine, "do_connect", refuse_twice)
+    try:
+        assert client.get("/cycles/new").status_code == 200
+    finally:
+        event.remove(engine, "do_connect", refuse_twice)
+    assert len(refusals) == 2
+    assert caplog.text.count("a new one refused") == 2
