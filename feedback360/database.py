@@ -28,6 +28,9 @@ def prepare_engine_options(app: Flask) -> None:
 
 def configure_engine(app: Flask) -> None:
     """Attach the SQLite pragmas to the engine Flask-SQLAlchemy created for this app."""
+    from . import reconnect
+
+    reconnect.install()
     if not is_sqlite(app.config["SQLALCHEMY_DATABASE_URI"]):
         return
     busy_timeout = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])

@@ -39,7 +39,18 @@ PAGES: dict[int, tuple[str, str]] = {
           "again."),
     500: ("Sorry, there is a problem with the service",
           "Try again later. Nothing you saved before this happened has been lost."),
+    503: ("The service is temporarily unable to save changes",
+          "Nothing from this request was saved; anything you saved earlier is still there. "
+          "Try again later. You can still view pages while this is being fixed."),
 }
+
+# SQLite's messages for a database it can read but not write: the file (or its
+# directory) made read-only, or the disk full. A fault of the server, not the request.
+STORAGE_FAULTS = ("attempt to write a readonly database", "database or disk is full")
+
+
+def is_storage_fault(error: Exception) -> bool:
+    return any(fault in str(getattr(error, "orig", error)) for fault in STORAGE_FAULTS)
 
 
 def render_error(code: int, detail: str | None = None):  # type: ignore[no-untyped-def]
@@ -104,6 +115,21 @@ def register_error_handlers(app: Flask) -> None:
 
         db.session.rollback()
         return render_error(400)
+
+    from sqlalchemy.exc import OperationalError
+
+    @app.errorhandler(OperationalError)
+    def storage_fault(error: OperationalError):  # type: ignore[no-untyped-def]
+        from .extensions import db
+
+        # Rolled back first, so nothing of the request is left half-written.
+        db.session.rollback()
+        if not is_storage_fault(error):
+            return unexpected_error(error)
+        log.error("The database refused a write on %s %s: %s", request.method,
+                  request.endpoint, error.orig)
+        response, status = render_error(503)
+        return response, status, {"Retry-After": "300"}
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
