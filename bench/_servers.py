@@ -159,14 +159,15 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 def sign_in_statuses(ports: list[int], email: str) -> list[int]:
     """``ACCOUNT_LIMIT`` + 1 wrong passwords for one email, each sign-in form fetched from one
-    server and posted to the next: with the count shared through Redis the last is refused
-    (429) exactly as on one server; counted in each server's memory it would not be."""
+    server and posted to the other, the posts going to each server in turn: with the count
+    shared through Redis the last is refused (429) exactly as on one server; counted in each
+    server's memory it would not be."""
     statuses = []
     for n in range(ACCOUNT_LIMIT + 1):
         cookies: dict[str, str] = {}
-        _, page = _sign_in_page(ports[0], ports[(2 * n) % len(ports)], cookies)
+        _, page = _sign_in_page(ports[0], ports[n % len(ports)], cookies)
         match = CSRF_RE.search(page)
-        status, _ = _sign_in_page(ports[0], ports[(2 * n + 1) % len(ports)], cookies, {
+        status, _ = _sign_in_page(ports[0], ports[(n + 1) % len(ports)], cookies, {
             "email": email, "password": "not the password",
             "csrf_token": match.group(1) if match else ""})
         statuses.append(status)

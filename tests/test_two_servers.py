@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import http.cookiejar
-import itertools
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -55,15 +54,14 @@ def test_sessions_csrf_and_rate_limits_hold_across_two_servers(database_url, mak
             cwd=PROJECT_ROOT)) for n in range(2)]
         bases = [base for base, _ in served]
         assert bases[0] != bases[1]
-        turn = itertools.cycle(bases)  # the proxy's round robin
-
-        # Three wrong passwords, each form fetched from one server and posted to the other,
-        # then the right password: the lock counted across both servers, through Redis.
+        # Three wrong passwords, each form fetched from one server and posted to the other
+        # (the posts going to each server in turn), then the right password: the lock is
+        # counted across both servers, through Redis.
         statuses, refused = [], []
-        for password in [WRONG] * 3 + [DEFAULT_PASSWORD]:
+        for n, password in enumerate([WRONG] * 3 + [DEFAULT_PASSWORD]):
             opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-            _, _, page = _open(opener, next(turn) + "/auth/login")
-            status, _, body = _open(opener, next(turn) + "/auth/login", {
+            _, _, page = _open(opener, bases[n % 2] + "/auth/login")
+            status, _, body = _open(opener, bases[(n + 1) % 2] + "/auth/login", {
                 "email": user.email, "password": password, "csrf_token": csrf_token(page)})
             statuses.append(status)
             refused.append(CSRF_REFUSED in body)
