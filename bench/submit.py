@@ -34,9 +34,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -61,7 +58,6 @@ from _common import (
     _self_cpu,
     _system_cpu,
     _tree_cpu,
-    app_environment,
     cores,
     load_pg_cluster,
     log,
@@ -70,26 +66,24 @@ from _common import (
     percentile,
     postmaster_pid,
     run_each_database,
-    venv_bin,
     wait_until_idle,
 )
+from _servers import (
+    ACCOUNT_LIMIT,
+    HOST,
+    Server,
+    raise_open_file_limit,
+    redis_server,
+    sign_in_statuses,
+)
 
-HOST = "127.0.0.1"
 AIM_SURVEYS_PER_S = 30.0
 AIM_SUBMIT_P95_MS = 100.0
 TARGET_SURVEYS_PER_S = 60.0  # invitations are sized for twice the aim, times 1.5
 REQUEST_TIMEOUT = 30.0
-START_TIMEOUT = 60
-STOP_TIMEOUT = 20
 INSTRUMENT = "clcf"
 # start, welcome, 5 x (page GET + POST), comments GET + POST, review, submit, thanks
 REQUESTS_PER_SURVEY = 17
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
 
 # ---------------------------------------------------------------------------------------------
 # CPU accounting from /proc (Linux): who used the two cores during the measured window
@@ -105,9 +99,9 @@ class CpuSample:
     total: float
 
 
-def cpu_sample(server_pid: int | None, db_pid: int | None) -> CpuSample:
+def cpu_sample(server_pids: list[int], db_pid: int | None) -> CpuSample:
     busy, total = _system_cpu()
-    return CpuSample(time.perf_counter(), _self_cpu(), _tree_cpu(server_pid),
+    return CpuSample(time.perf_counter(), _self_cpu(), sum(map(_tree_cpu, server_pids)),
                      _tree_cpu(db_pid), busy, total)
 
 
@@ -251,78 +245,7 @@ def database_counts(database_url: str) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------------------------------
-# gunicorn
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM it if this script dies, even by SIGKILL (Linux)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-class Server:
-    """``gunicorn -w N`` on a free loopback port; always stopped, killed if need be."""
-
-    def __init__(self, database_url: str, workers: int, workdir: Path,
-                 extra_args: list[str] | None = None, extra_env: dict[str, str] | None = None):
-        self.port = free_port()
-        self.logfile = workdir / "gunicorn.log"
-        self.argv = [venv_bin("gunicorn"), "--workers", str(workers), "--worker-class", "sync",
-                     "--bind", f"{HOST}:{self.port}", "--timeout", "60",
-                     "--graceful-timeout", "10", "--log-level", "warning",
-                     "--error-logfile", str(self.logfile), *(extra_args or []), "wsgi:app"]
-        self.env = {**app_environment(database_url), **(extra_env or {})}
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        # The app logs to stderr (gunicorn's own messages go to --error-logfile): keep both.
-        with self.logfile.open("ab") as output:
-            self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env,
-                                            stdin=subprocess.DEVNULL, stdout=output,
-                                            stderr=output, start_new_session=True,
-                                            preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({self.process.returncode}):\n"
-                                   f"{self.log_tail()}")
-            try:
-                conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
-                conn.request("GET", "/survey")
-                conn.getresponse().read()
-                conn.close()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer within {START_TIMEOUT} s:\n{self.log_tail()}")
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
-    def stop(self) -> None:
-        """SIGTERM (graceful), then SIGKILL to the process group gunicorn leads."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        # Workers are in gunicorn's own process group: make sure none outlives the master.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no gunicorn log)"
+# (gunicorn, redis-server: bench/_servers.py)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,19 +327,28 @@ class RaterStats:
     comments: int = 0
     abandoned: int = 0
     out_of_tokens: bool = False
+    by_port: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # requests sent
 
 
 class Browser:
-    def __init__(self, port: int, stats: RaterStats):
-        self.port = port
+    """One phone: a cookie jar and a keep-alive connection per app server. With several servers
+    its requests go to each in turn, as a round-robin proxy sends them, so every session and
+    CSRF token made on one server is used on another; all of them see the proxy's one origin
+    (the first server's address) in Host, Origin and Referer."""
+
+    def __init__(self, port: int | list[int], stats: RaterStats):
+        self.ports = [port] if isinstance(port, int) else list(port)
+        self.port = self.ports[0]
         self.stats = stats
-        self.conn: http.client.HTTPConnection | None = None
+        self.conns: dict[int, http.client.HTTPConnection] = {}
+        self.turn = 0
         self.cookies: dict[str, str] = {}
 
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+    def close(self, port: int | None = None) -> None:
+        for each in self.ports if port is None else [port]:
+            conn = self.conns.pop(each, None)
+            if conn is not None:
+                conn.close()
 
     def request(self, kind: str, method: str, path: str,
                 fields: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -433,18 +365,23 @@ class Browser:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             headers["Origin"] = f"http://{HOST}:{self.port}"
             headers["Referer"] = f"http://{HOST}:{self.port}{path}"
+        port = self.ports[self.turn % len(self.ports)]
+        self.turn += 1
+        self.stats.by_port[port] += 1
         started = time.perf_counter()
         try:
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT)
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
+            conn = self.conns.get(port)
+            if conn is None:
+                conn = self.conns[port] = http.client.HTTPConnection(
+                    HOST, port, timeout=REQUEST_TIMEOUT)
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
             data = response.read()
             status = response.status
             if response.will_close:
-                self.close()
+                self.close(port)
         except (OSError, http.client.HTTPException) as exc:
-            self.close()
+            self.close(port)
             self.stats.samples.append(Sample(kind, started, time.perf_counter() - started, 0))
             raise ProtocolError(f"{method} {kind}: {type(exc).__name__}: {exc}") from exc
         elapsed = time.perf_counter() - started
@@ -479,8 +416,8 @@ COMMENT_WORDS = (
 class Rater:
     """Completes surveys one after another with the links it takes from the shared pool."""
 
-    def __init__(self, port: int, tokens: list[str], lock: threading.Lock, clock: Clock,
-                 seed_value: int):
+    def __init__(self, port: int | list[int], tokens: list[str], lock: threading.Lock,
+                 clock: Clock, seed_value: int):
         self.stats = RaterStats()
         self.browser = Browser(port, self.stats)
         self.tokens, self.lock, self.clock = tokens, lock, clock
@@ -615,8 +552,8 @@ class Clock:
         self.stop_at = math.inf
 
 
-def run_load(port: int, tokens: list[str], *, concurrency: int, warmup: float, max_warmup: float,
-             seconds: float, server_pid: int | None, db_pid: int | None,
+def run_load(ports: list[int], tokens: list[str], *, concurrency: int, warmup: float,
+             max_warmup: float, seconds: float, server_pids: list[int], db_pid: int | None,
              seed_value: int) -> dict[str, Any]:
     """Closed loop: ``concurrency`` raters, each starting a new survey as soon as one ends.
 
@@ -630,7 +567,7 @@ def run_load(port: int, tokens: list[str], *, concurrency: int, warmup: float, m
     lock = threading.Lock()
     clock = Clock()
     begin = time.perf_counter()
-    raters = [Rater(port, tokens, lock, clock, seed_value + n) for n in range(concurrency)]
+    raters = [Rater(ports, tokens, lock, clock, seed_value + n) for n in range(concurrency)]
     ramp = min(warmup, 10.0)
     threads = [threading.Thread(target=r.run, args=(ramp * n / concurrency,), name=f"rater-{n}",
                                 daemon=True)
@@ -649,9 +586,9 @@ def run_load(port: int, tokens: list[str], *, concurrency: int, warmup: float, m
     window_end = window_start + seconds
     clock.stop_at = window_end
     warmup_used = window_start - begin
-    cpu_first = cpu_sample(server_pid, db_pid)
+    cpu_first = cpu_sample(server_pids, db_pid)
     time.sleep(max(0.0, window_end - time.perf_counter()))
-    cpu_last = cpu_sample(server_pid, db_pid)
+    cpu_last = cpu_sample(server_pids, db_pid)
     # In-flight surveys finish (so the database check is exact); no new ones start.
     hard_deadline = time.perf_counter() + REQUEST_TIMEOUT * 20
     for thread in threads:
@@ -700,6 +637,7 @@ def run_load(port: int, tokens: list[str], *, concurrency: int, warmup: float, m
         "surveys_completed_in_window": submits_window,
         "surveys_completed_total": submits_total,
         "requests_total": all_requests,
+        "requests_per_server": [sum(r.stats.by_port[port] for r in raters) for port in ports],
         "latency": {kind: latency_summary(values) for kind, values in sorted(by_kind.items())},
         "latency_all_requests": latency_summary(all_samples),
         "errors": len(errors) + stuck,
@@ -739,7 +677,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         + 2 * args.concurrency)
     workdir = Path(tempfile.mkdtemp(prefix=f"feedback360-bench-{kind}-"))
     stack = contextlib.ExitStack()
-    server: Server | None = None
+    servers: list[Server] = []
     try:
         db_pid = None
         if kind == "sqlite":
@@ -765,20 +703,40 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         migrate(database_url)
         seeded = seed(database_url, trainees=args.trainees, invitations=invitations, rng=rng)
         log(f"{kind}: seeded {seeded.describe()} in {seeded.seconds:.1f} s")
-        extra_args, extra_env = [], {}
+        extra_args: list[str] = []
+        extra_env: dict[str, str] = {}
         if args.profile:
             extra_args = ["--config", str(ROOT / "bench" / "_profiling.py")]
             extra_env = {"BENCH_PROFILE_DIR": str(workdir / "profiles")}
+        if args.servers > 1:  # the production topology: their rate limits shared in Redis
+            redis_uri = stack.enter_context(redis_server(workdir))
+            extra_env |= {"RATELIMIT_STORAGE_URI": redis_uri, "RATELIMIT_ENABLED": "1",
+                          # Raters share one address: only the per-account count can trip.
+                          "LOGIN_RATE_LIMIT": "100000 per minute",
+                          "LOGIN_ACCOUNT_LIMIT": f"{ACCOUNT_LIMIT} per 15 minutes"}
+            log(f"{kind}: redis-server at {redis_uri}")
         busy_before = wait_until_idle(args.wait_idle) if args.wait_idle else None
-        server = Server(database_url, args.workers, workdir, extra_args, extra_env)
-        server.start()
-        log(f"{kind}: gunicorn -w {args.workers} on {HOST}:{server.port}; "
+        servers = [Server(database_url, args.workers, workdir, extra_args, extra_env,
+                          name=f"gunicorn-{n + 1}") for n in range(args.servers)]
+        for server in servers:
+            server.start()
+        log(f"{kind}: {args.servers} x gunicorn -w {args.workers} on "
+            f"{', '.join(f'{HOST}:{server.port}' for server in servers)}; "
             f"{args.concurrency} raters for {args.warmup:g}+{args.seconds:g} s")
-        load = run_load(server.port, seeded.tokens, concurrency=args.concurrency,
-                        warmup=args.warmup, max_warmup=args.max_warmup, seconds=args.seconds,
-                        server_pid=server.pid, db_pid=db_pid, seed_value=args.seed)
-        server.stop()
-        server_log = server.log_tail(20)
+        load = run_load([server.port for server in servers], seeded.tokens,
+                        concurrency=args.concurrency, warmup=args.warmup,
+                        max_warmup=args.max_warmup, seconds=args.seconds,
+                        server_pids=[server.pid for server in servers if server.pid],
+                        db_pid=db_pid, seed_value=args.seed)
+        shared_limit = None
+        if args.servers > 1:
+            statuses = sign_in_statuses([server.port for server in servers],
+                                        "bench.shared.limit@nhs.net")
+            shared_limit = {"statuses": statuses,
+                            "ok": statuses == [400] * ACCOUNT_LIMIT + [429]}
+        for server in servers:
+            server.stop()
+        server_log = "\n".join(server.log_tail(20) for server in servers)
         counts = database_counts(database_url)
         check = integrity(load, counts)
         result = {
@@ -788,13 +746,15 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cores": cores(), "python": sys.version.split()[0]},
             "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-            "gunicorn": {"workers": args.workers, "worker_class": "sync"},
+            "gunicorn": {"workers": args.workers, "worker_class": "sync",
+                         "servers": args.servers, "shared_rate_limits": args.servers > 1},
             "other_load_before_start_cores": busy_before,
             "synthetic_data": {"cohorts": seeded.cohorts, "trainees": seeded.trainees,
                                "open_cycles": seeded.cycles, "invitations": seeded.invitations,
                                "instrument": INSTRUMENT, "seed_seconds": round(seeded.seconds, 1)},
             **load,
             "integrity": check,
+            "shared_rate_limit": shared_limit,
             "aim": {"surveys_per_s": AIM_SURVEYS_PER_S, "submit_p95_ms": AIM_SUBMIT_P95_MS,
                     "met": (load["surveys_per_s"] >= AIM_SURVEYS_PER_S
                             and (load["latency"].get("submit", {}).get("p95_ms") or 1e9)
@@ -808,7 +768,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             result["profile"] = summarise(workdir / "profiles", args.profile_top)
         return result
     finally:
-        if server is not None:
+        for server in servers:
             server.stop()
         stack.close()
         if args.keep:
@@ -834,7 +794,8 @@ def print_report(result: dict[str, Any]) -> None:
     lines = [
         "",
         f"== bench/submit: {result['database_detail']}",
-        f"   gunicorn -w {result['gunicorn']['workers']} (sync) on {cpu['cores']} cores; "
+        f"   {result['gunicorn'].get('servers', 1)} x gunicorn -w "
+        f"{result['gunicorn']['workers']} (sync) on {cpu['cores']} cores; "
         f"{result['concurrency']} simulated raters; {result['warmup_seconds']:g} s warm-up + "
         f"{result['window_seconds']:g} s measured",
         f"   synthetic cohort: {data['cohorts']} cohorts, {data['trainees']} trainees, "
@@ -846,7 +807,9 @@ def print_report(result: dict[str, Any]) -> None:
         f"({result['requests_per_survey']} requests per survey; = "
         f"{result['survey_equivalents_per_s']} surveys' worth/s)",
         f"   surveys completed     {result['surveys_completed_in_window']:>8}   in the window "
-        f"({result['surveys_completed_total']} in all)",
+        f"({result['surveys_completed_total']} in all)"
+        + (f"; requests per server {result['requests_per_server']}"
+           if len(result.get("requests_per_server", ())) > 1 else ""),
         f"   errors                {result['errors']:>8}   "
         f"({result['abandoned_surveys']} surveys abandoned)",
         "",
@@ -882,6 +845,11 @@ def print_report(result: dict[str, Any]) -> None:
         f"observed), {check['found']['comments']} comments",
     ]
     lines += [f"      {p}" for p in check["problems"]]
+    if result.get("shared_rate_limit"):
+        shared = result["shared_rate_limit"]
+        lines.append(f"   shared rate limit: {'OK' if shared['ok'] else 'FAILED'} - wrong "
+                     f"passwords for one account, alternating servers: {shared['statuses']} "
+                     f"(expected {ACCOUNT_LIMIT} x 400, then 429)")
     submit_p95 = lat.get("submit", {}).get("p95_ms")
     lines.append(f"   aim (>= {AIM_SURVEYS_PER_S:g} surveys/s, submit p95 < "
                  f"{AIM_SUBMIT_P95_MS:g} ms, no errors): {'MET' if aim['met'] else 'MISSED'} "
@@ -914,7 +882,11 @@ def main(argv: list[str] | None = None) -> int:
                              "finished a survey yet")
     parser.add_argument("--concurrency", type=int, default=32, help="simulated raters")
     parser.add_argument("--workers", type=int, default=2 * cores() + 1,
-                        help="gunicorn sync workers (default 2 x cores + 1)")
+                        help="gunicorn sync workers per server (default 2 x cores + 1)")
+    parser.add_argument("--servers", type=int, default=1,
+                        help="gunicorn instances on different ports sharing the database and "
+                             "(when more than one) a redis-server; each rater's requests go to "
+                             "them in turn")
     parser.add_argument("--trainees", type=int, default=300, help="synthetic trainees")
     parser.add_argument("--invitations", type=int, default=0,
                         help="survey links to seed (default 60/s x (warm-up + seconds) x 1.5)")
@@ -927,17 +899,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-top", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
-    if args.seconds <= 0 or args.concurrency < 1 or args.workers < 1:
-        parser.error("--seconds, --concurrency and --workers must be positive")
+    if args.seconds <= 0 or min(args.concurrency, args.workers, args.servers) < 1:
+        parser.error("--seconds, --concurrency, --workers and --servers must be positive")
+    raise_open_file_limit()
     sys.path.insert(0, str(ROOT / "bench"))
 
     def report(_kind: str, result: dict[str, Any]) -> bool:
         print_report(result)
-        return bool(result["errors"]) or not result["integrity"]["ok"]
+        return (bool(result["errors"]) or not result["integrity"]["ok"]
+                or not (result["shared_rate_limit"] or {"ok": True})["ok"])
 
     return run_each_database(
         args.db, lambda kind: bench_database(kind, args),
-        lambda kind: f"submit-{kind}{'-profile' if args.profile else ''}.json", report)
+        lambda kind: f"submit-{kind}{result_suffix(args)}.json", report)
+
+
+def result_suffix(args: argparse.Namespace) -> str:
+    """The defaults keep ``submit-<db>.json``; other shapes of run get their own file."""
+    return ((f"-{args.concurrency}" if args.concurrency != 32 else "")
+            + (f"-{args.servers}servers" if args.servers > 1 else "")
+            + ("-profile" if args.profile else ""))
 
 
 if __name__ == "__main__":
