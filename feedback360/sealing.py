@@ -14,15 +14,12 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
 
+from .derived_keys import aead_for, app_secrets
 from .services import DomainError
 
 # One format byte, so a later format can be told apart without guessing.
@@ -48,15 +45,8 @@ class SealBroken(DomainError):
                          "server no longer has, or have been altered")
 
 
-@lru_cache(maxsize=16)
 def _aead(secret: str | bytes) -> AESGCM:
-    material = secret.encode() if isinstance(secret, str) else secret
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=KEY_PURPOSE).derive(material)
-    return AESGCM(key)
-
-
-def _keys() -> list[str | bytes]:
-    return [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
+    return aead_for(secret, KEY_PURPOSE)
 
 
 def _associated(purpose: str, owner: int) -> bytes:
@@ -74,7 +64,7 @@ def seal(payload: Any, *, purpose: str, owner: int) -> bytes:
     plain = len(body).to_bytes(LENGTH_BYTES, "big") + body
     plain += bytes(padded_length(len(body)) - len(plain))
     nonce = os.urandom(NONCE_BYTES)
-    return FORMAT + nonce + _aead(_keys()[0]).encrypt(nonce, plain,
+    return FORMAT + nonce + _aead(app_secrets()[0]).encrypt(nonce, plain,
                                                       _associated(purpose, owner))
 
 
@@ -85,7 +75,7 @@ def unseal(blob: bytes, *, purpose: str, owner: int) -> Any:
         raise SealBroken
     nonce, ciphertext = blob[1:1 + NONCE_BYTES], blob[1 + NONCE_BYTES:]
     associated = _associated(purpose, owner)
-    for secret in _keys():
+    for secret in app_secrets():
         try:
             plain = _aead(secret).decrypt(nonce, ciphertext, associated)
         except InvalidTag:

@@ -9,14 +9,11 @@ blob to its user, so a key copied onto another account will not open. Opening tr
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
 
+from .derived_keys import aead_for, app_secrets
 from .services import DomainError
 
 FORMAT = b"\x01"
@@ -33,15 +30,8 @@ class KeyUnreadable(DomainError):
                          "to reset it, then set it up again")
 
 
-@lru_cache(maxsize=16)
 def _aead(secret: str | bytes) -> AESGCM:
-    material = secret.encode() if isinstance(secret, str) else secret
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=KEY_PURPOSE).derive(material)
-    return AESGCM(key)
-
-
-def _keys() -> list[str | bytes]:
-    return [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
+    return aead_for(secret, KEY_PURPOSE)
 
 
 def _associated(user_id: int) -> bytes:
@@ -51,7 +41,7 @@ def _associated(user_id: int) -> bytes:
 def seal(secret: str, user_id: int) -> bytes:
     """The base32 TOTP ``secret`` sealed for ``user_id``."""
     nonce = os.urandom(NONCE_BYTES)
-    return FORMAT + nonce + _aead(_keys()[0]).encrypt(nonce, secret.encode(),
+    return FORMAT + nonce + _aead(app_secrets()[0]).encrypt(nonce, secret.encode(),
                                                       _associated(user_id))
 
 
@@ -61,7 +51,7 @@ def unseal(blob: bytes, user_id: int) -> str:
     nonce, ciphertext = blob[1:1 + NONCE_BYTES], blob[1 + NONCE_BYTES:]
     if blob[:1] != FORMAT or len(nonce) != NONCE_BYTES:
         raise KeyUnreadable
-    for secret in _keys():
+    for secret in app_secrets():
         try:
             return _aead(secret).decrypt(nonce, ciphertext, _associated(user_id)).decode()
         except InvalidTag:
