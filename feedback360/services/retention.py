@@ -83,11 +83,11 @@ def _invitations_due(cutoff: datetime) -> list[int]:
 
 
 def _blank_invitations(ids: list[int]) -> None:
-    placeholder = literal("purged-").concat(cast(Invitation.id, String)).concat(
+    blanked_address = literal("purged-").concat(cast(Invitation.id, String)).concat(
         PURGED_RATER_DOMAIN)
     db.session.execute(
         update(Invitation).where(Invitation.id.in_(ids))
-        .values(rater_email=placeholder, rater_identity=placeholder,
+        .values(rater_email=blanked_address, rater_identity=blanked_address,
                 rater_name=PURGED_RATER_NAME, decline_reason=None, draft=None)
         .execution_options(synchronize_session=False))
 
