@@ -11,17 +11,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import PUBLIC_PREFIXES, csrf_token
+from helpers import PUBLIC_PREFIXES, add_rater_responses, csrf_token
 
 from feedback360.extensions import db
 from feedback360.models import (
-    Answer,
     CoachAssignment,
     Cohort,
     Comment,
     DevelopmentGoal,
     Invitation,
-    Response,
     User,
 )
 from feedback360.services import cohort_launches, cycles
@@ -78,13 +76,8 @@ def world(app, make_user, make_cohort):
             cycles.nominate(cycle, name=f"Rater {number}", email=f"r{number}@nhs.net",
                             group=group)
         cycles.launch(cycle)
-        items = cycles.instrument_for(cycle).item_keys
-        for number, group in enumerate(groups):
-            response = Response(cycle_id=cycle.id, rater_group=group)
-            response.answers = [Answer(item_key=key, score=1 + (number + i) % 5)
-                                for i, key in enumerate(items)]
-            response.comments = [Comment(prompt_key="strengths", text=f"Comment {number}")]
-            db.session.add(response)
+        add_rater_responses(cycle, groups,
+                            [f"Comment {number}" for number in range(len(groups))])
         cycles.close_cycle(cycle, by=None)
         cycle.status, cycle.released_at, cycle.released_by_id = \
             "released", datetime.now(UTC), coach_x.id

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import audit_events, csrf_token, form_fields, text_of
+from helpers import add_rater_responses, audit_events, csrf_token, form_fields, text_of
 
 from feedback360.extensions import db
 from feedback360.models import (
@@ -52,13 +52,8 @@ def _released_cycle(owner: User, coach: User, title: str, first_rater: str | Non
                         email=first_rater if named else f"r{number}.{owner.id}@nhs.net",
                         group=group)
     cycles.launch(cycle)
+    add_rater_responses(cycle, groups, [f"Remark {number}" for number in range(len(groups))])
     items = cycles.instrument_for(cycle).item_keys
-    for number, group in enumerate(groups):
-        response = Response(cycle_id=cycle.id, rater_group=group)
-        response.answers = [Answer(item_key=key, score=1 + (number + i) % 5)
-                            for i, key in enumerate(items)]
-        response.comments = [Comment(prompt_key="strengths", text=f"Remark {number}")]
-        db.session.add(response)
     own = Response(cycle_id=cycle.id, is_self=True)
     own.answers = [Answer(item_key=key, score=4) for key in items]
     db.session.add(own)

@@ -15,7 +15,7 @@ import zipfile
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import audit_events, csrf_token, post_form, text_of
+from helpers import add_rater_responses, audit_events, csrf_token, post_form, text_of
 
 from feedback360.extensions import db
 from feedback360.models import (
@@ -56,13 +56,8 @@ def world(app, make_user, make_cohort):
         for number, (group, email) in enumerate(zip(groups, emails, strict=True)):
             cycles.nominate(cycle, name=f"Rater {number}", email=email, group=group)
         cycles.launch(cycle)
+        add_rater_responses(cycle, groups, RATER_COMMENTS)
         items = cycles.instrument_for(cycle).item_keys
-        for number, group in enumerate(groups):
-            response = Response(cycle_id=cycle.id, rater_group=group)
-            response.answers = [Answer(item_key=key, score=1 + (number + i) % 5)
-                                for i, key in enumerate(items)]
-            response.comments = [Comment(prompt_key="strengths", text=RATER_COMMENTS[number])]
-            db.session.add(response)
         own = Response(cycle_id=cycle.id, is_self=True)
         own.answers = [Answer(item_key=key, score=4) for key in items]
         own.comments = [Comment(prompt_key="strengths", text="I listen well, said I")]
