@@ -108,12 +108,18 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
         except DomainError as error:
             show_domain_error(form, error)
         else:
-            db.session.commit()
-            flash(f"{person.name}'s details saved" if changes else "Nothing was changed",
-                  "success" if changes else "info")
-            return redirect(url_for("admin.user", user_id=person.id))
+            return _saved(person, bool(changes), "details")
     return render_template("admin/user_form.html", form=form, person=person), \
         400 if form.errors else 200
+
+
+def _saved(person: User, changed: bool, what: str):  # type: ignore[no-untyped-def]
+    """Commit an edit of ``person``'s ``what`` and go back to their page, saying whether
+    anything changed."""
+    db.session.commit()
+    flash(f"{person.name}'s {what} saved" if changed else "Nothing was changed",
+          "success" if changed else "info")
+    return redirect(url_for("admin.user", user_id=person.id))
 
 
 def _act(user_id: int, action, done: str):  # type: ignore[no-untyped-def]
@@ -190,9 +196,6 @@ def user_programmes(user_id: int):  # type: ignore[no-untyped-def]
         except DomainError as error:
             show_domain_error(form, error)
         else:
-            db.session.commit()
-            flash(f"{person.name}'s programmes saved" if changed else "Nothing was changed",
-                  "success" if changed else "info")
-            return redirect(url_for("admin.user", user_id=person.id))
+            return _saved(person, bool(changed), "programmes")
     return render_template("admin/user_programmes.html", form=form, person=person), \
         400 if form.errors else 200
