@@ -50,7 +50,7 @@ BENCH ?=
 BENCH_ARGS ?=
 PG ?=
 
-.PHONY: help venv venv-app lock assets system-deps db-upgrade demo test e2e bench clean distclean
+.PHONY: help venv venv-app lock assets runtime-deps system-deps db-upgrade demo test e2e bench clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -108,6 +108,22 @@ assets: venv-app
 
 # Debian packages the tests need: Chromium for the browser tests, a PostgreSQL server for the
 # second run, npm for the assets. Installed only when missing, and only as root on Debian.
+# WeasyPrint (PDF letters, evidence packs, board reports) loads Pango through cffi: the app
+# itself needs it, so `make demo` installs it too.
+PANGO_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation
+PANGO_PRESENT := ldconfig -p | grep -q 'libpangoft2-1.0.so.0'
+
+runtime-deps:
+	@if $(PANGO_PRESENT); then exit 0; fi
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+	  echo "runtime-deps: Pango is missing and this is not root on Debian; install" \
+	       "$(PANGO_PACKAGES) yourself, or PDF downloads will fail." >&2
+	  exit 0
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends $(PANGO_PACKAGES)
+
 system-deps:
 	@missing=()
 	[ -x "$(CHROMIUM)" ] || missing+=(chromium fonts-liberation)
@@ -115,11 +131,12 @@ system-deps:
 	  || missing+=(postgresql)
 	command -v npm >/dev/null || missing+=(nodejs npm)
 	command -v redis-server >/dev/null || missing+=(redis-server)
+	$(PANGO_PRESENT) || missing+=($(PANGO_PACKAGES))
 	if [ ! -x $(BIN)/python ] && ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then
 	  missing+=(python3-venv)
 	fi
 	if [ $${#missing[@]} -eq 0 ]; then
-	  echo "system-deps: chromium, PostgreSQL server, redis-server and npm are installed"
+	  echo "system-deps: chromium, PostgreSQL server, redis-server, npm and Pango are installed"
 	  exit 0
 	fi
 	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -140,7 +157,7 @@ db-upgrade: venv-app
 	$(BIN)/flask --app wsgi db upgrade
 
 demo: export FEEDBACK360_ENV = development
-demo: venv-app assets db-upgrade
+demo: runtime-deps venv-app assets db-upgrade
 	export SERVER_BASE_URL='$(DEMO_URL)'
 	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)

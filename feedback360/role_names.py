@@ -3,8 +3,10 @@ page, email and export, never the raw value."""
 
 from __future__ import annotations
 
-ROLE_NAMES = {"trainee": "Trainee", "coach": "Coach", "admin": "Programme lead"}
-ROLE_PLURALS = {"trainee": "Trainees", "coach": "Coaches", "admin": "Programme leads"}
+ROLE_NAMES = {"trainee": "Trainee", "coach": "Coach", "admin": "Programme lead",
+              "champion": "Leadership champion"}
+ROLE_PLURALS = {"trainee": "Trainees", "coach": "Coaches", "admin": "Programme leads",
+                "champion": "Leadership champions"}
 
 
 def role_name(role: str | None, plural: bool = False) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .columns import UTCDateTime, _in, utcnow
 
-ROLES = ("trainee", "coach", "admin")
+ROLES = ("trainee", "coach", "admin", "champion")
 
 
 class Cohort(db.Model):
@@ -45,6 +45,9 @@ class User(UserMixin, db.Model):
         CheckConstraint("email = lower(email)", name="email_case_folded"),
         CheckConstraint("training_year IS NULL OR (training_year BETWEEN 1 AND 10)",
                         name="training_year_range"),
+        # A leadership champion acts for one organisation (DESIGN.md, "People").
+        CheckConstraint("role <> 'champion' OR organisation_id IS NOT NULL",
+                        name="champion_has_organisation"),
         Index("ix_users_role_cohort", "role", "cohort_id"),
     )
 
@@ -61,6 +64,9 @@ class User(UserMixin, db.Model):
     specialty: Mapped[str | None] = mapped_column(String(120))
     training_year: Mapped[int | None] = mapped_column(SmallInteger)
     site: Mapped[str | None] = mapped_column(String(120))
+    # The organisation a leadership champion acts for (None for every other role).
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -62,6 +62,9 @@ def _checked(user: User, wanted: Details, by: User) -> Details:
         raise DomainError("Another account already uses this email address", field="email")
     if wanted.role not in ROLES:
         raise DomainError("Select a role", field="role")
+    if wanted.role == "champion" and user.organisation_id is None:
+        raise DomainError("Add a leadership champion from their organisation's page",
+                          field="role")
     if user.role == "admin" and wanted.role != "admin":
         _keep_an_admin(user, by, "change your own role", "the role of the last admin")
     if wanted.training_year is not None and wanted.training_year not in roster.TRAINING_YEARS:

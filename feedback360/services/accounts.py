@@ -47,6 +47,9 @@ def invite_user(*, email: str, name: str, role: str, invited_by: User | None,
                 training_year: int | None = None, site: str | None = None) -> User:
     if role not in ROLES:
         raise DomainError("Select a role", field="role")
+    if role == "champion":  # a champion acts for an organisation, which this form cannot name
+        raise DomainError("Add a leadership champion from their organisation's page",
+                          field="role")
     lead_scope.check_account(invited_by, role=role, cohort=cohort)
     email = normalise_email(email)
     if find_by_email(email) is not None:
