@@ -331,5 +331,8 @@ def seed_opportunities_command() -> None:
 
     added = opportunity_seed.seed()
     db.session.commit()
-    click.echo(f"Added {len(added)} leadership opportunities to the catalogue"
-               + ("." if added else " (every seeded entry is already there)."))
+    if added:
+        noun = "opportunity" if len(added) == 1 else "opportunities"
+        click.echo(f"Added {len(added)} leadership {noun} to the catalogue.")
+    else:
+        click.echo("Every seeded leadership opportunity is already in the catalogue.")
