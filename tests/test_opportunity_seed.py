@@ -139,3 +139,14 @@ def test_seeding_is_idempotent_and_keeps_a_leads_edits(app, runner):
     assert after["ethics-committee"] == first["ethics-committee"]
     assert "already in the catalogue" in runner.invoke(args=["seed-opportunities"]).output
     assert len(_catalogue(app)) == count
+
+
+def test_the_demo_seeds_the_catalogue_once(app):
+    from feedback360.demo import seed_demo
+
+    with app.app_context():
+        for _ in range(2):
+            seed_demo("demo passphrase words")
+            db.session.commit()
+        keys = list(db.session.scalars(db.select(LeadershipOpportunity.key)))
+        assert sorted(keys) == sorted(entry.key for entry in opportunity_seed.load_opportunities())
