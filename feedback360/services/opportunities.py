@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import case, func
+from sqlalchemy.orm import selectinload
 
 from .. import audit, mail
 from ..extensions import db
@@ -265,7 +266,9 @@ def may_see(user: User, opportunity: LeadershipOpportunity) -> bool:
 
 def browse_query(filters: Filters):  # type: ignore[no-untyped-def]
     """Open entries matching ``filters``, by title."""
-    query = db.select(LeadershipOpportunity).where(LeadershipOpportunity.status == "open")
+    query = db.select(LeadershipOpportunity).where(LeadershipOpportunity.status == "open") \
+        .options(selectinload(LeadershipOpportunity.elements),
+                 selectinload(LeadershipOpportunity.site))
     if filters.domain:
         query = query.where(LeadershipOpportunity.id.in_(
             db.select(OpportunityElement.opportunity_id)
@@ -279,12 +282,24 @@ def browse_query(filters: Filters):  # type: ignore[no-untyped-def]
 
 def lead_query(status: str | None):  # type: ignore[no-untyped-def]
     """Every entry for a lead (or those of one status): proposals awaiting review first."""
-    query = db.select(LeadershipOpportunity)
+    query = db.select(LeadershipOpportunity) \
+        .options(selectinload(LeadershipOpportunity.proposed_by))
     if status:
         query = query.where(LeadershipOpportunity.status == status)
     awaiting_first = case((LeadershipOpportunity.status == "proposed", 0), else_=1)
     return query.order_by(awaiting_first, func.lower(LeadershipOpportunity.title),
                           LeadershipOpportunity.id)
+
+
+def interest_counts(ids: list[int]) -> dict[int, int]:
+    """How many trainees registered interest in each of these entries (one query for a page)."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        db.select(OpportunityInterest.opportunity_id, func.count())
+        .where(OpportunityInterest.opportunity_id.in_(ids))
+        .group_by(OpportunityInterest.opportunity_id))
+    return {opportunity_id: number for opportunity_id, number in rows}
 
 
 def count_by_status() -> dict[str, int]:

@@ -55,6 +55,7 @@ def catalogue():  # type: ignore[no-untyped-def]
                        per_page=opportunities.PER_PAGE, error_out=True)
     return render_template("opportunities/lead_list.html", page=page, status=status,
                            counts=opportunities.count_by_status(),
+                           interest=opportunities.interest_counts([o.id for o in page.items]),
                            statuses=opportunities.STATUS_LABELS, kinds=opportunities.KIND_LABELS,
                            form=ActionForm())
 
