@@ -25,4 +25,16 @@ def require_admin() -> None:
 bp.before_request(enforce_lead_scope)
 
 
-from . import audit, coaching, cohorts, cycles, erasure, imports, subject_access, users  # noqa: E402,F401  (register the routes on bp)
+# Register the routes on bp.
+from . import (  # noqa: E402,F401
+    audit,
+    coaching,
+    cohorts,
+    cycles,
+    erasure,
+    imports,
+    organisations,
+    placements,
+    subject_access,
+    users,
+)
