@@ -27,13 +27,14 @@ from .url_values import DATABASE_INT_MAX
 
 
 def record_id(value: Any) -> int | None:
-    """A choice's id: a whole number the database can hold (anything else is no choice)."""
-    if value is None or value == "" or isinstance(value, int):
-        return value or None
-    text = str(value).strip()
+    """A choice's id: a whole number the database can hold, else None (no choice), which the
+    service names ("Select the site"): no junk id reaches a query."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value <= DATABASE_INT_MAX else None
+    text = str(value or "").strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > DATABASE_INT_MAX:
-        raise ValueError("Select one of the choices")
-    return int(text)
+        return None
+    return int(text) or None
 
 
 class OptionalDateInputField(DateInputField):

@@ -176,10 +176,7 @@ def _default_placement(form: AffordancesForm, wanted: int | None) -> None:
 
 
 def _wanted_placement() -> int | None:
-    try:
-        return record_id(request.args.get("placement"))
-    except ValueError:
-        return None
+    return record_id(request.args.get("placement"))
 
 
 @bp.route("/affordances/new", methods=["GET", "POST"])
