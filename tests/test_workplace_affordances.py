@@ -283,3 +283,14 @@ def test_nobody_else_reaches_one_trainees_answers_by_any_route(app, trainee, cli
                          data={"csrf_token": token, "share": "y"})
     assert refused.status_code in (403, 404)
     assert stored_response(app)["shared"]
+
+
+def test_instruments_check_checks_it_too(runner, tmp_path):
+    assert "affordances v1: Your placement and leadership (6 items" in runner.invoke(
+        args=["instruments", "check"]).output
+    shutil.copytree(SOURCE.parent.parent, tmp_path / "instruments")
+    broken = tmp_path / "instruments" / "affordances" / "affordances.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8") + "extra: 1\n", encoding="utf-8")
+    result = runner.invoke(args=["instruments", "check", str(tmp_path / "instruments")])
+    assert result.exit_code == 1 and "affordances.yaml" in result.output
+    assert "unknown key 'extra'" in result.output
