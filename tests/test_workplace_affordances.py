@@ -294,3 +294,13 @@ def test_instruments_check_checks_it_too(runner, tmp_path):
     result = runner.invoke(args=["instruments", "check", str(tmp_path / "instruments")])
     assert result.exit_code == 1 and "affordances.yaml" in result.output
     assert "unknown key 'extra'" in result.output
+
+
+def test_a_missing_questionnaire_file_is_a_plain_error_page(app, trainee, client, login,
+                                                            tmp_path):
+    login(client, "tia@nhs.net")
+    app.config["INSTRUMENTS_DIR"] = str(tmp_path)
+    page = client.get("/portfolio/affordances/new")
+    assert page.status_code == 503
+    assert "The placement questions cannot be shown just now" in text_of(page)
+    assert client.get("/portfolio/placements").status_code == 200

@@ -14,10 +14,12 @@ from wtforms import SelectChoice
 
 from ..authz import role_required
 from ..cycle_forms import ConfirmForm
+from ..error_pages import render_error
 from ..extensions import db
 from ..instruments import InstrumentError
 from ..models import AffordanceResponse, FeedbackCycle, Placement, User
 from ..services import DomainError, DomainErrors, affordances, organisations, placements, reinvite
+from ..services.coaching import is_coach_of
 from ..services.cycles import today
 from ..workplace_forms import (
     AffordancesForm,
@@ -206,8 +208,6 @@ def answer_in_cycle(cycle_id: int):  # type: ignore[no-untyped-def]
 
 @bp.errorhandler(InstrumentError)
 def questionnaire_broken(error: InstrumentError):  # type: ignore[no-untyped-def]
-    from ..error_pages import render_error
-
     db.session.rollback()
     return render_error(503, "The placement questions cannot be shown just now. Please try "
                              "again later.")
@@ -255,8 +255,6 @@ def shared_with_me(user_id: int):  # type: ignore[no-untyped-def]
     trainee = db.session.get(User, user_id)
     if trainee is None or trainee.role != "trainee":
         abort(404)
-    from ..services.coaching import is_coach_of
-
     if not is_coach_of(current_user, trainee.id):
         abort(404)
     return render_template("workplace/shared.html", trainee=trainee,
