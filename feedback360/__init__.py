@@ -130,6 +130,8 @@ def register_blueprints(app: Flask) -> None:
     from .views import opportunities, opportunity_admin
     app.register_blueprint(opportunities.bp)
     app.register_blueprint(opportunity_admin.bp)
+    from .views.workplace import bp as workplace_bp
+    app.register_blueprint(workplace_bp)
     from .config import DEMO_ORGANISATION
 
     if (app.config["FEEDBACK360_ENV"] == "production"

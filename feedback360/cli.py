@@ -273,6 +273,23 @@ def check_instruments(directory: Path | None) -> None:
         click.echo(summarise(instrument))
         click.echo()
     click.echo(f"{len(instruments)} instrument(s) valid in {directory}")
+    _check_affordances(directory)
+
+
+def _check_affordances(directory: Path) -> None:
+    """The workplace affordances questionnaire, when the directory has one (issue 14)."""
+    from .instruments import InstrumentError
+    from .instruments.affordances import load_questionnaire, questionnaire_path
+
+    path = questionnaire_path(directory)
+    if not path.exists():
+        return
+    try:
+        questionnaire = load_questionnaire(path)
+    except InstrumentError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{questionnaire.key} v{questionnaire.version}: {questionnaire.title} "
+               f"({len(questionnaire.items)} items; sha256 {questionnaire.sha256}) valid")
 
 
 @click.command("import-users")

@@ -13,6 +13,7 @@ import secrets
 from datetime import UTC, datetime
 
 from .demo_cycles import Spec, seed_demo_cycles
+from .demo_workplace import seed_workplaces
 from .extensions import db
 from .models import (
     CoachAssignment,
@@ -146,6 +147,7 @@ def seed_demo(password: str) -> list[tuple[str, str]]:
     seed_demo_cycles(trainees, coaches)
     _closed_launch(earlier, earlier_trainees, coaches, admin)
     opportunity_seed.seed(admin)
+    seed_workplaces(trainees, earlier_trainees, today=datetime.now(UTC).date())
     return [("admin", admin.email), *[("coach", c.email) for c in coaches],
             *[("trainee", t.email) for t in trainees + earlier_trainees]]
 

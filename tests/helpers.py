@@ -468,3 +468,28 @@ def add_rater_responses(cycle: Any, groups: Sequence[str], comments: Sequence[st
                             for i, key in enumerate(items)]
         response.comments = [Comment(prompt_key="strengths", text=comments[number])]
         db.session.add(response)
+
+
+def add_placement(trainee_id: int, started_on: Any, ended_on: Any = None, *,
+                  site: str = "City Hospital", organisation: str = "Example Trust",
+                  department: str = "Clinical Biochemistry") -> Any:
+    """A placement for the trainee at ``site`` of ``organisation`` (both made when missing);
+    inside an app context, flushed."""
+    from feedback360.extensions import db
+    from feedback360.models import Organisation, Placement, Site
+
+    org = db.session.scalar(db.select(Organisation).filter_by(name=organisation))
+    if org is None:
+        org = Organisation(name=organisation)
+        db.session.add(org)
+        db.session.flush()
+    found = db.session.scalar(db.select(Site).filter_by(organisation_id=org.id, name=site))
+    if found is None:
+        found = Site(organisation_id=org.id, name=site)
+        db.session.add(found)
+        db.session.flush()
+    placement = Placement(trainee_id=trainee_id, site_id=found.id, department=department,
+                          started_on=started_on, ended_on=ended_on)
+    db.session.add(placement)
+    db.session.flush()
+    return placement

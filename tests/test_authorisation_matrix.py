@@ -11,10 +11,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import PUBLIC_PREFIXES, add_rater_responses, csrf_token
+from helpers import PUBLIC_PREFIXES, add_placement, add_rater_responses, csrf_token
 
 from feedback360.extensions import db
+from feedback360.instruments import snapshot
 from feedback360.models import (
+    AffordanceAnswer,
+    AffordanceResponse,
     CoachAssignment,
     Cohort,
     Comment,
@@ -24,17 +27,20 @@ from feedback360.models import (
     OpportunityElement,
     User,
 )
-from feedback360.services import cohort_launches, cycles
+from feedback360.services import affordances, cohort_launches, cycles
 
 ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle", "opportunities.browse",
-                          "opportunities.propose", "opportunities.proposals"},
+                          "opportunities.propose", "opportunities.proposals",
+                          "workplace.placements_page", "workplace.new_placement",
+                          "workplace.answer"},
               "coach": {"coach.trainees", "opportunities.browse"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
                         "admin.new_cohort", "admin.import_users", "admin.confirm_import",
                         "admin.audit_trail", "admin.audit_download",
                         "admin.subject_access_request", "admin.erasure_request",
                         "admin.erase_person", "opportunity_admin.catalogue",
-                        "opportunity_admin.seed_examples", "opportunity_admin.new"}}
+                        "opportunity_admin.seed_examples", "opportunity_admin.new",
+                        "admin.organisations", "admin.new_organisation"}}
 # A signed-in person's own account, whatever their role (password, second factor).
 EVERY_ROLE = {"account.change_password", "two_factor.manage"}
 # Routes taking objects that programme leads manage (B's account, a cohort, B's coach
@@ -53,7 +59,11 @@ ADMIN_MANAGED = {"admin.resend_activation", "admin.user", "admin.edit_user",
                  "opportunity_admin.entry", "opportunity_admin.edit",
                  "opportunity_admin.open_entry", "opportunity_admin.close_entry",
                  "opportunity_admin.approve", "opportunity_admin.decline",
-                 "opportunity_admin.interest_csv"}
+                 "opportunity_admin.interest_csv",
+                 "admin.organisation", "admin.edit_organisation", "admin.delete_organisation",
+                 "admin.new_site", "admin.edit_site", "admin.delete_site",
+                 "admin.trainee_placements", "admin.new_trainee_placement",
+                 "admin.edit_trainee_placement"}
 # Routes on a programme lead's own account (their programmes): B is a trainee, so 404 for the
 # admin too. A lead limited to programmes is walked over every route in test_lead_scope.py.
 LEAD_ACCOUNT = {"admin.user_programmes"}
@@ -98,6 +108,13 @@ def world(app, make_user, make_cohort):
             how_to_join="Ask.", status="proposed", proposed_by_id=trainee_b.id,
             elements=[OpportunityElement(element_key="people", domain_key="managing-services")])
         db.session.add_all([goal, proposal])
+        # B's placement and B's answers about it (not shared: coach X cannot read them either).
+        placement = add_placement(trainee_b.id, date.today() - timedelta(days=90))
+        answers = AffordanceResponse(
+            trainee_id=trainee_b.id, placement_id=placement.id,
+            instrument_version_id=snapshot(affordances.questionnaire()).id, comment="Frank",
+            answers=[AffordanceAnswer(item_key="role-models", score=2)])
+        db.session.add(answers)
         db.session.commit()
         comment = db.session.scalars(db.select(Comment)).first()
         invitation = db.session.scalars(db.select(Invitation)).first()
@@ -105,7 +122,10 @@ def world(app, make_user, make_cohort):
                 "handle": comment.handle,
                 "user_id": trainee_b.id, "page": 1, "n": 1, "token": "not-a-token",
                 "filename": "app.css", "cohort_id": cohort.id, "launch_id": launch.id,
-                "assignment_id": assignment_b.id, "opportunity_id": proposal.id}
+                "assignment_id": assignment_b.id, "opportunity_id": proposal.id,
+                "placement_id": placement.id,
+                "response_id": answers.id, "organisation_id": placement.site.organisation_id,
+                "site_id": placement.site_id}
 
 
 def routes(app):
@@ -169,6 +189,10 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("admin@nhs.net", "/cohorts/{cohort_id}/report"),
     ("b@nhs.net", "/opportunities/{opportunity_id}"),
     ("admin@nhs.net", "/admin/opportunities/{opportunity_id}"),
+    ("b@nhs.net", "/portfolio/affordances/{response_id}"),
+    ("b@nhs.net", "/portfolio/placements/{placement_id}/edit"),
+    ("admin@nhs.net", "/admin/users/{user_id}/placements/{placement_id}/edit"),
+    ("admin@nhs.net", "/admin/organisations/{organisation_id}"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):
     client = client_for(app, login, who)

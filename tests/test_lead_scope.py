@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from helpers import csrf_token, form_fields, text_of
+from helpers import add_placement, csrf_token, form_fields, text_of
 from test_cohort_report_views import closed_cycle
 
 from feedback360.extensions import db
@@ -42,9 +42,12 @@ def _programme_side(app, make_cohort, make_user, programme: str | None, tag: str
         launch = cohort_launches.launch_for_cohort(
             db.session.get(Cohort, cohort.id), instrument_key="clcf", title=f"{tag} launch",
             closes_on=date.today() + timedelta(days=30), launched_by=db.session.get(User, lead.id))
+        placement = add_placement(trainee.id, date.today(), site=f"{tag} site")
         db.session.commit()
         return {"cohort_id": cohort.id, "user_id": trainee.id, "cycle_id": cycle_id,
-                "assignment_id": assignment.id, "launch_id": launch.id}
+                "assignment_id": assignment.id, "launch_id": launch.id,
+                "placement_id": placement.id, "site_id": placement.site_id,
+                "organisation_id": placement.site.organisation_id}
 
 
 @pytest.fixture
@@ -121,7 +124,8 @@ def test_staff_accounts_are_not_a_scoped_leads_to_see(app, world, login, staff):
     client = signed_in(app, login, "lee@nhs.net")
     for rule, method in scoped_routes(app):
         if "user_id" in rule.arguments:
-            response = call(client, rule, method, {"user_id": world[staff]})
+            # Anything else the route names is the programme's own (its placement).
+            response = call(client, rule, method, {**world["inside"], "user_id": world[staff]})
             assert response.status_code in (403, 404), f"{method} {rule.rule}"
 
 

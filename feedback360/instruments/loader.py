@@ -66,18 +66,22 @@ def _at(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-class _Reader:
+class Reader:
     """Walks one source's data; every failure names the source and the path inside it."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, schema: dict[type, dict[str, Any]] | None = None,
+                 unique: dict[type, str] | None = None) -> None:
+        # Another questionnaire (the affordances one) brings its own schema, read by the same rules.
         self.source = source
+        self.schema = _SCHEMA if schema is None else schema
+        self.unique = _UNIQUE if unique is None else unique
         self.seen: dict[tuple[type, str], str] = {}  # (class, key) -> path of its first use
 
     def fail(self, path: str, problem: str) -> NoReturn:
         raise InstrumentError(self.source, path, problem)
 
     def build(self, cls: type, node: Any, path: str) -> Any:
-        spec = _SCHEMA[cls]
+        spec = self.schema[cls]
         if not isinstance(node, dict):
             self.fail(path, f"expected a mapping of keys to values, got {_describe(node)}")
         for name in node:
@@ -96,10 +100,10 @@ class _Reader:
             else:
                 self.fail(path, f"missing {name!r}")
         built = cls(**values)
-        if cls in _UNIQUE:
+        if cls in self.unique:
             first = self.seen.setdefault((cls, built.key), path)
             if first != path:
-                self.fail(_at(path, "key"), f"duplicate {_UNIQUE[cls]} key {built.key!r} "
+                self.fail(_at(path, "key"), f"duplicate {self.unique[cls]} key {built.key!r} "
                                             f"(first used at {first})")
         return built
 
@@ -210,7 +214,7 @@ class _Reader:
 def parse_instrument(data: Any, source: str, *, self_wording: bool = False) -> Instrument:
     """Validate already-parsed data (from YAML or a stored definition) into an Instrument;
     ``self_wording`` requires the first-person wording a questionnaire file must have."""
-    reader = _Reader(source)
+    reader = Reader(source)
     if data is None:
         reader.fail("", "the file is empty")
     if not isinstance(data, dict):
@@ -257,6 +261,12 @@ def _display_path(path: Path) -> str:
 
 
 def load_instrument(path: str | Path) -> Instrument:
+    data, source = read_yaml(path)
+    return parse_instrument(data, source, self_wording=True)
+
+
+def read_yaml(path: str | Path) -> tuple[Any, str]:
+    """A questionnaire file's data, strictly (no key given twice), and the name to report it by."""
     path = Path(path)
     source = _display_path(path)
     try:
@@ -277,7 +287,7 @@ def load_instrument(path: str | Path) -> Instrument:
         raise InstrumentError(source, "", f"not valid YAML: {exc}") from exc
     finally:
         loader.dispose()
-    return parse_instrument(data, source, self_wording=True)
+    return data, source
 
 
 def load_directory(directory: str | Path) -> dict[str, Instrument]:

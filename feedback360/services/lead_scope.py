@@ -23,7 +23,15 @@ from sqlalchemy import ColumnElement, true
 
 from .. import audit
 from ..extensions import db
-from ..models import CoachAssignment, Cohort, CohortLaunch, FeedbackCycle, LeadProgramme, User
+from ..models import (
+    CoachAssignment,
+    Cohort,
+    CohortLaunch,
+    FeedbackCycle,
+    LeadProgramme,
+    Placement,
+    User,
+)
 from . import DomainError
 
 PROGRAMME_MAX_LENGTH = 120
@@ -108,6 +116,12 @@ def _cycle(user: User, cycle_id: int) -> bool:
     return cycle is not None and reaches_person(user, db.session.get(User, cycle.trainee_id))
 
 
+def _placement(user: User, placement_id: int) -> bool:
+    placement = db.session.get(Placement, placement_id)
+    return placement is not None and reaches_person(user, db.session.get(User,
+                                                                         placement.trainee_id))
+
+
 # What each route argument names, and whether a scoped lead reaches it.
 ROUTE_OBJECTS: dict[str, Callable[[User, int], bool]] = {
     "cohort_id": lambda user, id_: reaches_cohort(user, db.session.get(Cohort, id_)),
@@ -115,6 +129,7 @@ ROUTE_OBJECTS: dict[str, Callable[[User, int], bool]] = {
     "launch_id": _launch,
     "assignment_id": _assignment,
     "cycle_id": _cycle,
+    "placement_id": _placement,
 }
 
 

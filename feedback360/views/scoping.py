@@ -20,6 +20,10 @@ UNSCOPED_ONLY = frozenset({"admin.audit_trail", "admin.audit_download", "admin.i
                            "admin.confirm_import", "admin.user_programmes",
                            "admin.subject_access_request", "admin.erasure_request",
                            "admin.erase_person"})
+# Organisations and their sites are shared by every programme placed there.
+UNSCOPED_ONLY |= frozenset({"admin.organisations", "admin.organisation", "admin.new_organisation",
+                            "admin.edit_organisation", "admin.delete_organisation",
+                            "admin.new_site", "admin.edit_site", "admin.delete_site"})
 
 
 def enforce_lead_scope() -> None:

@@ -19,7 +19,14 @@ from ..cycle_forms import BulkNomineesForm, ConfirmForm, NomineeForm, OwnCycleFo
 from ..extensions import db
 from ..instruments import Instrument
 from ..models import FeedbackCycle
-from ..services import DomainError, cycle_starts, cycles, nominee_approval
+from ..services import (
+    DomainError,
+    affordances,
+    cycle_starts,
+    cycles,
+    nominee_approval,
+    reinvite,
+)
 from ..services.instrument_cache import instrument_for
 from ..services.nominee_addresses import describe_allowed_domains
 from ..services.response_status import ResponseStatus, response_status
@@ -145,6 +152,10 @@ def _cycle_page(cycle: FeedbackCycle, *, nominee_form: NomineeForm | None = None
         "approval": nominee_approval.state(cycle),
         "coaches": nominee_approval.coaches_of(cycle.trainee),
         "allowed_domains": describe_allowed_domains(),
+        # Issue 14: the placement questions beside the self-assessment (never blocking launch),
+        # and the previous placement's colleagues to ask again.
+        "affordances_answered": affordances.response_in_cycle(cycle) is not None,
+        "reinvite_offer": reinvite.offer(cycle),
     }
     if cycle.status == "draft":
         context["progress"] = cycles.nomination_progress(cycle)

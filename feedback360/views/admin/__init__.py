@@ -3,7 +3,9 @@
 ``users`` (accounts and invitations), ``cohorts`` (intakes), ``imports`` (the CSV import of users)
 ``coaching`` (coach assignments), ``cycles`` (a trainee's closed cycles and the attributes
 they closed with), ``audit`` (the audit trail), ``subject_access`` (everything held about one
-person, as a download) and ``erasure`` (erasing one person). Every route is for admins only.
+person, as a download), ``erasure`` (erasing one person), ``organisations`` (employing trusts
+and their sites) and ``placements`` (a trainee's placements, from the person's page). Every
+route is for admins only.
 """
 
 from __future__ import annotations
@@ -25,4 +27,16 @@ def require_admin() -> None:
 bp.before_request(enforce_lead_scope)
 
 
-from . import audit, coaching, cohorts, cycles, erasure, imports, subject_access, users  # noqa: E402,F401  (register the routes on bp)
+# Register the routes on bp.
+from . import (  # noqa: E402,F401
+    audit,
+    coaching,
+    cohorts,
+    cycles,
+    erasure,
+    imports,
+    organisations,
+    placements,
+    subject_access,
+    users,
+)
