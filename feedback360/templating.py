@@ -12,7 +12,7 @@ from .security import csp_nonce
 
 # Navigation per role: (label, endpoint). Later blueprints add their own entries here.
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
-    "trainee": [("My feedback", "trainee.cycles")],
+    "trainee": [("My feedback", "trainee.cycles"), ("Portfolio", "portfolio.mine")],
     "coach": [("My trainees", "coach.trainees")],
     "admin": [("Home", "home.index"), ("Users", "admin.users"), ("Cohorts", "admin.cohorts")],
 }

@@ -24,7 +24,7 @@ from feedback360.models import (
 )
 from feedback360.services import cohort_launches, cycles
 
-ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
+ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle", "portfolio.mine"},
               "coach": {"coach.trainees"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
                         "admin.new_cohort", "admin.import_users", "admin.confirm_import",
@@ -152,6 +152,8 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("x@nhs.net", "/cycles/{cycle_id}/goals/{goal_id}/edit"),
     ("x@nhs.net", "/coach/cycles/{cycle_id}/comments/{handle}/hide"),
     ("x@nhs.net", "/coach/cycles/{cycle_id}/nominees"),
+    ("b@nhs.net", "/portfolio"),
+    ("x@nhs.net", "/coach/trainees/{user_id}/portfolio"),
     ("admin@nhs.net", "/cohorts/{cohort_id}/report"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):
