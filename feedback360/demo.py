@@ -13,6 +13,7 @@ import secrets
 from datetime import UTC, datetime
 
 from .demo_cycles import Spec, seed_demo_cycles
+from .demo_portfolio import seed_demo_portfolio
 from .extensions import db
 from .models import (
     CoachAssignment,
@@ -145,6 +146,7 @@ def seed_demo(password: str) -> list[tuple[str, str]]:
     earlier_trainees = _trainees(earlier, EARLIER_TRAINEES, coaches, password_hash)
     seed_demo_cycles(trainees, coaches)
     _closed_launch(earlier, earlier_trainees, coaches, admin)
+    seed_demo_portfolio(trainees, coaches)
     return [("admin", admin.email), *[("coach", c.email) for c in coaches],
             *[("trainee", t.email) for t in trainees + earlier_trainees]]
 
