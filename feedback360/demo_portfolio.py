@@ -56,6 +56,8 @@ CATALOGUE = [
     ("demo-supervisor-training", "Take the local educational supervisor training",
      "training_role", ["personal-development", "teams"],
      "Two half-days each term; ask your programme lead for a place."),
+    ("demo-ics", "Attend the Integrated Care System meeting", "meeting",
+     ["contexts-for-change", "impact"], "A trainee may observe; ask the clinical lead."),
     ("demo-budget", "Observe the directorate budget meeting", "meeting",
      ["resources", "planning"], "Ask the directorate manager."),
 ]
