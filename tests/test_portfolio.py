@@ -143,6 +143,15 @@ def test_no_gap_without_scores_the_released_report_shows(app, ctx, trainee, case
     assert all(d.others_mean is None for d in summary.domains)
 
 
+def test_a_cycle_released_before_summaries_were_stored_gets_one(app, ctx, trainee):
+    cycle = released_cycle(trainee.id, MEANS)
+    db.session.execute(db.delete(CycleScore).where(CycleScore.cycle_id == cycle.id))
+    db.session.execute(db.delete(CycleSummary).where(CycleSummary.cycle_id == cycle.id))
+    summary = portfolio_summary.summary_for(db.session.get(User, trainee.id))
+    assert not summary.scores_shown  # no colleague answered this one
+    assert db.session.get(CycleSummary, cycle.id) is not None
+
+
 def test_the_latest_released_cycle_counts(app, ctx, trainee):
     older = released_cycle(trainee.id, MEANS, title="Old")
     older.released_at = datetime.now(UTC) - timedelta(days=300)

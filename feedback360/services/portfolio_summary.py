@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..extensions import db
 from ..models import (
@@ -92,7 +93,7 @@ class PortfolioSummary:
     trainee: User
     domains: list[DomainSummary]
     totals: Totals
-    recent: list[Activity] = field(default_factory=list)
+    recent: list[Any] = field(default_factory=list)  # rows: id, title, kind, started_on
     # The latest released cycle, and whether its report shows colleagues' scores at all.
     released_cycle: FeedbackCycle | None = None
     scores_shown: bool = False
@@ -129,17 +130,23 @@ def _domain_scores(cycle: FeedbackCycle) -> tuple[dict[str, tuple[float | None, 
                                                   bool]:
     """Each domain's (colleagues' mean, self) as the released report shows them, and whether it
     shows colleagues' scores at all (enough responses)."""
-    enough = db.session.scalar(db.select(CycleSummary.enough_responses)
-                               .where(CycleSummary.cycle_id == cycle.id))
-    if enough is None:  # a cycle closed before summaries were stored: store it now
+    def read() -> list[Any]:
+        return list(db.session.execute(
+            db.select(CycleSummary.enough_responses, CycleScore.key, CycleScore.others_mean,
+                      CycleScore.self_score)
+            .outerjoin(CycleScore, db.and_(CycleScore.cycle_id == CycleSummary.cycle_id,
+                                           CycleScore.level == "domain"))
+            .where(CycleSummary.cycle_id == cycle.id)))
+
+    rows = read()
+    if not rows:  # a cycle closed before summaries were stored: store it now
         from .summaries import store_summary
 
-        enough = store_summary(cycle).enough_responses
-    rows = db.session.execute(
-        db.select(CycleScore.key, CycleScore.others_mean, CycleScore.self_score)
-        .where(CycleScore.cycle_id == cycle.id, CycleScore.level == "domain")).all()
-    return ({key: (others if enough else None, own) for key, others, own in rows},
-            bool(enough))
+        store_summary(cycle)
+        rows = read()
+    enough = bool(rows and rows[0][0])
+    return ({key: (others if enough else None, own) for _enough, key, others, own in rows
+             if key is not None}, enough)
 
 
 def _low_domains(means: dict[str, float], midpoint: float) -> set[str]:
@@ -156,45 +163,50 @@ def _activity_domains(trainee_id: int):  # type: ignore[no-untyped-def]
             .where(Activity.trainee_id == trainee_id).subquery())
 
 
-def _by_domain(trainee_id: int) -> tuple[dict[str, dict[str, tuple[int, float]]],
-                                         dict[str, int]]:
+def _requests_of_activity(statuses: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """Per activity row: how many of its written feedback requests have one of ``statuses``
+    (a correlated count on the indexed ``activity_id``, so no join multiplies the rows)."""
+    return (db.select(db.func.count()).select_from(ActivityFeedbackRequest)
+            .where(ActivityFeedbackRequest.activity_id == Activity.id,
+                   ActivityFeedbackRequest.status.in_(statuses))
+            .correlate(Activity).scalar_subquery())
+
+
+def _by_domain(trainee_id: int) -> dict[str, dict[str, tuple[int, float, int]]]:
+    """{domain: {kind: (activities, hours, written feedback given)}} in one query."""
     pairs = _activity_domains(trainee_id)
-    counted: dict[str, dict[str, tuple[int, float]]] = defaultdict(dict)
-    for domain_key, kind, count, hours in db.session.execute(
+    counted: dict[str, dict[str, tuple[int, float, int]]] = defaultdict(dict)
+    for domain_key, kind, count, hours, given in db.session.execute(
             db.select(pairs.c.domain_key, Activity.kind, db.func.count(),
-                      db.func.coalesce(db.func.sum(Activity.hours), 0))
+                      db.func.coalesce(db.func.sum(Activity.hours), 0),
+                      db.func.coalesce(db.func.sum(_requests_of_activity(("given",))), 0))
             .join(Activity, Activity.id == pairs.c.activity_id)
             .group_by(pairs.c.domain_key, Activity.kind)):
-        counted[domain_key][kind] = (count, float(hours))
-    feedback = dict(db.session.execute(
-        db.select(pairs.c.domain_key, db.func.count())
-        .join(ActivityFeedbackRequest, ActivityFeedbackRequest.activity_id == pairs.c.activity_id)
-        .where(ActivityFeedbackRequest.status == "given")
-        .group_by(pairs.c.domain_key)).all())
-    return counted, feedback
+        counted[domain_key][kind] = (count, float(hours), int(given))
+    return counted
 
 
 def _totals(trainee_id: int) -> Totals:
-    kinds = {kind: (count, float(hours)) for kind, count, hours in db.session.execute(
-        db.select(Activity.kind, db.func.count(), db.func.coalesce(db.func.sum(Activity.hours), 0))
-        .where(Activity.trainee_id == trainee_id).group_by(Activity.kind))}
-    requests = dict(db.session.execute(
-        db.select(ActivityFeedbackRequest.status, db.func.count())
-        .join(Activity, Activity.id == ActivityFeedbackRequest.activity_id)
-        .where(Activity.trainee_id == trainee_id)
-        .group_by(ActivityFeedbackRequest.status)).all())
+    kinds = {kind: (count, float(hours), int(given), int(waiting))
+             for kind, count, hours, given, waiting in db.session.execute(
+                 db.select(Activity.kind, db.func.count(),
+                           db.func.coalesce(db.func.sum(Activity.hours), 0),
+                           db.func.coalesce(db.func.sum(_requests_of_activity(("given",))), 0),
+                           db.func.coalesce(db.func.sum(_requests_of_activity(WAITING_STATUSES)),
+                                            0))
+                 .where(Activity.trainee_id == trainee_id).group_by(Activity.kind))}
     time = {kind: (count, float(hours)) for kind, count, hours in db.session.execute(
         db.select(TimeReport.kind, db.func.count(),
                   db.func.coalesce(db.func.sum(TimeReport.hours), 0))
         .where(TimeReport.trainee_id == trainee_id).group_by(TimeReport.kind))}
     letters = db.session.scalar(db.select(db.func.count()).select_from(Letter).where(
         Letter.trainee_id == trainee_id, Letter.revoked_at.is_(None))) or 0
+    none = (0, 0.0, 0, 0)
+    doing, education = kinds.get("doing", none), kinds.get("education", none)
     return Totals(
-        doing=kinds.get("doing", (0, 0.0))[0], education=kinds.get("education", (0, 0.0))[0],
-        doing_hours=kinds.get("doing", (0, 0.0))[1],
-        education_hours=kinds.get("education", (0, 0.0))[1],
-        feedback_given=requests.get("given", 0),
-        feedback_waiting=sum(requests.get(status, 0) for status in WAITING_STATUSES),
+        doing=doing[0], education=education[0], doing_hours=doing[1],
+        education_hours=education[1], feedback_given=doing[2] + education[2],
+        feedback_waiting=doing[3] + education[3],
         time_used_hours=time.get("used", (0, 0.0))[1],
         time_unavailable=time.get("unavailable", (0, 0.0))[0], letters=letters)
 
@@ -211,14 +223,17 @@ def open_opportunities(domain_key: str,
         .order_by(LeadershipOpportunity.title, LeadershipOpportunity.id).limit(limit)))
 
 
-def recent_activities(trainee_id: int, limit: int = RECENT_ACTIVITIES) -> list[Activity]:
-    return list(db.session.scalars(
-        db.select(Activity).where(Activity.trainee_id == trainee_id)
+def recent_activities(trainee_id: int, limit: int = RECENT_ACTIVITIES) -> list[Any]:
+    """The latest activities' title, kind and start (rows, not whole activities)."""
+    return list(db.session.execute(
+        db.select(Activity.id, Activity.title, Activity.kind, Activity.started_on)
+        .where(Activity.trainee_id == trainee_id)
         .order_by(Activity.started_on.desc(), Activity.id.desc()).limit(limit)))
 
 
-def summary_for(trainee: User) -> PortfolioSummary:
-    """The portfolio of ``trainee`` (the caller has checked who may see it)."""
+def summary_for(trainee: User, *, with_recent: bool = True) -> PortfolioSummary:
+    """The portfolio of ``trainee`` (the caller has checked who may see it); ``with_recent``
+    also lists their latest activities (the home card does without)."""
     cycle = latest_released_cycle(trainee.id)
     scores: dict[str, tuple[float | None, float | None]] = {}
     shown, scale_min, scale_max = False, 1, 5
@@ -233,19 +248,20 @@ def summary_for(trainee: User) -> PortfolioSummary:
         if others is not None:
             means[domain.key] = others
     low = _low_domains(means, (scale_min + scale_max) / 2)
-    counted, feedback = _by_domain(trainee.id)
+    counted = _by_domain(trainee.id)
     rows = []
     for domain in framework:
         kinds = counted.get(domain.key, {})
-        doing, learning = kinds.get("doing", (0, 0.0)), kinds.get("education", (0, 0.0))
+        doing, learning = kinds.get("doing", (0, 0.0, 0)), kinds.get("education", (0, 0.0, 0))
         others, own = scores.get(domain.key, (None, None))
         row = DomainSummary(key=domain.key, title=domain.title, doing=doing[0],
                             education=learning[0], hours=doing[1] + learning[1],
-                            feedback_given=feedback.get(domain.key, 0), others_mean=others,
+                            feedback_given=doing[2] + learning[2], others_mean=others,
                             self_score=own, rated_low=domain.key in low)
         if row.gap:
             row = replace(row, opportunities=tuple(open_opportunities(domain.key)))
         rows.append(row)
     return PortfolioSummary(trainee=trainee, domains=rows, totals=_totals(trainee.id),
-                            recent=recent_activities(trainee.id), released_cycle=cycle,
+                            recent=recent_activities(trainee.id) if with_recent else [],
+                            released_cycle=cycle,
                             scores_shown=shown, scale_min=scale_min, scale_max=scale_max)

@@ -52,7 +52,7 @@ def portfolio_card(user: User) -> PortfolioSummary | None:
     """The summary for the trainee home's card (None for anyone but a trainee)."""
     if not (current_user.is_authenticated and user.role == "trainee"):
         return None
-    return summary_for(user)
+    return summary_for(user, with_recent=False)
 
 
 def register_portfolio_helpers(app: Flask) -> None:
