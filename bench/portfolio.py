@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import random
 import re
 import secrets
@@ -118,12 +119,18 @@ def seed(database_url: str, kind: str, *, trainees: int, args: argparse.Namespac
     with app.app_context():
         version = snapshot(load_directory(app.config["INSTRUMENTS_DIR"])["clcf"])
         db.session.commit()
+        # read now: loading it during a COPY would wait on the very connection copying
+        version_id = version.id
         elements = list(elements_by_key().values())
         domain_keys = sorted({e.domain_key for e in elements})
         connection = db.session.connection()
         if kind == "sqlite":
             connection.exec_driver_sql("PRAGMA synchronous = OFF")
         loader = Loader(kind, connection)
+
+        def as_json(value: Any) -> Any:  # COPY takes JSON as text; SQLite's loader encodes it
+            return json.dumps(value) if kind == "postgresql" else value
+
         password_hash = hash_password(PASSWORD)
         since = now - timedelta(days=700)
 
@@ -158,12 +165,12 @@ def seed(database_url: str, kind: str, *, trainees: int, args: argparse.Namespac
         loader.load(FeedbackCycle.__table__,
                     ["id", "trainee_id", "instrument_version_id", "title", "status", "closes_on",
                      "created_at", "opened_at", "closed_at", "released_at", "released_by_id"],
-                    ((n + 1, trainee_id, version.id, "Leadership feedback", "released",
+                    ((n + 1, trainee_id, version_id, "Leadership feedback", "released",
                       today - timedelta(days=40), since, since, released - timedelta(days=7),
                       released, lead_id) for n, trainee_id in enumerate(trainee_ids)))
         loader.load(CycleSummary.__table__, ["cycle_id", "report", "enough_responses",
                                              "response_count", "computed_at"],
-                    ((n + 1, {}, True, 12, released) for n in range(trainees)))
+                    ((n + 1, as_json({}), True, 12, released) for n in range(trainees)))
         loader.load(CycleScore.__table__, ["cycle_id", "level", "key", "self_score",
                                            "others_mean", "others_n"],
                     ((n + 1, "domain", key, round(rng.uniform(2.5, 4.8), 2),
@@ -196,8 +203,8 @@ def seed(database_url: str, kind: str, *, trainees: int, args: argparse.Namespac
                      "token_nonce", "status", "answers", "overall", "reminder_count",
                      "created_at", "given_at"],
                     ((i + 1, "Dr Observer", f"observer{i % 97}@{EMAIL_DOMAIN}", "",
-                      [elements[i % len(elements)].key], secrets.token_hex(8),
-                      statuses[(i // 4) % 4], {}, "",
+                      as_json([elements[i % len(elements)].key]), secrets.token_hex(8),
+                      statuses[(i // 4) % 4], as_json({}), "",
                       0, since, since if statuses[(i // 4) % 4] == "given" else None)
                      for i in range(0, total, 4)))
         reasons = ("rota", "service_pressure", "leave_refused", "other")
@@ -214,7 +221,8 @@ def seed(database_url: str, kind: str, *, trainees: int, args: argparse.Namespac
                     ["trainee_id", "issuer_name", "issuer_role", "verification_code", "title",
                      "content", "issued_at"],
                     ((trainee_id, "Bench Lead", "Programme lead", f"BENCH{n:07d}", "Letter",
-                      {}, since) for n, trainee_id in enumerate(trainee_ids) if n % 10 == 0))
+                      as_json({}), since)
+                     for n, trainee_id in enumerate(trainee_ids) if n % 10 == 0))
         db.session.commit()
         two_factor.enrol_with_secret(db.session.get(User, lead_id), LEAD_TOTP)
         db.session.commit()
