@@ -14,8 +14,8 @@ For each database (SQLite file, throwaway PostgreSQL cluster) and each size (tra
    forms as trainees spread over the whole database (and as the lead, with the second factor),
    and times each page of ``PAGES`` that the app serves (a page another part has not built yet
    is reported as skipped): wall time around the test client's ``get`` and SQL statements per
-   request, after a warm-up, sizes interleaved request by request so a busy neighbour slows all
-   alike;
+   request (and the thread's CPU time, which a busy neighbour does not inflate), after a warm-up,
+   sizes interleaved request by request so a busy neighbour slows all alike;
 4. prints p50/p95/p99 per page and size, the p95 ratio largest/smallest and the aim's verdict,
    and writes ``bench/results/portfolio-<db>.json``.
 
@@ -276,19 +276,21 @@ class Target:
     clients: dict[str, list[Any]]
     counter: QueryCounter
     wall: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)  # the thread's: neighbours aside
     queries: dict[str, list[int]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
     def get(self, label: str, who: str, path: str, rng: random.Random, *, timed: bool) -> None:
         client = rng.choice(self.clients[who])
         before = self.counter.count
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         response = client.get(path)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
         if response.status_code != 200:
             self.errors.append(f"{label}: HTTP {response.status_code}")
         if timed:
             self.wall.setdefault(label, []).append(elapsed)
+            self.cpu.setdefault(label, []).append(cpu)
             self.queries.setdefault(label, []).append(self.counter.count - before)
 
 
@@ -347,12 +349,14 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                         target.get(label, who, path, rng, timed=timed)
         for run, target in zip(runs, targets, strict=True):
             run["pages"] = {label: {**summary(target.wall.get(label, [])),
+                                    "cpu": summary(target.cpu.get(label, [])),
                                     "queries_per_request": max(target.queries.get(label, [0]))}
                             for label, _who, _path in pages}
             run["errors"] = target.errors[:20]
             for label, figures in run["pages"].items():
                 log(f"{kind}/{target.size} {label}: p50 {figures['p50_ms']} ms, p95 "
-                    f"{figures['p95_ms']} ms, {figures['queries_per_request']} queries")
+                    f"{figures['p95_ms']} ms (CPU p50 {figures['cpu']['p50_ms']} ms), "
+                    f"{figures['queries_per_request']} queries")
     finally:
         stack.close()
         if args.keep:
@@ -397,11 +401,13 @@ def verdict(result: dict[str, Any]) -> dict[str, Any]:
 
 def print_report(result: dict[str, Any]) -> None:
     print(f"\n== bench/portfolio, {result['database']}, {result['when']}")
-    print(f"{'page':<14}{'trainees':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'queries':>9}")
+    print(f"{'page':<14}{'trainees':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'CPU p50':>9}"
+          f"{'CPU p95':>9}{'queries':>9}")
     for run in result["runs"]:
         for label, figures in run.get("pages", {}).items():
             print(f"{label:<14}{run['size']:>9}{figures['p50_ms']!s:>9}{figures['p95_ms']!s:>9}"
-                  f"{figures['p99_ms']!s:>9}{figures['queries_per_request']:>9}")
+                  f"{figures['p99_ms']!s:>9}{figures['cpu']['p50_ms']!s:>9}"
+                  f"{figures['cpu']['p95_ms']!s:>9}{figures['queries_per_request']:>9}")
     for label, found in result["verdict"].items():
         print(f"{label}: p95 {found['p95_ms_by_size']}, largest/smallest "
               f"{found['ratio_largest_smallest']}: "
