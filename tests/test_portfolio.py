@@ -272,6 +272,12 @@ def test_trainee_page_shows_counts_scores_and_the_gap_in_words(app, client, logi
     assert "2.9 out of 5 in it (below the middle of the scale)" in text  # setting direction
     assert "Chaired the departmental audit meeting" in text
     assert "Spring 360" in text and "4.2" in text and "5.0" not in text.split("By leadership")[0]
+    # other parts' pages are linked only once this app serves them, never as a dead link
+    html = page.get_data(as_text=True)
+    served = {rule.rule for rule in app.url_map.iter_rules()}
+    for path in ("/portfolio/activities", "/portfolio/time", "/opportunities"):
+        linked = f'href="{path}"' in html or f'href="{path}/"' in html
+        assert linked == (path in served or f"{path}/" in served), path
 
 
 def test_new_trainee_sees_an_empty_state(app, client, login, make_user):

@@ -10,9 +10,12 @@ could not see on the report itself; a coach's view is audited like a report view
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, Flask, abort, current_app, render_template
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from .. import audit
 from ..authz import role_required
@@ -42,9 +45,12 @@ def section_links(sections: tuple[tuple[str, str, str], ...]) -> dict[str, str]:
     for key, path, _label in sections:
         try:
             adapter.match(path, method="GET")
-        except HTTPException:  # not found, not a GET, or a redirect: not served as such
+        except RequestRedirect as redirect:  # served with a trailing slash
+            found[key] = urlsplit(redirect.new_url).path
+        except HTTPException:  # not found, or not a GET
             continue
-        found[key] = path
+        else:
+            found[key] = path
     return found
 
 
@@ -69,8 +75,11 @@ def _render(trainee: User, viewer: str):  # type: ignore[no-untyped-def]
         (key, path.format(id=trainee.id), label) for key, path, label in COACH_SECTIONS)
     if db.session.new or db.session.dirty:  # a summary stored for an old released cycle
         db.session.commit()
+    # catalogue entries are linked once the catalogue is served (coaches browse it too)
+    catalogue = bool(section_links(tuple(s for s in SECTIONS if s[0] == "opportunities")))
     return render_template("portfolio/page.html", summary=summary, viewer=viewer,
                            trainee=trainee, links=section_links(sections),
+                           opportunity_links=catalogue,
                            labels={key: label for key, _path, label in sections})
 
 
