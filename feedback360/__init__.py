@@ -132,6 +132,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(opportunity_admin.bp)
     from .views.workplace import bp as workplace_bp
     app.register_blueprint(workplace_bp)
+    from .views.portfolio import bp as portfolio_bp
+    app.register_blueprint(portfolio_bp)
     from .config import DEMO_ORGANISATION
 
     if (app.config["FEEDBACK360_ENV"] == "production"

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from .demo_cycles import Spec, seed_demo_cycles
 from .demo_workplace import seed_workplaces
+from .demo_portfolio import seed_demo_portfolio
 from .extensions import db
 from .models import (
     CoachAssignment,
@@ -148,6 +149,7 @@ def seed_demo(password: str) -> list[tuple[str, str]]:
     _closed_launch(earlier, earlier_trainees, coaches, admin)
     opportunity_seed.seed(admin)
     seed_workplaces(trainees, earlier_trainees, today=datetime.now(UTC).date())
+    seed_demo_portfolio(trainees, coaches)
     return [("admin", admin.email), *[("coach", c.email) for c in coaches],
             *[("trainee", t.email) for t in trainees + earlier_trainees]]
 

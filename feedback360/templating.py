@@ -12,7 +12,8 @@ from .security import csp_nonce
 
 # Navigation per role: (label, endpoint). Later blueprints add their own entries here.
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
-    "trainee": [("My feedback", "trainee.cycles"), ("Opportunities", "opportunities.browse"),
+    "trainee": [("My feedback", "trainee.cycles"), ("Portfolio", "portfolio.mine"),
+                ("Opportunities", "opportunities.browse"),
                 ("My placements", "workplace.placements_page")],
     "coach": [("My trainees", "coach.trainees"), ("Opportunities", "opportunities.browse")],
     "admin": [("Home", "home.index"), ("Users", "admin.users"), ("Cohorts", "admin.cohorts"),
