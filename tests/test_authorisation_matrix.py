@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import PUBLIC_PREFIXES, add_rater_responses, csrf_token
+from helpers import PUBLIC_PREFIXES, add_activity, add_rater_responses, csrf_token
 
 from feedback360.extensions import db
 from feedback360.models import (
+    ActivityFeedbackRequest,
     CoachAssignment,
     Cohort,
     Comment,
@@ -84,6 +85,11 @@ def world(app, make_user, make_cohort):
         goal = DevelopmentGoal(cycle_id=cycle.id, author_id=trainee_b.id,
                                domain_key="managing-services", action="Chair a meeting")
         db.session.add(goal)
+        activity = add_activity(trainee_b.id)
+        feedback_request = ActivityFeedbackRequest(
+            activity=activity, observer_name="Olu Observer", observer_email="olu@nhs.net",
+            element_keys=["teams"], token_nonce="0" * 32, status="sent")
+        db.session.add(feedback_request)
         db.session.commit()
         comment = db.session.scalars(db.select(Comment)).first()
         invitation = db.session.scalars(db.select(Invitation)).first()
@@ -91,7 +97,8 @@ def world(app, make_user, make_cohort):
                 "handle": comment.handle,
                 "user_id": trainee_b.id, "page": 1, "n": 1, "token": "not-a-token",
                 "filename": "app.css", "cohort_id": cohort.id, "launch_id": launch.id,
-                "assignment_id": assignment_b.id}
+                "assignment_id": assignment_b.id, "activity_id": activity.id,
+                "feedback_request_id": feedback_request.id}
 
 
 def routes(app):
@@ -153,6 +160,9 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("x@nhs.net", "/coach/cycles/{cycle_id}/comments/{handle}/hide"),
     ("x@nhs.net", "/coach/cycles/{cycle_id}/nominees"),
     ("admin@nhs.net", "/cohorts/{cohort_id}/report"),
+    ("b@nhs.net", "/activities/{activity_id}/written-feedback"),
+    ("b@nhs.net", "/activities/{activity_id}/written-feedback/new"),
+    ("x@nhs.net", "/activities/{activity_id}/written-feedback"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):
     client = client_for(app, login, who)
