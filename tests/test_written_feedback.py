@@ -338,3 +338,21 @@ def test_nobody_who_answered_is_reminded(app, smtp, trainee_client, people, runn
 def test_bad_observer_settings_stop_the_app(make_app, settings):
     with pytest.raises(ConfigurationError, match="OBSERVER_"):
         make_app(**settings)
+
+
+@pytest.mark.parametrize(("who", "status"), [("trainee", 302), ("coach", 403)])
+@pytest.mark.parametrize("action", ["resend", "withdraw"])
+def test_only_the_trainee_sends_again_or_withdraws(app, smtp, login, people, trainee_client,
+                                                   who, status, action):
+    requested(app, smtp, trainee_client, people["activity_id"])
+    client = app.test_client()
+    login(client, people[who])
+    base = f"/activities/{people['activity_id']}/written-feedback"
+    page = client.get(base)
+    assert ("Send again" in page.text) == (who == "trainee")
+    response = client.post(f"{base}/{the_request(app).id}/{action}",
+                           data={"csrf_token": csrf_token(page)})
+    assert response.status_code == status
+    emails = len(smtp.wait_for(2 if who == "trainee" and action == "resend" else 1))
+    assert emails == (2 if who == "trainee" and action == "resend" else 1)
+    assert client.get(f"{base}/new").status_code == (200 if who == "trainee" else 403)
