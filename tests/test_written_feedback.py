@@ -15,8 +15,8 @@ from helpers import add_activity, csrf_token, path_of, text_of
 from feedback360 import mail, tokens
 from feedback360.config import ConfigurationError
 from feedback360.extensions import db
-from feedback360.models import ActivityFeedbackRequest, AuditEvent, CoachAssignment
-from feedback360.services import clcf_framework, written_feedback
+from feedback360.models import ActivityFeedbackRequest, AuditEvent, CoachAssignment, User
+from feedback360.services import clcf_framework, subject_access, written_feedback
 
 OBSERVER = {"name": "Olu Observer", "email": "olu.observer@nhs.net",
             "role": "Consultant clinical scientist"}
@@ -356,3 +356,18 @@ def test_only_the_trainee_sends_again_or_withdraws(app, smtp, login, people, tra
     emails = len(smtp.wait_for(2 if who == "trainee" and action == "resend" else 1))
     assert emails == (2 if who == "trainee" and action == "resend" else 1)
     assert client.get(f"{base}/new").status_code == (200 if who == "trainee" else 403)
+
+
+def test_an_observers_subject_access_export_holds_what_they_wrote(app, smtp, trainee_client,
+                                                                  people, make_user):
+    path = requested(app, smtp, trainee_client, people["activity_id"])
+    observer = app.test_client()
+    open_link(observer, path)
+    write(observer, "later", overall=SECRET_WORDS)
+    admin = make_user("ada.admin@nhs.net", role="admin")
+    with app.test_request_context():
+        found = subject_access.export("Olu.Observer@nhs.net", by=db.session.get(User, admin.id))
+    assert found.name == "Olu Observer"
+    [held] = found.sections["written_feedback"]
+    assert (held["activity"], held["overall"]) == ("Chaired the departmental audit meeting",
+                                                   SECRET_WORDS)

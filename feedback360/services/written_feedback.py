@@ -254,3 +254,18 @@ def answers_by_element(request: ActivityFeedbackRequest) -> list[GivenAnswer]:
 
 def activity_of(activity_id: int) -> Activity | None:
     return db.session.get(Activity, activity_id)
+
+
+def held_about_observer(email: str) -> list[dict[str, object]]:
+    """Every request sent to ``email`` (case-folded), with what they wrote, for a subject access
+    export: the observer's own words are theirs to see."""
+    rows = db.session.scalars(
+        db.select(ActivityFeedbackRequest)
+        .where(ActivityFeedbackRequest.observer_email == email)
+        .order_by(ActivityFeedbackRequest.id)).all()
+    return [{"observer_name": r.observer_name, "observer_role": r.observer_role,
+             "trainee": r.activity.trainee.name, "activity": r.activity.title,
+             "status": r.status, "requested_at": r.created_at.isoformat(),
+             "given_at": r.given_at.isoformat() if r.given_at else None,
+             "answers": dict(r.answers or {}), "overall": r.overall,
+             "decline_reason": r.decline_reason} for r in rows]
