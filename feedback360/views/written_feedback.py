@@ -39,24 +39,22 @@ def _request_of(activity: Activity, feedback_request_id: int) -> ActivityFeedbac
     return found
 
 
-def section_context(activity: Activity) -> dict[str, object]:
-    """What ``activities/_feedback_section.html`` needs, for any page that includes it."""
-    return {"feedback_activity": activity,
-            "feedback_requests": activity.feedback_requests,
-            "feedback_answers": {r.id: service.answers_by_element(r)
-                                 for r in activity.feedback_requests},
-            "feedback_status_labels": service.STATUS_LABELS,
-            "feedback_may_manage": service.may_manage(current_user, activity),
-            "feedback_live_statuses": service.LIVE_STATUSES,
-            "feedback_action_form": ActionForm()}
+@bp.app_template_global()
+def written_feedback_for(activity: Activity) -> dict[str, object]:
+    """What ``activities/_feedback_section.html`` shows for ``activity``: any page with the
+    activity in its context includes the section and it finds the rest itself."""
+    return {"activity": activity, "requests": activity.feedback_requests,
+            "answers": {r.id: service.answers_by_element(r) for r in activity.feedback_requests},
+            "labels": service.STATUS_LABELS,
+            "may_manage": service.may_manage(current_user, activity),
+            "live": service.LIVE_STATUSES}
 
 
 @bp.get("/<int:activity_id>/written-feedback")
 @role_required("trainee", "coach")
 def show(activity_id: int):  # type: ignore[no-untyped-def]
     activity = _activity(activity_id)
-    return render_template("written_feedback/show.html", activity=activity,
-                           **section_context(activity))
+    return render_template("written_feedback/show.html", activity=activity)
 
 
 @bp.route("/<int:activity_id>/written-feedback/new", methods=["GET", "POST"])
