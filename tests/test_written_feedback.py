@@ -290,24 +290,27 @@ def test_a_withdrawn_link_says_so(app, smtp, trainee_client, people):
 
 # --- Reminders ----------------------------------------------------------------------------------
 
-def remind(app) -> int:
-    with app.test_request_context():
-        sent = written_feedback.send_reminders()
-        db.session.commit()
-        mail.deliver_due()
-        return sent
+def remind(runner) -> int:
+    """``flask send-observer-reminders``, as cron runs it; how many it queued."""
+    result = runner.invoke(args=["send-observer-reminders"])
+    assert result.exit_code == 0, result.output
+    return int(result.output.split()[0])
 
 
-def test_reminders_are_spaced_idempotent_and_limited(app, smtp, trainee_client, people):
+def test_reminders_are_spaced_idempotent_and_limited(app, smtp, trainee_client, people,
+                                                     runner):
     requested(app, smtp, trainee_client, people["activity_id"])
     gap = timedelta(days=app.config["OBSERVER_REMINDER_GAP_DAYS"])
     start = datetime.now(UTC)
-    assert remind(app) == 0  # too soon
+    assert remind(runner) == 0  # too soon
     for number in (1, 2, 3):
         with time_machine.travel(start + number * (gap + timedelta(hours=1)), tick=False):
             expected = 1 if number <= app.config["OBSERVER_REMINDER_MAX"] else 0
-            assert remind(app) == expected
-            assert remind(app) == 0  # at once again: nothing new
+            assert remind(runner) == expected
+            assert remind(runner) == 0  # at once again: nothing new
+            if number == 1:  # the reminder's own link works
+                [link] = smtp.links(smtp.wait_for(2)[-1])
+                assert app.test_client().get(path_of(link)).status_code == 302
     assert len(smtp.messages_to(OBSERVER["email"])) == 1 + app.config["OBSERVER_REMINDER_MAX"]
     reminder = smtp.messages_to(OBSERVER["email"])[-1]
     assert reminder["Subject"].startswith("Reminder:")
