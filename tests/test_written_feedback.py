@@ -260,6 +260,7 @@ def test_a_link_expires_and_sending_again_gives_a_fresh_one(app, smtp, trainee_c
     with time_machine.travel(later, tick=False):
         expired = app.test_client().get(path)
         assert expired.status_code == 410 and "This link has expired" in text_of(expired)
+        assert "send the request again" in text_of(expired)
         with app.test_request_context():
             feedback = db.session.scalars(db.select(ActivityFeedbackRequest)).one()
             written_feedback.resend(feedback, feedback.activity.trainee)

@@ -27,16 +27,21 @@ OVERALL = "overall"
 ANSWER_MAX_LENGTH = COMMENT_MAX_LENGTH
 
 
+class ExpiredLink(LinkProblem):
+    """A genuine link too old to use: the trainee can send the request again, with a new one."""
+
+    renewable = True
+
+
 def read_token(token: str) -> tuple[int, str]:
     try:
         payload = tokens.read(tokens.WRITTEN_FEEDBACK, token,
                               max_age=int(link_max_age().total_seconds()))
     except tokens.TokenExpired as exc:
-        raise LinkProblem("This link has expired",
+        raise ExpiredLink("This link has expired",
                           detail="Links to give written feedback work for "
                                  f"{link_max_age().days} days after the email that carried "
-                                 "them. Ask the person who asked you to send the request "
-                                 "again; anything you saved is kept.") from exc
+                                 "them.") from exc
     except tokens.TokenInvalid as exc:
         raise LinkProblem("This link is not valid", status=404) from exc
     if not (isinstance(payload, dict) and isinstance(payload.get("f"), int)
