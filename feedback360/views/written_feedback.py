@@ -18,7 +18,7 @@ from ..services import DomainError, clcf_framework
 from ..services import written_feedback as service
 from ..services.nominee_addresses import describe_allowed_domains
 from ..written_feedback_forms import ActionForm, ObserverRequestForm
-from . import show_domain_error, validate_with_rules
+from . import validate_with_rules
 
 bp = Blueprint("written_feedback", __name__, url_prefix="/activities")
 
@@ -65,22 +65,19 @@ def new_request(activity_id: int):  # type: ignore[no-untyped-def]
     if not form.is_submitted():
         form.elements.data = [element.element_key for element in activity.elements]
 
-    def values() -> dict[str, object]:
-        return {"name": form.name.data, "email": form.email.data, "role": form.role.data,
-                "element_keys": [k for k in (form.elements.data or []) if isinstance(k, str)],
-                "message": form.message.data}
+    checked: list[service.Observer] = []
 
-    if validate_with_rules(form, lambda: service.check_request(activity, **values())):
-        try:
-            service.request_feedback(activity, current_user,
-                                     service.check_request(activity, **values()))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Request sent to {form.name.data.strip()}", "success")
-            return redirect(url_for(".show", activity_id=activity.id))
+    def check() -> None:
+        checked.append(service.check_request(
+            activity, name=form.name.data, email=form.email.data, role=form.role.data,
+            element_keys=[k for k in (form.elements.data or []) if isinstance(k, str)],
+            message=form.message.data))
+
+    if validate_with_rules(form, check) and checked:
+        service.request_feedback(activity, current_user, checked[0])
+        db.session.commit()
+        flash(f"Request sent to {checked[0].name}", "success")
+        return redirect(url_for(".show", activity_id=activity.id))
     elements = clcf_framework.elements_by_key()
     choices = [elements[e.element_key] for e in activity.elements if e.element_key in elements]
     return render_template("written_feedback/request.html", activity=activity, form=form,
