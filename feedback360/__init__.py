@@ -134,6 +134,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(workplace_bp)
     from .views.portfolio import bp as portfolio_bp
     app.register_blueprint(portfolio_bp)
+    from .views.observer import bp as observer_bp
+    app.register_blueprint(observer_bp)
+    from .views.written_feedback import bp as written_feedback_bp
+    app.register_blueprint(written_feedback_bp)
     from .config import DEMO_ORGANISATION
 
     if (app.config["FEEDBACK360_ENV"] == "production"

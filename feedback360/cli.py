@@ -17,6 +17,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(instruments_group)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(send_observer_reminders_command)
     app.cli.add_command(close_due_cycles_command)
     app.cli.add_command(refresh_cohort_reports_command)
     app.cli.add_command(import_users_command)
@@ -87,6 +88,19 @@ def send_reminders_command(on_day) -> None:  # type: ignore[no-untyped-def]
     db.session.commit()
     _deliver_now()
     click.echo(f"{sent} reminder(s) queued")
+
+
+@click.command("send-observer-reminders")
+@with_appcontext
+def send_observer_reminders_command() -> None:
+    """Remind observers who have not given written feedback (OBSERVER_REMINDER_GAP_DAYS apart,
+    at most OBSERVER_REMINDER_MAX times). Idempotent."""
+    from .services.written_feedback import send_reminders
+
+    sent = send_reminders()
+    db.session.commit()
+    _deliver_now()
+    click.echo(f"{sent} observer reminder(s) queued")
 
 
 @click.command("close-due-cycles")

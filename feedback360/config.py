@@ -130,6 +130,11 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         "ANSWER_RETENTION_DAYS": 365,
         "MAIL_RETENTION_DAYS": 30,
         "DEACTIVATED_ACCOUNT_RETENTION_DAYS": 730,
+        # Written feedback on an activity (services/written_feedback.py): how long an emailed
+        # observer's link works after the latest email, and the spacing and number of reminders.
+        "OBSERVER_LINK_MAX_AGE_DAYS": 30,
+        "OBSERVER_REMINDER_GAP_DAYS": 7,
+        "OBSERVER_REMINDER_MAX": 2,
         "INSTRUMENTS_DIR": str(Path(__file__).resolve().parent.parent / "instruments"),
         # Named in the privacy notice and accessibility statement (views/about.py): who the
         # data controller is, and where people write. The defaults suit the demo only.
@@ -161,7 +166,7 @@ def from_environment() -> dict[str, Any]:
         if os.environ.get(name):
             found[name] = _env_int(name, 0)
     for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_MINUTES", "AUDIT_RETENTION_DAYS",
-                 *DATA_RETENTION_SETTINGS):
+                 *DATA_RETENTION_SETTINGS, *OBSERVER_SETTINGS):
         if os.environ.get(name):
             found[name] = os.environ[name]  # checked, with a clear message, by ``load``
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "RATELIMIT_ENABLED"):
@@ -194,6 +199,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, A
     _settle_data_retention(settings)
     _settle_report_settings(settings)
     _settle_contact_settings(settings)
+    _settle_observer_settings(settings)
     if not settings.get("SECRET_KEY"):
         if profile == "production":
             raise ConfigurationError(
@@ -299,6 +305,30 @@ def _settle_data_retention(settings: dict[str, Any]) -> None:
             raise ConfigurationError(f"{name} must be 0 (keep) or a whole number of days from 1 "
                                      f"to 36500, not {value!r}")
         settings[name] = days
+
+
+# Each observer setting's range: whole numbers only.
+OBSERVER_SETTINGS = {"OBSERVER_LINK_MAX_AGE_DAYS": (1, 365), "OBSERVER_REMINDER_GAP_DAYS": (1, 90),
+                     "OBSERVER_REMINDER_MAX": (0, 10)}
+
+
+def _settle_observer_settings(settings: dict[str, Any]) -> None:
+    """The observer's link lifetime and reminders: a typo must not mail links that never work
+    or remind someone every day."""
+    for name, (low, high) in OBSERVER_SETTINGS.items():
+        value = settings[name]
+        number = int(value.strip()) if isinstance(value, str) and value.strip().isdigit() \
+            else value
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+            raise ConfigurationError(f"{name} must be a whole number from {low} to {high}, "
+                                     f"not {value!r}")
+        settings[name] = number
+    if settings["OBSERVER_REMINDER_MAX"] and settings["OBSERVER_REMINDER_GAP_DAYS"] \
+            >= settings["OBSERVER_LINK_MAX_AGE_DAYS"]:
+        # Each reminder carries a fresh link, but the first email's would die before it came.
+        raise ConfigurationError("OBSERVER_REMINDER_GAP_DAYS must be shorter than "
+                                 "OBSERVER_LINK_MAX_AGE_DAYS, or links expire before the "
+                                 "reminder arrives")
 
 
 def _settle_report_settings(settings: dict[str, Any]) -> None:

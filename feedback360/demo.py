@@ -13,8 +13,8 @@ import secrets
 from datetime import UTC, datetime
 
 from .demo_cycles import Spec, seed_demo_cycles
-from .demo_workplace import seed_workplaces
 from .demo_portfolio import seed_demo_portfolio
+from .demo_workplace import seed_workplaces
 from .extensions import db
 from .models import (
     CoachAssignment,

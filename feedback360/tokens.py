@@ -16,8 +16,9 @@ ACCOUNT_ACTIVATION = "account-activation"
 PASSWORD_RESET = "password-reset"  # noqa: S105 - a salt name, not a secret
 SURVEY_INVITATION = "survey-invitation"
 ROSTER_IMPORT = "roster-import"  # a previewed CSV file, posted back to confirm the import
+WRITTEN_FEEDBACK = "written-feedback"  # a named observer's link to one activity's feedback
 
-SALTS = (ACCOUNT_ACTIVATION, PASSWORD_RESET, SURVEY_INVITATION, ROSTER_IMPORT)
+SALTS = (ACCOUNT_ACTIVATION, PASSWORD_RESET, SURVEY_INVITATION, ROSTER_IMPORT, WRITTEN_FEEDBACK)
 
 
 class TokenInvalid(Exception):

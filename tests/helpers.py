@@ -450,7 +450,7 @@ def load_script(name: str) -> Any:
 # Routes anyone may use (sign-in, the rater's tokenised survey, static files, the privacy
 # notice, accessibility statement and contact page).
 PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/", "/privacy",
-                   "/accessibility", "/contact")
+                   "/accessibility", "/contact", "/o/", "/observer")
 
 
 def add_rater_responses(cycle: Any, groups: Sequence[str], comments: Sequence[str]) -> None:
@@ -493,3 +493,23 @@ def add_placement(trainee_id: int, started_on: Any, ended_on: Any = None, *,
     db.session.add(placement)
     db.session.flush()
     return placement
+def add_activity(trainee_id: int, title: str = "Chaired the departmental audit meeting",
+                 element_keys: Sequence[str] = ("self-awareness", "teams"), **fields: Any) -> Any:
+    """A leadership activity ("doing", a meeting) of the trainee, with CLCF elements; flushed
+    with the session, not committed."""
+    from datetime import date
+
+    from feedback360.extensions import db
+    from feedback360.models import Activity, ActivityElement
+    from feedback360.services import clcf_framework
+
+    elements = clcf_framework.elements_by_key()
+    values = {"kind": "doing", "category": "meeting", "started_on": date(2026, 3, 2),
+              "description": "I chaired the monthly audit meeting and agreed three actions.",
+              **fields}
+    activity = Activity(trainee_id=trainee_id, title=title, **values)
+    activity.elements = [ActivityElement(element_key=key, domain_key=elements[key].domain_key)
+                         for key in element_keys]
+    db.session.add(activity)
+    db.session.flush()
+    return activity

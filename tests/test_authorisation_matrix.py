@@ -11,11 +11,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import PUBLIC_PREFIXES, add_placement, add_rater_responses, csrf_token
+from helpers import (
+    PUBLIC_PREFIXES,
+    add_activity,
+    add_placement,
+    add_rater_responses,
+    csrf_token,
+)
 
 from feedback360.extensions import db
 from feedback360.instruments import snapshot
 from feedback360.models import (
+    ActivityFeedbackRequest,
     AffordanceAnswer,
     AffordanceResponse,
     CoachAssignment,
@@ -115,6 +122,11 @@ def world(app, make_user, make_cohort):
             instrument_version_id=snapshot(affordances.questionnaire()).id, comment="Frank",
             answers=[AffordanceAnswer(item_key="role-models", score=2)])
         db.session.add(answers)
+        activity = add_activity(trainee_b.id)
+        feedback_request = ActivityFeedbackRequest(
+            activity=activity, observer_name="Olu Observer", observer_email="olu@nhs.net",
+            element_keys=["teams"], token_nonce="0" * 32, status="sent")
+        db.session.add(feedback_request)
         db.session.commit()
         comment = db.session.scalars(db.select(Comment)).first()
         invitation = db.session.scalars(db.select(Invitation)).first()
@@ -125,7 +137,8 @@ def world(app, make_user, make_cohort):
                 "assignment_id": assignment_b.id, "opportunity_id": proposal.id,
                 "placement_id": placement.id,
                 "response_id": answers.id, "organisation_id": placement.site.organisation_id,
-                "site_id": placement.site_id}
+                "site_id": placement.site_id, "activity_id": activity.id,
+                "feedback_request_id": feedback_request.id}
 
 
 def routes(app):
@@ -195,6 +208,9 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("b@nhs.net", "/portfolio/placements/{placement_id}/edit"),
     ("admin@nhs.net", "/admin/users/{user_id}/placements/{placement_id}/edit"),
     ("admin@nhs.net", "/admin/organisations/{organisation_id}"),
+    ("b@nhs.net", "/activities/{activity_id}/written-feedback"),
+    ("b@nhs.net", "/activities/{activity_id}/written-feedback/new"),
+    ("x@nhs.net", "/activities/{activity_id}/written-feedback"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):
     client = client_for(app, login, who)

@@ -19,15 +19,15 @@ from datetime import date, timedelta
 from urllib.parse import quote
 
 import pytest
-from helpers import csrf_token, form_fields
+from helpers import add_activity, csrf_token, form_fields
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_authorisation_matrix import client_for, routes
 from test_authorisation_matrix import world as world  # the same objects, reused
 
 from feedback360.extensions import db
-from feedback360.models import FeedbackCycle, Invitation, User
-from feedback360.services import cycles, surveys
+from feedback360.models import ActivityFeedbackRequest, FeedbackCycle, Invitation, User
+from feedback360.services import cycles, surveys, written_feedback
 
 # The trainee is C, whose cycle (from the world's cohort launch) takes nominations; the coach
 # coaches B, whose released cycle has comments and goals; the visitor is answering D's survey.
@@ -66,9 +66,11 @@ def targets(app, world, login, make_user, role):
     client = client_for(app, login, email)
     if role == "visitor":
         assert client.get(trainee["survey_link"]).status_code == 302  # a rater's session
+        assert client.get(trainee["observer_link"]).status_code == 302  # an observer's too
     token = csrf_token(client.get("/auth/login" if email is None else "/",
                                   follow_redirects=True))
-    own = {**values, "cycle_id": _cycle_of(app, email)} if role == "trainee" else values
+    own = {**values, "cycle_id": _cycle_of(app, email),
+           "activity_id": trainee["c_activity_id"]} if role == "trainee" else values
     found = []
     for rule, method in routes(app):
         if rule.endpoint in SKIPPED:
@@ -120,8 +122,19 @@ def _trainee_with_launched_cycle(app, make_user):  # type: ignore[no-untyped-def
         db.session.commit()
         invitation = db.session.scalars(
             db.select(Invitation).where(Invitation.cycle_id == cycle.id)).first()
+        # D's activity awaits an observer's written feedback; C (the trainee role) has one too.
+        feedback = ActivityFeedbackRequest(
+            activity=add_activity(owner_id), observer_name="Olu Observer",
+            observer_email="olu@nhs.net", element_keys=["self-awareness"],
+            token_nonce="1" * 32, status="sent")
+        db.session.add(feedback)
+        c_activity = add_activity(db.session.scalar(
+            db.select(User.id).where(User.email == "c@nhs.net")))
+        db.session.commit()
         launched = {"cycle_id": cycle.id,
-                    "survey_link": f"/s/{surveys.survey_token(invitation)}"}
+                    "survey_link": f"/s/{surveys.survey_token(invitation)}",
+                    "observer_link": f"/o/{written_feedback.observer_token(feedback)}",
+                    "c_activity_id": c_activity.id}
         db.session.remove()
     return launched
 

@@ -13,6 +13,7 @@ PURPOSES = {
     "survey": ("/s/", tokens.SURVEY_INVITATION, {"i": 5, "n": "abc"}),
     "activation": ("/auth/activate/", tokens.ACCOUNT_ACTIVATION, {"uid": 7, "fp": "x" * 16}),
     "reset": ("/auth/reset-password/", tokens.PASSWORD_RESET, {"uid": 7, "fp": "y" * 16}),
+    "observer": ("/o/", tokens.WRITTEN_FEEDBACK, {"f": 3, "n": "def"}),
 }
 
 
@@ -99,7 +100,7 @@ def test_anything_on_a_token_route_is_redacted(app, path, expected):
 def test_token_routes_come_from_the_url_map(app):
     install_token_log_filter(app)  # every create_app calls it: idempotent
     assert set(app.extensions["token_log_redaction"]) >= {
-        "/s/<token>", "/auth/activate/<token>", "/auth/reset-password/<token>"}
+        "/s/<token>", "/auth/activate/<token>", "/auth/reset-password/<token>", "/o/<token>"}
     later = route_pattern("/reports/<int:cycle_id>/<token>/pdf")
     assert later is not None
     assert later.search("/reports/4/abc.def/pdf").group("token") == "abc.def"

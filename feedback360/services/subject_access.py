@@ -33,6 +33,7 @@ from ..models import (
     Response,
     User,
 )
+from . import written_feedback
 from .summaries import comments_for, report_for
 
 WHY_NO_ANSWERS = (
@@ -91,6 +92,10 @@ def export(email: str, *, by: User) -> SubjectAccess:
     if invitations:
         result.name = result.name or invitations[0].rater_name
         result.sections.update(_rater(invitations))
+    observed = written_feedback.held_about_observer(folded)
+    if observed:
+        result.name = result.name or str(observed[0]["observer_name"])
+        result.sections["written_feedback"] = observed
     mail = _mail(folded)
     if mail:
         result.sections["mail"] = mail
