@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import PUBLIC_PREFIXES, add_rater_responses, csrf_token
+from helpers import PUBLIC_PREFIXES, add_activity_with_feedback, add_rater_responses, csrf_token
 
 from feedback360.extensions import db
 from feedback360.models import (
@@ -22,9 +22,9 @@ from feedback360.models import (
     Invitation,
     User,
 )
-from feedback360.services import cohort_launches, cycles
+from feedback360.services import cohort_launches, cycles, letters
 
-ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
+ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle", "letters.mine"},
               "coach": {"coach.trainees"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
                         "admin.new_cohort", "admin.import_users", "admin.confirm_import",
@@ -44,7 +44,9 @@ ADMIN_MANAGED = {"admin.resend_activation", "admin.user", "admin.edit_user",
                  "cohort.launches", "cohort.progress", "cohort.add_to_launch", "cohort.remind",
                  "cohort_reports.report", "admin.trainee_cycles",
                  "admin.cycle_attributes_at_close",
-                 "cohort_reports.download"}
+                 "cohort_reports.download",
+                 # B's letters of achievement (a lead reaching B may issue, read and revoke)
+                 "letters.for_trainee", "letters.issue", "letters.download", "letters.revoke"}
 # Routes on a programme lead's own account (their programmes): B is a trainee, so 404 for the
 # admin too. A lead limited to programmes is walked over every route in test_lead_scope.py.
 LEAD_ACCOUNT = {"admin.user_programmes"}
@@ -84,6 +86,9 @@ def world(app, make_user, make_cohort):
         goal = DevelopmentGoal(cycle_id=cycle.id, author_id=trainee_b.id,
                                domain_key="managing-services", action="Chair a meeting")
         db.session.add(goal)
+        activity = add_activity_with_feedback(trainee_b.id, "B's chairing")
+        letter = letters.issue(owner, activity_ids=[activity.id], title="B's letter",
+                               citation="For chairing", by=db.session.get(User, coach_x.id))
         db.session.commit()
         comment = db.session.scalars(db.select(Comment)).first()
         invitation = db.session.scalars(db.select(Invitation)).first()
@@ -91,7 +96,8 @@ def world(app, make_user, make_cohort):
                 "handle": comment.handle,
                 "user_id": trainee_b.id, "page": 1, "n": 1, "token": "not-a-token",
                 "filename": "app.css", "cohort_id": cohort.id, "launch_id": launch.id,
-                "assignment_id": assignment_b.id}
+                "assignment_id": assignment_b.id, "letter_id": letter.id,
+                "code": letter.verification_code}
 
 
 def routes(app):
@@ -153,6 +159,9 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("x@nhs.net", "/coach/cycles/{cycle_id}/comments/{handle}/hide"),
     ("x@nhs.net", "/coach/cycles/{cycle_id}/nominees"),
     ("admin@nhs.net", "/cohorts/{cohort_id}/report"),
+    ("b@nhs.net", "/letters/{letter_id}/letter.pdf"),
+    ("x@nhs.net", "/trainees/{user_id}/letters/new"),
+    ("x@nhs.net", "/letters/{letter_id}/revoke"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):
     client = client_for(app, login, who)
