@@ -129,6 +129,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cohort_reports_bp)
     from .views.letters import bp as letters_bp
     app.register_blueprint(letters_bp)
+    from .views.evidence import bp as evidence_bp
+    app.register_blueprint(evidence_bp)
     from .config import DEMO_ORGANISATION
 
     if (app.config["FEEDBACK360_ENV"] == "production"

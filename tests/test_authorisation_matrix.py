@@ -24,7 +24,7 @@ from feedback360.models import (
 )
 from feedback360.services import cohort_launches, cycles, letters
 
-ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle", "letters.mine"},
+ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle", "letters.mine", "evidence.pack"},
               "coach": {"coach.trainees"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
                         "admin.new_cohort", "admin.import_users", "admin.confirm_import",

@@ -83,6 +83,20 @@ def may_revoke(user: User, letter: Letter) -> bool:
 
 # --- Reading -------------------------------------------------------------------------------------
 
+def letters_citing(trainee_id: int, activity_ids: Iterable[int]) -> dict[int, list[Letter]]:
+    """The trainee's letters still standing (not revoked), by each of ``activity_ids`` they
+    recognise."""
+    wanted = set(activity_ids)
+    found: dict[int, list[Letter]] = {activity_id: [] for activity_id in wanted}
+    for letter in reversed(letters_for(trainee_id)):  # oldest first
+        if letter.revoked_at is not None:
+            continue
+        for activity in letter.content.get("activities", []):
+            if activity.get("activity_id") in wanted:
+                found[activity["activity_id"]].append(letter)
+    return found
+
+
 def letters_for(trainee_id: int) -> list[Letter]:
     """The trainee's letters, newest first (revoked ones too, marked by ``revoked_at``)."""
     return list(db.session.scalars(
@@ -174,6 +188,7 @@ def _activity_content(activity: Activity) -> dict[str, object]:
                 "domain": found.domain_title if found else ""}
 
     return {
+        "activity_id": activity.id,  # which letters an evidence pack's activities carry
         "title": activity.title,
         "category": activity.category,
         "started_on": activity.started_on.isoformat(),
