@@ -60,11 +60,12 @@ def normalise_code(text: str | None) -> str | None:
 
 def may_issue(user: User, trainee: User | None) -> bool:
     """A coach of the trainee, or a programme lead whose programmes include the trainee's."""
-    if trainee is None or trainee.role != "trainee" or not user.is_authenticated:
+    role = getattr(user, "role", None)  # nobody signed in has none
+    if trainee is None or trainee.role != "trainee":
         return False
-    if user.role == "coach":
+    if role == "coach":
         return coaching.is_coach_of(user, trainee.id)
-    return user.role == "admin" and lead_scope.reaches_person(user, trainee)
+    return role == "admin" and lead_scope.reaches_person(user, trainee)
 
 
 def may_read(user: User, letter: Letter) -> bool:

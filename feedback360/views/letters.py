@@ -65,9 +65,13 @@ def letter_sections_context(trainee: User) -> dict[str, object]:
             "may_issue_letter": letters.may_issue(current_user, trainee)}
 
 
-bp.record_once(lambda state: state.app.jinja_env.globals.update(
-    letters_section=letter_sections_context,
-    letter_may_revoke=lambda letter: letters.may_revoke(current_user, letter)))
+def _register(state) -> None:  # type: ignore[no-untyped-def]
+    state.app.jinja_env.globals.update(
+        letters_section=letter_sections_context,
+        letter_may_revoke=lambda letter: letters.may_revoke(current_user, letter))
+
+
+bp.record_once(_register)
 
 
 # --- Lists ---------------------------------------------------------------------------------------
