@@ -16,7 +16,7 @@ from helpers import add_activity_with_feedback, add_rater_responses, audit_event
 from pypdf import PdfReader
 
 from feedback360.extensions import db
-from feedback360.models import CoachAssignment, Comment, FeedbackCycle, User
+from feedback360.models import CoachAssignment, Comment, FeedbackCycle, Response, User
 from feedback360.services import cycles, letters
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "docs"
@@ -54,7 +54,9 @@ def world(app, make_user):
         db.session.add(CoachAssignment(coach_id=coach.id, trainee_id=trainee.id))
         released = released_cycle(owner, coach.id)
         closed = released_cycle(owner, coach.id, release=False)
-        comment = db.session.scalar(db.select(Comment).where(Comment.text == HIDDEN))
+        comment = db.session.scalars(
+            db.select(Comment).join(Response, Response.id == Comment.response_id)
+            .where(Comment.text == HIDDEN, Response.cycle_id == released)).one()
         comment.hidden_at, comment.hidden_reason = datetime.now(UTC), "Names a colleague"
         given = add_activity_with_feedback(trainee.id, "Chaired the audit meeting")
         pending = add_activity_with_feedback(trainee.id, "Interview panel", status="sent",
