@@ -29,9 +29,11 @@ def world(app, make_user, make_cohort):
     make_user("yas@nhs.net", role="coach", name="Yas Coach")
     make_user("ada@nhs.net", role="admin", name="Ada Lead")
     scoped = make_user("lee@nhs.net", role="admin", name="Lee Lead")
+    ours = make_user("sam@nhs.net", role="admin", name="Sam Lead")
     with app.app_context():
         db.session.add(CoachAssignment(coach_id=coach.id, trainee_id=trainee.id))
         db.session.add(LeadProgramme(user_id=scoped.id, programme="Foundation Programme"))
+        db.session.add(LeadProgramme(user_id=ours.id, programme="scientist training programme"))
         given = add_activity_with_feedback(trainee.id, "Chaired the regional audit meeting")
         pending = add_activity_with_feedback(trainee.id, "Sat on an interview panel",
                                              status="sent")
@@ -121,6 +123,7 @@ def test_a_letter_needs_activities_with_feedback_a_title_and_a_citation(
 @pytest.mark.parametrize(("email", "status"), [
     ("xan@nhs.net", 200),  # the trainee's coach
     ("ada@nhs.net", 200),  # a lead of every programme
+    ("sam@nhs.net", 200),  # a lead of the trainee's programme
     ("yas@nhs.net", 404),  # another trainee's coach
     ("lee@nhs.net", 404),  # a lead of another programme
     ("ann@nhs.net", 403),  # a trainee
