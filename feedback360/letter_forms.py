@@ -1,8 +1,8 @@
-"""Forms for letters of achievement, their verification and the evidence pack (issue 13)."""
+"""Forms for letters of achievement and their public verification (issue 13, point 5)."""
 
 from __future__ import annotations
 
-from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from .text_input import Form
@@ -21,8 +21,3 @@ class VerifyForm(Form):
     code = StringField("Verification code", validators=[Length(max=64, message=(
         "A verification code is 12 letters and numbers, such as K7QF-3MZP-XR9A"))])
 
-
-class EvidencePackForm(Form):
-    # Checked by the view against the trainee's own released cycles and activities.
-    cycle_id = SelectField("Released 360 report", validate_choice=False)
-    activity_ids = SelectMultipleField("Activities", coerce=int, validate_choice=False)
