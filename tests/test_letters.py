@@ -237,3 +237,13 @@ def test_codes_are_random_unambiguous_and_normalised():
     for text in ("", None, "K7QF-3MZP-XR9", "K7QF-3MZP-XR9AA", "K7QO-3MZP-XR9A", "x" * 500,
                  "K7QF\x003MZP-XR9A"):
         assert letters.normalise_code(text) is None, text
+
+
+def test_both_ways_of_checking_a_code_share_one_rate_limit(make_app):
+    client = make_app(RATELIMIT_ENABLED=True, VERIFY_RATE_LIMIT="3 per minute").test_client()
+    token = csrf_token(client.get("/verify"))
+    statuses = [client.post("/verify", data={"code": "K7QF-3MZP-XR9A", "csrf_token": token})
+                .status_code, client.get("/verify/K7QF-3MZP-XR9B").status_code,
+                client.post("/verify", data={"code": "K7QF-3MZP-XR9C", "csrf_token": token})
+                .status_code, client.get("/verify/K7QF-3MZP-XR9D").status_code]
+    assert statuses == [200, 200, 200, 429]
