@@ -138,6 +138,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(observer_bp)
     from .views.written_feedback import bp as written_feedback_bp
     app.register_blueprint(written_feedback_bp)
+    from .views.letters import bp as letters_bp
+    app.register_blueprint(letters_bp)
+    from .views.evidence import bp as evidence_bp
+    app.register_blueprint(evidence_bp)
     from .config import DEMO_ORGANISATION
 
     if (app.config["FEEDBACK360_ENV"] == "production"

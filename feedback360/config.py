@@ -88,6 +88,8 @@ def defaults(instance_path: str, profile: str) -> dict[str, Any]:
         # RATELIMIT_STORAGE_URI, so shared by every worker and server (account_throttle.py).
         "LOGIN_ACCOUNT_LIMIT": "5 per 15 minutes",
         "RESET_ACCOUNT_LIMIT": "3 per hour",
+        # Per client address, on checks of a letter of achievement's code (views/letters.py).
+        "VERIFY_RATE_LIMIT": "20 per minute;200 per hour",
         # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host: with 0 the
         # socket address is the client; with n, the n-th address from the right (ProxyFix).
         "TRUSTED_PROXIES": 0,
@@ -151,6 +153,7 @@ def from_environment() -> dict[str, Any]:
                  "MAIL_DEFAULT_SENDER", "MAIL_BACKEND", "RATELIMIT_STORAGE_URI",
                  "SERVER_BASE_URL", "INSTRUMENTS_DIR", "LOGIN_RATE_LIMIT", "RESET_RATE_LIMIT",
                  "LOGIN_ACCOUNT_LIMIT", "RESET_ACCOUNT_LIMIT", "RATER_EMAIL_DOMAINS",
+                 "VERIFY_RATE_LIMIT",
                  "TRUSTED_PROXIES", "BLIND_SPOT_THRESHOLD", "ORGANISATION_NAME",
                  "DATA_PROTECTION_CONTACT", "CONTACT_EMAIL", "TWO_FACTOR_REQUIRED_ROLES"):
         if os.environ.get(name):
@@ -258,7 +261,7 @@ def _settle_throttle_settings(settings: dict[str, Any]) -> None:
         settings.setdefault("RATELIMIT_STORAGE_OPTIONS",
                             {"socket_connect_timeout": 1, "socket_timeout": 1})
     for name in ("LOGIN_ACCOUNT_LIMIT", "RESET_ACCOUNT_LIMIT", "LOGIN_RATE_LIMIT",
-                 "RESET_RATE_LIMIT"):
+                 "RESET_RATE_LIMIT", "VERIFY_RATE_LIMIT"):
         try:
             if not parse_many(settings[name]):
                 raise ValueError

@@ -36,9 +36,16 @@ def format_date(value: date | datetime | None) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
+def format_iso_date(value: str | None) -> str:
+    """A date kept as ISO text (a letter's frozen content, an evidence pack), as pages write
+    dates."""
+    return format_date(date.fromisoformat(value)) if value else ""
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["iso_date"] = format_iso_date
     app.jinja_env.filters["role_name"] = role_name
 
     @app.context_processor

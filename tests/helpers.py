@@ -450,7 +450,7 @@ def load_script(name: str) -> Any:
 # Routes anyone may use (sign-in, the rater's tokenised survey, static files, the privacy
 # notice, accessibility statement and contact page).
 PUBLIC_PREFIXES = ("/auth/", "/s/", "/survey", "/static/", "/assets/", "/privacy",
-                   "/accessibility", "/contact", "/o/", "/observer")
+                   "/accessibility", "/contact", "/o/", "/observer", "/verify")
 
 
 def add_rater_responses(cycle: Any, groups: Sequence[str], comments: Sequence[str]) -> None:
@@ -493,6 +493,8 @@ def add_placement(trainee_id: int, started_on: Any, ended_on: Any = None, *,
     db.session.add(placement)
     db.session.flush()
     return placement
+
+
 def add_activity(trainee_id: int, title: str = "Chaired the departmental audit meeting",
                  element_keys: Sequence[str] = ("self-awareness", "teams"), **fields: Any) -> Any:
     """A leadership activity ("doing", a meeting) of the trainee, with CLCF elements; flushed
@@ -510,6 +512,36 @@ def add_activity(trainee_id: int, title: str = "Chaired the departmental audit m
     activity = Activity(trainee_id=trainee_id, title=title, **values)
     activity.elements = [ActivityElement(element_key=key, domain_key=elements[key].domain_key)
                          for key in element_keys]
+    db.session.add(activity)
+    db.session.flush()
+    return activity
+
+
+def add_activity_with_feedback(trainee_id: int, title: str, *, observer: str = "Olu Observer",
+                               overall: str = "Chaired calmly and kept to time.",
+                               element_text: str = "Listened to every member of the panel.",
+                               started_on: Any = None, status: str = "given") -> Any:
+    """A "doing" activity of the trainee with one written feedback request in ``status``
+    (given: with an overall comment and an answer for its one element), written straight to
+    the tables; flushed with the session, not committed. Returns the activity."""
+    from datetime import UTC, date, datetime
+
+    from feedback360.extensions import db
+    from feedback360.models import Activity, ActivityElement, ActivityFeedbackRequest
+
+    element = ("relationships", "working-with-others")
+    activity = Activity(trainee_id=trainee_id, kind="doing", category="chairing", title=title,
+                        description=f"What I did: {title}",
+                        started_on=started_on or date(2026, 3, 2), hours=3,
+                        went_well="Kept to time", do_differently="Circulate papers sooner")
+    activity.elements = [ActivityElement(element_key=element[0], domain_key=element[1])]
+    given = status == "given"
+    activity.feedback_requests = [ActivityFeedbackRequest(
+        observer_name=observer, observer_email=f"{observer.split()[0].lower()}@nhs.net",
+        observer_role="Consultant clinical scientist", element_keys=[element[0]],
+        token_nonce="n" * 32, status=status,
+        answers={element[0]: element_text} if given else {}, overall=overall if given else "",
+        given_at=datetime(2026, 3, 9, 12, tzinfo=UTC) if given else None)]
     db.session.add(activity)
     db.session.flush()
     return activity

@@ -14,6 +14,7 @@ import pytest
 from helpers import (
     PUBLIC_PREFIXES,
     add_activity,
+    add_activity_with_feedback,
     add_placement,
     add_rater_responses,
     csrf_token,
@@ -34,12 +35,13 @@ from feedback360.models import (
     OpportunityElement,
     User,
 )
-from feedback360.services import affordances, cohort_launches, cycles
+from feedback360.services import affordances, cohort_launches, cycles, letters
 
 ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle", "opportunities.browse",
                           "opportunities.propose", "opportunities.proposals",
                           "workplace.placements_page", "workplace.new_placement",
-                          "workplace.answer", "portfolio.mine"},
+                          "workplace.answer", "portfolio.mine", "letters.mine",
+                          "evidence.pack"},
               "coach": {"coach.trainees", "opportunities.browse"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
                         "admin.new_cohort", "admin.import_users", "admin.confirm_import",
@@ -70,7 +72,9 @@ ADMIN_MANAGED = {"admin.resend_activation", "admin.user", "admin.edit_user",
                  "admin.organisation", "admin.edit_organisation", "admin.delete_organisation",
                  "admin.new_site", "admin.edit_site", "admin.delete_site",
                  "admin.trainee_placements", "admin.new_trainee_placement",
-                 "admin.edit_trainee_placement"}
+                 "admin.edit_trainee_placement",
+                 # B's letters of achievement (a lead reaching B may issue, read and revoke)
+                 "letters.for_trainee", "letters.issue", "letters.download", "letters.revoke"}
 # Routes on a programme lead's own account (their programmes): B is a trainee, so 404 for the
 # admin too. A lead limited to programmes is walked over every route in test_lead_scope.py.
 LEAD_ACCOUNT = {"admin.user_programmes"}
@@ -127,6 +131,9 @@ def world(app, make_user, make_cohort):
             activity=activity, observer_name="Olu Observer", observer_email="olu@nhs.net",
             element_keys=["teams"], token_nonce="0" * 32, status="sent")
         db.session.add(feedback_request)
+        chairing = add_activity_with_feedback(trainee_b.id, "B's chairing")
+        letter = letters.issue(owner, activity_ids=[chairing.id], title="B's letter",
+                               citation="For chairing", by=db.session.get(User, coach_x.id))
         db.session.commit()
         comment = db.session.scalars(db.select(Comment)).first()
         invitation = db.session.scalars(db.select(Invitation)).first()
@@ -138,7 +145,8 @@ def world(app, make_user, make_cohort):
                 "placement_id": placement.id,
                 "response_id": answers.id, "organisation_id": placement.site.organisation_id,
                 "site_id": placement.site_id, "activity_id": activity.id,
-                "feedback_request_id": feedback_request.id}
+                "feedback_request_id": feedback_request.id, "letter_id": letter.id,
+                "code": letter.verification_code}
 
 
 def routes(app):
@@ -211,6 +219,9 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("b@nhs.net", "/activities/{activity_id}/written-feedback"),
     ("b@nhs.net", "/activities/{activity_id}/written-feedback/new"),
     ("x@nhs.net", "/activities/{activity_id}/written-feedback"),
+    ("b@nhs.net", "/letters/{letter_id}/letter.pdf"),
+    ("x@nhs.net", "/trainees/{user_id}/letters/new"),
+    ("x@nhs.net", "/letters/{letter_id}/revoke"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):
     client = client_for(app, login, who)

@@ -9,10 +9,11 @@ from helpers import csrf_token
 @pytest.mark.parametrize(("path", "data"), [
     ("/auth/login", {"email": "someone@nhs.net", "password": "wrong password"}),
     ("/auth/forgot-password", {"email": "someone@nhs.net"}),
+    ("/verify", {"code": "K7QF-3MZP-XR9A"}),
 ])
 def test_repeated_attempts_get_a_429_page(make_app, path, data):
     app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute",
-                   RESET_RATE_LIMIT="3 per minute")
+                   RESET_RATE_LIMIT="3 per minute", VERIFY_RATE_LIMIT="3 per minute")
     client = app.test_client()
     token = csrf_token(client.get(path).text)
     statuses = [client.post(path, data={**data, "csrf_token": token}).status_code

@@ -98,7 +98,7 @@ def test_trusted_proxies_must_be_a_small_whole_number(app_config, tmp_path, hops
 
 
 @pytest.mark.parametrize("name", ["LOGIN_ACCOUNT_LIMIT", "RESET_ACCOUNT_LIMIT",
-                                  "LOGIN_RATE_LIMIT"])
+                                  "LOGIN_RATE_LIMIT", "VERIFY_RATE_LIMIT"])
 def test_a_limit_that_does_not_parse_stops_the_app_starting(app_config, tmp_path, name):
     with pytest.raises(ConfigurationError, match=name):
         create_app({**app_config, "INSTANCE_PATH": str(tmp_path), name: "five a minute"})
