@@ -1,0 +1,195 @@
+"""Workplace affordances in the cohort report (issue 14, point 3), through the service and the
+real report page and exports.
+
+Twelve trainees of one cohort: six in Cardiology at Leeds General (Cardiac Science), five in the
+Genomics laboratory at York Hospital and one in York's Audiology department. Leeds rates its
+placement low, York high. Each trainee has two scored 360 cycles (January and July) with the
+placement in between; affordances answers are rows written directly, on a questionnaire snapshot
+of our own (the workplace part owns the real questionnaire and its forms).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, date, datetime
+
+import openpyxl
+import pandas as pd
+import pytest
+import time_machine
+from test_cohort_report_views import closed_cycle
+from test_reports import text_of
+
+from feedback360.extensions import db
+from feedback360.models import (
+    Activity,
+    AffordanceAnswer,
+    AffordanceResponse,
+    InstrumentVersion,
+    Organisation,
+    Placement,
+    Site,
+)
+from feedback360.services.affordance_reports import affordance_section
+from feedback360.services.cohort_reports import analysis
+
+ITEMS = {"department_leadership": "Quality of leadership in the department",
+         "supervisor_engagement": "Supervisor's engagement with leadership development",
+         "protected_time": "Protected time for leadership"}
+DEFINITION = {"key": "affordances", "version": 1, "title": "Workplace affordances",
+              "scale": {"min": 1, "max": 5},
+              "items": [{"key": key, "text": text} for key, text in ITEMS.items()]}
+# (site, department, specialty, scores per item: None is "does not apply", activities)
+PEOPLE = ([("Leeds General", "Cardiology", "Cardiac Science", (2, 1, 2), 1)] * 5
+          + [("Leeds General", "Cardiology", "Cardiac Science", (2, 2, None), 0)]
+          + [("York Hospital", "Genomics laboratory", "Genomics", (5, 4, 4), 3)] * 5
+          + [("York Hospital", "Audiology", "Audiology", (4, 5, 5), 2)])
+
+
+@pytest.fixture
+def workplace(app, make_cohort, make_user):
+    cohort = make_cohort("STP 2026 cohort", intake_year=2026)
+    trainees = [make_user(f"t{n}@nhs.net", cohort=cohort) for n in range(len(PEOPLE))]
+    with app.app_context():
+        organisation = Organisation(name="North Trust")
+        sites = {name: Site(organisation=organisation, name=name)
+                 for name in ("Leeds General", "York Hospital")}
+        snapshot = InstrumentVersion(key="affordances", version=1, sha256="a" * 64,
+                                     title="Workplace affordances", definition=DEFINITION)
+        db.session.add_all([organisation, snapshot, *sites.values()])
+        for trainee, (site, department, specialty, scores, logged) in zip(
+                trainees, PEOPLE, strict=True):
+            placement = Placement(trainee_id=trainee.id, site=sites[site], department=department,
+                                  specialty=specialty, started_on=date(2026, 2, 1))
+            response = AffordanceResponse(
+                trainee_id=trainee.id, placement=placement, instrument_version=snapshot,
+                submitted_at=datetime(2026, 3, 1, tzinfo=UTC),
+                answers=[AffordanceAnswer(item_key=key, score=score)
+                         for key, score in zip(ITEMS, scores, strict=True)])
+            db.session.add_all([placement, response])
+            db.session.add_all([Activity(trainee_id=trainee.id, kind="education",
+                                         category="course", title=f"Course {a}",
+                                         started_on=date(2026, 3, 1), placement=placement)
+                                for a in range(logged)])
+        db.session.commit()
+    return {"id": cohort.id, "trainee_ids": [t.id for t in trainees]}
+
+
+@pytest.fixture
+def cycles(app, workplace):
+    """Two scored cycles each, in January and July, either side of the placement."""
+    for when, shift in ((datetime(2026, 1, 10, 9, tzinfo=UTC), lambda n: 0),
+                        # Leeds trainees' colleagues rate them lower in July, York's higher
+                        (datetime(2026, 7, 10, 9, tzinfo=UTC), lambda n: 4 if n < 6 else 1)):
+        with time_machine.travel(when, tick=False):
+            for n, trainee_id in enumerate(workplace["trainee_ids"]):
+                closed_cycle(app, trainee_id, n + shift(n))
+    return workplace
+
+
+@pytest.fixture
+def lead(app, make_user, login):
+    client = app.test_client()
+    assert login(client, make_user("lead@nhs.net", role="admin")).status_code == 302
+    return client
+
+
+def section(app, cohort_id: int):
+    with app.app_context():
+        audited = analysis(cohort_id)
+        return affordance_section(cohort_id, audited.instrument if audited else None)
+
+
+def groups(figures, dimension: str) -> dict[str, object]:
+    [breakdown] = [b for b in figures.breakdowns if b.dimension == dimension]
+    return {g.label: g for g in breakdown.groups}
+
+
+def test_affordances_by_site_department_and_specialty_hide_small_groups(app, workplace):
+    figures = section(app, workplace["id"]).figures
+    total = figures.total.items
+    assert total["overall"].n == 12
+    # one trainee's "does not apply": protected time's 11 would be the 12 less that trainee
+    assert total["protected_time"] is None
+    assert total["department_leadership"].mean == pytest.approx((2 * 6 + 5 * 5 + 4) / 12)
+    assert total["department_leadership"].bands == (6, 0, 6)  # thirds of the 1 to 5 scale
+    sites = groups(figures, "site")
+    assert sites["Leeds General"].n == 6 and sites["York Hospital"].n == 6
+    assert sites["Leeds General"].items["overall"].mean == pytest.approx(
+        (5 * (5 / 3) + 2) / 6)
+    departments = groups(figures, "unit")
+    assert departments["Cardiology, Leeds General"].n == 6  # the same six as Leeds
+    # Audiology is one trainee; Genomics would be York less that one trainee
+    assert departments["Audiology, York Hospital"].n is None
+    assert departments["Genomics laboratory, York Hospital"].n is None
+    specialties = groups(figures, "specialty")
+    assert specialties["Cardiac Science"].n == 6
+    assert specialties["Genomics"].n is None and specialties["Audiology"].n is None
+    assert sites["Leeds General"].items["protected_time"] is None
+    assert sites["York Hospital"].items["protected_time"].n == 6
+
+
+def test_the_weakest_site_is_named_with_its_publishable_departments(app, workplace):
+    [weakest] = section(app, workplace["id"]).figures.weakest  # York is above the average
+    assert (weakest.label, weakest.n) == ("Leeds General", 6)
+    assert weakest.weakest_item == (ITEMS["supervisor_engagement"], pytest.approx(7 / 6))
+    assert [label for label, _, _ in weakest.departments] == ["Cardiology, Leeds General"]
+
+
+def test_activities_per_trainee_in_their_current_placement(app, workplace):
+    figures = section(app, workplace["id"]).figures
+    total = figures.total.activities
+    assert (total.n, total.per_trainee, total.with_any) == (12, pytest.approx(22 / 12), 11)
+    leeds = groups(figures, "site")["Leeds General"].activities
+    assert (leeds.n, leeds.per_trainee, leeds.with_any) == (6, pytest.approx(5 / 6), 5)
+    assert groups(figures, "unit")["Audiology, York Hospital"].activities is None
+
+
+def test_the_change_in_scores_is_grouped_by_the_placement_in_between(app, cycles):
+    change = section(app, cycles["id"]).change
+    low, middle, high = change.groups
+    assert (low.n, middle.n, high.n, change.total.n) == (6, None, 6, 12)
+    for group in (low, high, change.total):
+        for interval in group.changes.values():
+            assert interval.low <= interval.mean <= interval.high
+    assert [key for key in low.changes] == ["overall", *(key for key, _ in change.domains)]
+    assert len(change.domains) == 5
+
+
+def test_no_affordances_section_without_answers(app, lead, make_cohort, make_user):
+    cohort = make_cohort("Empty cohort")
+    make_user("alone@nhs.net", cohort=cohort)
+    page = lead.get(f"/cohorts/{cohort.id}/report")
+    assert page.status_code == 200 and "Workplace affordances" not in page.text
+    assert section(app, cohort.id).figures is None
+
+
+def test_the_report_page_and_its_exports_show_the_affordances(lead, cycles):
+    page = lead.get(f"/cohorts/{cycles['id']}/report")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "Workplace affordances" in text
+    weakest = text.split("Where affordances are weakest")[1].split("Each affordance")[0]
+    assert "Leeds General : average 1.72 from 6 trainees" in weakest
+    assert "York" not in weakest
+    assert "This is an association, not a cause" in text
+    assert "Change in 360 scores against affordances" in text
+    cells = re.findall(r"<span>([^<]*)</span></th>", page.text)
+    assert "Audiology, York Hospital" in cells
+    # the hidden department's row says so, with no number
+    row = page.text.split("<span>Audiology, York Hospital</span></th>")[1].split("</tr>")[0]
+    assert "Not shown" in row and not re.search(r"<span>\d", row)
+    # and the exports carry the same figures, hidden ones in words
+    url = f"/cohorts/{cycles['id']}/report/download?file=aggregates&format="
+    book = openpyxl.load_workbook(io.BytesIO(lead.get(url + "xlsx").data))
+    assert {"Affordances", "Activities", "Change by affordance"} <= set(book.sheetnames)
+    rows = pd.read_csv(io.BytesIO(lead.get(url + "csv").data))
+    figures = rows[rows["Section"] == "Affordances"].set_index(["Row", "Measure"])["Value"]
+    overall = "All affordances (each trainee's average)"
+    assert figures["Site: Leeds General", f"{overall}: Trainees"] == "6"
+    assert float(figures["Site: Leeds General", f"{overall}: Average"]) == pytest.approx(
+        1.7222, abs=1e-4)
+    assert figures["Department: Audiology, York Hospital", f"{overall}: Trainees"] == "Not shown"
+    change = rows[rows["Section"] == "Change by affordance"].set_index(["Row", "Measure"])
+    assert change.loc[("All trainees with two scored cycles", "Trainees"), "Value"] == "12"
