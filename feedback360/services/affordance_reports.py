@@ -155,7 +155,7 @@ def _answers(response_ids: list[int]) -> pd.DataFrame:
 
 
 def _activities(trainees: list[int]) -> pd.DataFrame:
-    """Activities (done and education) with the placement they were logged against."""
+    """Activities (done and education), with the placement they were logged against if any."""
     columns = ["trainee_id", "placement_id", "started_on"]
     return _concat([frame_of(
         db.select(Activity.trainee_id, Activity.placement_id, Activity.started_on)
@@ -253,8 +253,8 @@ def _build(placements: pd.DataFrame, responses: pd.DataFrame, answers: pd.DataFr
                .drop_duplicates("trainee_id", keep="last"))
     current = current[["placement_id", "trainee_id"]].merge(
         placed[["placement_id", "site", "unit", "specialty"]], on="placement_id")
-    logged = activities.dropna(subset=["placement_id"]).groupby("placement_id").size()
-    current["activities"] = current["placement_id"].map(logged).fillna(0).astype(int)
+    current["activities"] = _logged_in(current.merge(
+        placements[["placement_id", "started_on", "ended_on"]], on="placement_id"), activities)
     figures = build_figures(
         latest[["trainee_id", "response_id", "site", "unit", "specialty"]], answers,
         current[["trainee_id", "site", "unit", "specialty", "activities"]], items, scale,
@@ -262,6 +262,21 @@ def _build(placements: pd.DataFrame, responses: pd.DataFrame, answers: pd.DataFr
     pairs = _pairs(placements, responses, answers, cycles, [key for key, _ in domains])
     change = build_change(pairs, domains, scale, min_trainees) if domains else None
     return AffordanceSection(figures, change)
+
+
+def _logged_in(current: pd.DataFrame, activities: pd.DataFrame) -> list[int]:
+    """How many activities each of these placements has: those logged against it, and those
+    its trainee logged against no placement that began while it lasted."""
+    linked = activities.dropna(subset=["placement_id"]).groupby("placement_id").size()
+    loose = activities[activities["placement_id"].isna()].merge(
+        current[["trainee_id", "placement_id", "started_on", "ended_on"]], on="trainee_id",
+        suffixes=("", "_placement"))
+    began = loose["started_on"].map(_day)
+    within = [start <= day and (end is None or day <= end) for day, start, end in zip(
+        began, loose["started_on_placement"].map(_day), loose["ended_on"].map(_day),
+        strict=True)]
+    unlinked = loose.loc[within, "placement_id_placement"].value_counts() if len(loose) else {}
+    return [int(linked.get(p, 0)) + int(unlinked.get(p, 0)) for p in current["placement_id"]]
 
 
 def _labelled(placements: pd.DataFrame) -> pd.DataFrame:
