@@ -18,8 +18,11 @@ def _scale(figures: AffordanceFigures) -> str:
     return f"scale {figures.scale.min} to {figures.scale.max}"
 
 
-def _mean(stats: ItemStats | None) -> str:
-    return _number(stats.mean) if stats is not None else HIDDEN
+def _mean(stats: ItemStats | None, n: int | None = None) -> str:
+    """The average; with its own n when that is not the group's (some said "does not apply")."""
+    if stats is None:
+        return HIDDEN
+    return _number(stats.mean) + (f" ({stats.n} trainees)" if stats.n != n else "")
 
 
 def items_table(figures: AffordanceFigures) -> Table:
@@ -39,7 +42,7 @@ def breakdown_tables(figures: AffordanceFigures) -> list[Table]:
             f"Average of each affordance by {breakdown.title.lower()} ({_scale(figures)})",
             [breakdown.title, "Trainees", *(item.title for item in figures.columns)],
             [[group.label, str(group.n) if group.n is not None else HIDDEN,
-              *(_mean(group.items.get(item.key)) for item in figures.columns)]
+              *(_mean(group.items.get(item.key), group.n) for item in figures.columns)]
              for group in breakdown.groups]))
     return tables
 
