@@ -86,7 +86,7 @@ def workplace(app, make_cohort, make_user):
 @pytest.fixture
 def cycles(app, workplace):
     """Two scored cycles each, in January and July, either side of the placement; in July
-    colleagues rate Leeds trainees 0.3 to 0.55 lower on every domain, York's -0.05 to 0.2 higher
+    colleagues rate Leeds trainees 0.3 to 0.55 lower on every domain, York's from 0.05 lower to 0.2 higher
     (the stored domain scores moved by hand: every cycle's raters answer alike)."""
     for when in (datetime(2026, 1, 10, 9, tzinfo=UTC), datetime(2026, 7, 10, 9, tzinfo=UTC)):
         with time_machine.travel(when, tick=False):
