@@ -169,12 +169,13 @@ def per_trainee_scores(responses: pd.DataFrame, answers: pd.DataFrame,
 
 def build_figures(responses: pd.DataFrame, answers: pd.DataFrame, activities: pd.DataFrame,
                   items: Sequence[Item], scale: Scale, labels: Mapping[str, Mapping[str, str]],
-                  site_of_unit: Mapping[str, str], min_trainees: int) -> AffordanceFigures:
+                  units: Mapping[str, tuple[str, str]], min_trainees: int
+                  ) -> AffordanceFigures:
     """``responses``: each trainee's latest affordances response (trainee_id, response_id,
     site, unit, specialty: the placement it is about); ``answers``: response_id, item, score
     (NaN for "does not apply"); ``activities``: each trainee's latest placement (trainee_id,
     site, unit, specialty, activities: how many they logged in it); ``labels``: per dimension,
-    each key's label; ``site_of_unit``: each department's site key."""
+    each key's label; ``units``: each department's (site key, name)."""
     frame, choice = audit_frame(responses, answers, activities, items)
     admitted = admitted_cells(frame, dimensions=DIMENSIONS, choices=len(choice),
                               min_trainees=min_trainees, max_fixed=1)
@@ -220,10 +221,10 @@ def build_figures(responses: pd.DataFrame, answers: pd.DataFrame, activities: pd
         breakdowns.append(Breakdown(dimension, DIMENSION_TITLES[dimension], tuple(groups)))
     figures = AffordanceFigures(min_trainees, scale, tuple(items), total, tuple(breakdowns), ())
     return AffordanceFigures(min_trainees, scale, tuple(items), total, tuple(breakdowns),
-                             weakest_sites(figures, site_of_unit))
+                             weakest_sites(figures, units))
 
 
-def weakest_sites(figures: AffordanceFigures, site_of_unit: Mapping[str, str]
+def weakest_sites(figures: AffordanceFigures, units: Mapping[str, tuple[str, str]]
                   ) -> tuple[WeakSite, ...]:
     """The shown sites whose overall affordance is below the whole selection's, lowest first
     (at most :data:`WEAKEST_SITES`), each with its lowest shown item and shown departments."""
@@ -243,9 +244,9 @@ def weakest_sites(figures: AffordanceFigures, site_of_unit: Mapping[str, str]
         items = [(titles[k], s.mean) for k, s in site.items.items()
                  if k != OVERALL and s is not None]
         departments = sorted(
-            ((g.label, g.items[OVERALL].n, g.items[OVERALL].mean)  # type: ignore[union-attr]
+            ((units[g.key][1], g.items[OVERALL].n, g.items[OVERALL].mean)  # type: ignore[union-attr]
              for g in by["unit"].groups if g.items.get(OVERALL) is not None
-             and site_of_unit.get(g.key) == site.key),
+             and g.key in units and units[g.key][0] == site.key),
             key=lambda d: (d[2], d[0]))
         overall = site.items[OVERALL]
         assert overall is not None

@@ -258,7 +258,8 @@ def _build(placements: pd.DataFrame, responses: pd.DataFrame, answers: pd.DataFr
     figures = build_figures(
         latest[["trainee_id", "response_id", "site", "unit", "specialty"]], answers,
         current[["trainee_id", "site", "unit", "specialty", "activities"]], items, scale,
-        _labels(placed), dict(zip(placed["unit"], placed["site"], strict=False)), min_trainees)
+        _labels(placed), {row.unit: (row.site, row.department)
+                          for row in placed.itertuples(index=False)}, min_trainees)
     pairs = _pairs(placements, responses, answers, cycles, [key for key, _ in domains])
     change = build_change(pairs, domains, scale, min_trainees) if domains else None
     return AffordanceSection(figures, change)
