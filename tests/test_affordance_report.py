@@ -35,9 +35,10 @@ from feedback360.models import (
 from feedback360.services.affordance_reports import affordance_section
 from feedback360.services.cohort_reports import analysis
 
-ITEMS = {"department_leadership": "Quality of leadership in the department",
-         "supervisor_engagement": "Supervisor's engagement with leadership development",
-         "protected_time": "Protected time for leadership"}
+# keyed and worded as the affordances questionnaire is: no titles, so headings are the keys
+ITEMS = {"departmental-leadership": "The department is well led.",
+         "supervisor-engagement": "My supervisor takes an active interest in my leadership.",
+         "protected-time": "I have protected time for leadership activities and learning."}
 DEFINITION = {"key": "affordances", "version": 1, "title": "Workplace affordances",
               "scale": {"min": 1, "max": 5},
               "items": [{"key": key, "text": text} for key, text in ITEMS.items()]}
@@ -129,9 +130,9 @@ def test_affordances_by_site_department_and_specialty_hide_small_groups(app, wor
     total = figures.total.items
     assert total["overall"].n == 12
     # one trainee's "does not apply": protected time's 11 would be the 12 less that trainee
-    assert total["protected_time"] is None
-    assert total["department_leadership"].mean == pytest.approx((2 * 6 + 5 * 5 + 4) / 12)
-    assert total["department_leadership"].bands == (6, 0, 6)  # thirds of the 1 to 5 scale
+    assert total["protected-time"] is None
+    assert total["departmental-leadership"].mean == pytest.approx((2 * 6 + 5 * 5 + 4) / 12)
+    assert total["departmental-leadership"].bands == (6, 0, 6)  # thirds of the 1 to 5 scale
     sites = groups(figures, "site")
     assert sites["Leeds General"].n == 6 and sites["York Hospital"].n == 6
     assert sites["Leeds General"].items["overall"].mean == pytest.approx(
@@ -144,14 +145,14 @@ def test_affordances_by_site_department_and_specialty_hide_small_groups(app, wor
     specialties = groups(figures, "specialty")
     assert specialties["Cardiac Science"].n == 6
     assert specialties["Genomics"].n is None and specialties["Audiology"].n is None
-    assert sites["Leeds General"].items["protected_time"] is None
-    assert sites["York Hospital"].items["protected_time"].n == 6
+    assert sites["Leeds General"].items["protected-time"] is None
+    assert sites["York Hospital"].items["protected-time"].n == 6
 
 
 def test_the_weakest_site_is_named_with_its_publishable_departments(app, workplace):
     [weakest] = section(app, workplace["id"]).figures.weakest  # York is above the average
     assert (weakest.label, weakest.n) == ("Leeds General", 6)
-    assert weakest.weakest_item == (ITEMS["supervisor_engagement"], pytest.approx(7 / 6))
+    assert weakest.weakest_item == ("Supervisor engagement", pytest.approx(7 / 6))
     assert weakest.departments == (("Cardiology", 6, pytest.approx(weakest.mean)),)
 
 
@@ -199,6 +200,7 @@ def test_the_report_page_and_its_exports_show_the_affordances(lead, cycles):
     assert "Departments: Cardiology 1.72 (6 trainees)" in weakest
     assert "York" not in weakest
     assert "This is an association, not a cause" in text
+    assert all(statement in text for statement in ITEMS.values())
     assert "Change in 360 scores against affordances" in text
     cells = re.findall(r"<span>([^<]*)</span></th>", page.text)
     assert "Audiology, York Hospital" in cells

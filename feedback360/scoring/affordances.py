@@ -36,7 +36,8 @@ WEAKEST_SITES = 3
 @dataclass(frozen=True)
 class Item:
     key: str
-    title: str
+    title: str  # short, for headings
+    text: str = ""  # the statement trainees answered
 
 
 @dataclass(frozen=True)

@@ -197,25 +197,36 @@ def _questionnaire(version_ids: list[int]) -> tuple[tuple[Item, ...], Scale]:
         db.select(InstrumentVersion.id, InstrumentVersion.definition)
         .where(InstrumentVersion.id.in_(version_ids))
         .order_by(InstrumentVersion.version.desc(), InstrumentVersion.id.desc())).all()
-    items: dict[str, str] = {}
+    items: dict[str, Item] = {}
     scale = None
     for _, definition in versions:
-        for key, title in _items_of(definition):
-            items.setdefault(key, title)
+        for item in _items_of(definition):
+            items.setdefault(item.key, item)
         scale = scale or _scale_of(definition)
-    return tuple(Item(k, t) for k, t in items.items()), scale or DEFAULT_SCALE
+    return tuple(items.values()), scale or DEFAULT_SCALE
 
 
-def _items_of(node: Any) -> Iterator[tuple[str, str]]:
-    """Every mapping with a ``key`` and wording under an ``items`` list, in document order."""
+def short_title(key: str) -> str:
+    """A table heading for an item with no title of its own: its key in words
+    ("protected-time" is "Protected time")."""
+    words = " ".join(key.replace("-", " ").replace("_", " ").split())
+    return words[:1].upper() + words[1:]
+
+
+def _items_of(node: Any) -> Iterator[Item]:
+    """Every mapping with a ``key`` under an ``items`` list, in document order: its title (or
+    label) if it has one, else its key in words, and its statement (``text``)."""
     if isinstance(node, Mapping):
         for name, value in node.items():
             if name in ("items", "questions") and isinstance(value, list):
                 for item in value:
                     if isinstance(item, Mapping) and isinstance(item.get("key"), str):
-                        title = next((item[w] for w in ("title", "label", "text", "statement")
-                                      if isinstance(item.get(w), str)), item["key"])
-                        yield item["key"], " ".join(title.split())
+                        title = next((item[w] for w in ("title", "label")
+                                      if isinstance(item.get(w), str)), None)
+                        text = item.get("text")
+                        yield Item(item["key"], " ".join(title.split()) if title
+                                   else short_title(item["key"]),
+                                   " ".join(text.split()) if isinstance(text, str) else "")
             yield from _items_of(value)
     elif isinstance(node, list):
         for value in node:
@@ -245,7 +256,7 @@ def _build(placements: pd.DataFrame, responses: pd.DataFrame, answers: pd.DataFr
     items, scale = _questionnaire(sorted({int(v) for v in responses["version_id"]}))
     known = {item.key for item in items}
     extra = sorted(set(answers["item"]) - known)  # answered keys no snapshot names
-    items = (*items, *(Item(k, k) for k in extra))
+    items = (*items, *(Item(k, short_title(k)) for k in extra))
     placed = _labelled(placements)
     latest = responses[responses["latest"]].merge(
         placed[["placement_id", "site", "unit", "specialty"]], on="placement_id")
