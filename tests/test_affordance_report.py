@@ -32,6 +32,7 @@ from feedback360.models import (
     Placement,
     Site,
 )
+from feedback360.scoring.affordance_frames import pairs_between
 from feedback360.services.affordance_reports import affordance_section
 from feedback360.services.cohort_reports import analysis
 
@@ -220,3 +221,24 @@ def test_the_report_page_and_its_exports_show_the_affordances(lead, cycles):
     assert figures["Department: Audiology, York Hospital", f"{overall}: Trainees"] == "Not shown"
     change = rows[rows["Section"] == "Change by affordance"].set_index(["Row", "Measure"])
     assert change.loc[("All trainees with two scored cycles", "Trainees"), "Value"] == "12"
+
+
+def test_the_placement_between_two_cycles_is_the_one_overlapping_them_most():
+    """Trainee 1: cycles in January, July and December; placements February to June (rated 2)
+    and from August (rated 5): their most recent pair, July to December, is the August one's.
+    Trainee 2's only placement began after their second cycle: no pair."""
+    placements = pd.DataFrame(
+        [(1, 1, date(2026, 2, 1), date(2026, 6, 30)), (2, 1, date(2026, 8, 1), None),
+         (3, 2, date(2026, 9, 1), None)],
+        columns=["placement_id", "trainee_id", "started_on", "ended_on"])
+    responses = pd.DataFrame([(11, 1, 1), (12, 1, 2), (13, 2, 3)],
+                             columns=["response_id", "trainee_id", "placement_id"])
+    answers = pd.DataFrame([(11, "a", 2.0), (12, "a", 5.0), (12, "b", None), (13, "a", 1.0)],
+                           columns=["response_id", "item", "score"])
+    closed = {month: datetime(2026, month, 10, tzinfo=UTC) for month in (1, 7, 12)}
+    cycles = pd.DataFrame(
+        [(1, 1, closed[1], 3.0), (2, 1, closed[7], 3.5), (3, 1, closed[12], 3.25),
+         (4, 2, closed[1], 3.0), (5, 2, closed[7], 4.0)],
+        columns=["cycle_id", "trainee_id", "closed_at", "lead"])
+    pairs = pairs_between(placements, responses, answers, cycles, ["lead"])
+    assert pairs.to_dict("records") == [{"trainee_id": 1, "affordance": 5.0, "lead": -0.25}]

@@ -4,7 +4,8 @@ For the trainees now in a cohort: each one's most recent affordances answer and 
 is about (site, department, specialty); each one's latest placement and the activities logged in
 it; and each one's most recent pair of consecutive scored (closed or released, enough responses)
 360 cycles with an affordances answer about the placement between them. Narrow Core queries,
-no ORM rows; the numbers are ``scoring.affordances`` and ``scoring.affordance_change``. A
+no ORM rows; shaped by ``scoring.affordance_frames``, the numbers are ``scoring.affordances``
+and ``scoring.affordance_change``. A
 trainee's own answers never leave this module except as audited aggregates. Flushes nothing.
 
 Items and the scale are read from the questionnaire snapshots the answers point at (the newest
@@ -18,10 +19,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from flask import current_app
 
@@ -41,6 +40,7 @@ from ..models import (
     User,
 )
 from ..scoring.affordance_change import ChangeFigures, build_change
+from ..scoring.affordance_frames import activities_in, pairs_between
 from ..scoring.affordances import AffordanceFigures, Item, Scale, build_figures
 from .cohort_basis import ID_CHUNK, REPORTED, find_cohort, frame_of
 
@@ -242,12 +242,6 @@ def _scale_of(definition: Any) -> Scale | None:
     return None
 
 
-def _day(value: object) -> date | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
-        return None
-    return value.date() if isinstance(value, datetime) else value  # type: ignore[return-value]
-
-
 def _build(placements: pd.DataFrame, responses: pd.DataFrame, answers: pd.DataFrame,
            activities: pd.DataFrame, cycles: pd.DataFrame, domains: tuple[tuple[str, str], ...],
            min_trainees: int) -> AffordanceSection:
@@ -264,31 +258,16 @@ def _build(placements: pd.DataFrame, responses: pd.DataFrame, answers: pd.DataFr
                .drop_duplicates("trainee_id", keep="last"))
     current = current[["placement_id", "trainee_id"]].merge(
         placed[["placement_id", "site", "unit", "specialty"]], on="placement_id")
-    current["activities"] = _logged_in(current.merge(
+    current["activities"] = activities_in(current.merge(
         placements[["placement_id", "started_on", "ended_on"]], on="placement_id"), activities)
     figures = build_figures(
         latest[["trainee_id", "response_id", "site", "unit", "specialty"]], answers,
         current[["trainee_id", "site", "unit", "specialty", "activities"]], items, scale,
         _labels(placed), {row.unit: (row.site, row.department)
                           for row in placed.itertuples(index=False)}, min_trainees)
-    pairs = _pairs(placements, responses, answers, cycles, [key for key, _ in domains])
+    pairs = pairs_between(placements, responses, answers, cycles, [key for key, _ in domains])
     change = build_change(pairs, domains, scale, min_trainees) if domains else None
     return AffordanceSection(figures, change)
-
-
-def _logged_in(current: pd.DataFrame, activities: pd.DataFrame) -> list[int]:
-    """How many activities each of these placements has: those logged against it, and those
-    its trainee logged against no placement that began while it lasted."""
-    linked = activities.dropna(subset=["placement_id"]).groupby("placement_id").size()
-    loose = activities[activities["placement_id"].isna()].merge(
-        current[["trainee_id", "placement_id", "started_on", "ended_on"]], on="trainee_id",
-        suffixes=("", "_placement"))
-    began = loose["started_on"].map(_day)
-    within = [start <= day and (end is None or day <= end) for day, start, end in zip(
-        began, loose["started_on_placement"].map(_day), loose["ended_on"].map(_day),
-        strict=True)]
-    unlinked = loose.loc[within, "placement_id_placement"].value_counts() if len(loose) else {}
-    return [int(linked.get(p, 0)) + int(unlinked.get(p, 0)) for p in current["placement_id"]]
 
 
 def _labelled(placements: pd.DataFrame) -> pd.DataFrame:
@@ -310,45 +289,3 @@ def _labels(placed: pd.DataFrame) -> dict[str, dict[str, str]]:
     return {"site": site_labels,
             "unit": {row.unit: f"{row.department}, {site_labels[row.site]}"
                      for row in placed.drop_duplicates("unit").itertuples(index=False)}}
-
-
-def _pairs(placements: pd.DataFrame, responses: pd.DataFrame, answers: pd.DataFrame,
-           cycles: pd.DataFrame, domains: list[str]) -> pd.DataFrame:
-    """Per trainee, their most recent consecutive scored cycles with an answered placement
-    between them: the change in each domain and that placement's affordance."""
-    columns = ["trainee_id", "affordance", *domains]
-    if not domains or not len(cycles) or not len(responses):
-        return pd.DataFrame({c: [] for c in columns})
-    answered = answers.dropna(subset=["score"]).groupby("response_id")["score"].mean()
-    rated = responses.assign(affordance=responses["response_id"].map(answered)).dropna(
-        subset=["affordance"]).merge(placements[["placement_id", "started_on", "ended_on"]],
-                                     on="placement_id")
-    by_trainee = {t: group for t, group in rated.groupby("trainee_id")}
-    rows = []
-    for trainee, mine in cycles.sort_values(["trainee_id", "closed_at", "cycle_id"]).groupby(
-            "trainee_id"):
-        options = by_trainee.get(trainee)
-        if options is None or len(mine) < 2:
-            continue
-        closed = [_day(value) for value in mine["closed_at"]]
-        scores = mine[domains].to_numpy(dtype=float)
-        for later in range(len(mine) - 1, 0, -1):  # the most recent pair with an answer
-            affordance = _between(options, closed[later - 1], closed[later])
-            if affordance is not None:
-                rows.append((trainee, affordance, *(scores[later] - scores[later - 1])))
-                break
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _between(options: pd.DataFrame, start: date | None, end: date | None) -> float | None:
-    """The affordance of the placement that overlaps ``start``..``end`` most (its latest answer),
-    or None if none does."""
-    if start is None or end is None:
-        return None
-    best, best_days = None, 0
-    for row in options.itertuples(index=False):
-        began, ended = _day(row.started_on), _day(row.ended_on) or end
-        days = (min(ended, end) - max(began, start)).days + 1  # type: ignore[type-var, operator]
-        if days > best_days:
-            best, best_days = float(row.affordance), days
-    return best
