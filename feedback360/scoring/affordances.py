@@ -18,6 +18,7 @@ cut point is one trainee's own answer, which no sum-based audit protects.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -120,11 +121,6 @@ class AffordanceFigures:
     def columns(self) -> tuple[Item, ...]:
         return (Item(OVERALL, OVERALL_TITLE), *self.items)
 
-    @property
-    def shown(self) -> bool:
-        return any(v is not None for v in self.total.items.values()) or \
-            self.total.activities is not None
-
 
 def audit_frame(responses: pd.DataFrame, answers: pd.DataFrame, activities: pd.DataFrame,
                 items: Sequence[Item]) -> tuple[pd.DataFrame, dict[tuple[str, str], int]]:
@@ -220,9 +216,8 @@ def build_figures(responses: pd.DataFrame, answers: pd.DataFrame, activities: pd
             groups.append(group(cell, value, labels.get(dimension, {}).get(value, value)
                                 if value != NOT_RECORDED else "Not recorded"))
         breakdowns.append(Breakdown(dimension, DIMENSION_TITLES[dimension], tuple(groups)))
-    figures = AffordanceFigures(min_trainees, scale, tuple(items), total, tuple(breakdowns), ())
-    return AffordanceFigures(min_trainees, scale, tuple(items), total, tuple(breakdowns),
-                             weakest_sites(figures, units))
+    unranked = AffordanceFigures(min_trainees, scale, tuple(items), total, tuple(breakdowns), ())
+    return dataclasses.replace(unranked, weakest=weakest_sites(unranked, units))
 
 
 def weakest_sites(figures: AffordanceFigures, units: Mapping[str, tuple[str, str]]
