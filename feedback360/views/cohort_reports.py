@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from .. import audit
 from ..authz import role_required
+from ..charts.affordances import affordance_tables
 from ..charts.cohort import (
     breakdown_table,
     cohort_charts,
@@ -30,10 +31,13 @@ from ..cohort_report_forms import FilterSelect, ReportFilterForm
 from ..exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, to_csv, to_xlsx
 from ..extensions import db
 from ..models import Cohort
-from ..scoring.cohort import CohortReport
+from ..scoring.affordance_tables import affordance_sheets
+from ..scoring.cohort import CohortAnalysis, CohortReport
 from ..scoring.cohort.tables import long_form, report_sheets
 from ..services import DomainError
+from ..services.affordance_reports import AffordanceSection, affordance_section
 from ..services.cohort_reports import (
+    analysis,
     cohort_report,
     filter_options,
     item_level_rows,
@@ -57,16 +61,25 @@ def report(cohort_id: int):  # type: ignore[no-untyped-def]
     form = ReportFilterForm(request.args, options)
     if request.args and not form.validate():
         return render_template("cohort_reports/report.html", cohort=cohort, form=form,
-                               report=None, charts=[], tables={}, items_allowed=False), 400
+                               report=None, charts=[], tables={}, items_allowed=False,
+                               affordances=None), 400
     filters = form.filters(cohort.id)
-    shown = cohort_report(filters)
+    audited = analysis(cohort.id)
+    shown = cohort_report(filters, audited)
+    affordances = _affordances(cohort.id, audited)
     audit.record(current_user, "cohort.report_viewed", f"cohort:{cohort.id}",
                  filters=filters.as_dict())
     db.session.commit()
     return render_template(
         "cohort_reports/report.html", cohort=cohort, form=form, report=shown,
         charts={chart.id: chart for chart in cohort_charts(shown)}, tables=_tables(shown),
-        items_allowed=shown.scores_shown, query=form.query)
+        items_allowed=shown.scores_shown, query=form.query, affordances=affordances,
+        affordance_tables=affordance_tables(affordances.figures, affordances.change))
+
+
+def _affordances(cohort_id: int, audited: CohortAnalysis | None) -> AffordanceSection:
+    """The cohort's affordance figures, for the report instrument's domains."""
+    return affordance_section(cohort_id, audited.instrument if audited else None)
 
 
 def _tables(shown: CohortReport) -> dict[str, object]:
@@ -103,7 +116,9 @@ def download(cohort_id: int):  # type: ignore[no-untyped-def]
         shown = cohort_report(filters)
         if not shown.publishable:
             abort(400, description=shown.message)
-        sheets = report_sheets(shown, _about(cohort, form))
+        affordances = _affordances(cohort.id, analysis(cohort.id))
+        sheets = report_sheets(shown, _about(cohort, form)) | affordance_sheets(
+            affordances.figures, affordances.change)
         body = to_csv(long_form(sheets)) if extension == "csv" else to_xlsx(sheets)
     else:
         try:
