@@ -15,6 +15,8 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     "trainee": [("My feedback", "trainee.cycles")],
     "coach": [("My trainees", "coach.trainees")],
     "admin": [("Home", "home.index"), ("Users", "admin.users"), ("Cohorts", "admin.cohorts")],
+    "champion": [("Home", "champion.home"), ("Commitment", "champion.tracker"),
+                 ("Board reports", "champion_board.reports")],
 }
 
 
