@@ -4,9 +4,8 @@ trend, affordances by site, and the champion's commentary.
 
 Producing a report freezes what it shows into ``BoardReport.figures`` (a board paper must not
 change after it was circulated); producing it again re-freezes it on request. Affordances are
-aggregates per site and item, shown only when ``COHORT_MIN_TRAINEES`` different trainees
-answered, never with an organisation-wide total beside them (a total less the shown sites would
-give back a hidden site).
+aggregates per site and item under the cohort report's disclosure audit
+(``affordances_by_site``).
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+import pandas as pd
+from sqlalchemy import select
 
 from .. import audit
 from ..extensions import db
@@ -27,6 +27,7 @@ from ..models import (
     Site,
     User,
 )
+from ..scoring.breakdowns import admitted_cells
 from . import DomainError
 from . import commitment as tracker_service
 from .commitment_criteria import load_commitment
@@ -37,33 +38,54 @@ FORMAT = 1  # of the frozen ``figures``; a reader meeting another refuses rather
 
 
 def affordances_by_site(organisation_id: int, quarter: Quarter) -> list[dict[str, Any]]:
-    """Per site of the organisation, each affordance item's mean score (1 to 10) from answers
-    submitted in the quarter, where at least k trainees answered it; fewer are suppressed."""
+    """Each affordance item's mean score (1 to 10), for all the organisation's sites and per
+    site, from each trainee's latest answers submitted in the quarter about a placement there.
+    Which cells are shown is ``scoring.breakdowns.admitted_cells``'s decision (site the
+    dimension, each item a choice), so neither a small site nor "all sites" less the others
+    gives away fewer than k trainees' answers."""
     k = min_trainees()
     start = datetime.combine(quarter.starts_on, time(), UTC)
     stop = datetime.combine(quarter.ends_on + timedelta(days=1), time(), UTC)
-    rows = db.session.execute(
-        select(Site.id, Site.name, AffordanceAnswer.item_key,
-               func.count(AffordanceResponse.trainee_id.distinct()),
-               func.avg(AffordanceAnswer.score))
-        .select_from(AffordanceAnswer)
-        .join(AffordanceResponse, AffordanceResponse.id == AffordanceAnswer.response_id)
-        .join(Placement, Placement.id == AffordanceResponse.placement_id)
-        .join(Site, Site.id == Placement.site_id)
-        .where(Site.organisation_id == organisation_id, AffordanceAnswer.score.is_not(None),
-               AffordanceResponse.submitted_at >= start, AffordanceResponse.submitted_at < stop)
-        .group_by(Site.id, Site.name, AffordanceAnswer.item_key)
-        .order_by(Site.name, AffordanceAnswer.item_key)).all()
-    sites: dict[int, dict[str, Any]] = {
-        site.id: {"site": site.name, "items": []} for site in db.session.scalars(
-            select(Site).where(Site.organisation_id == organisation_id).order_by(Site.name))}
-    for site_id, _, item_key, trainees, mean in rows:
-        shown = trainees >= k
-        sites[site_id]["items"].append({
-            "item": item_key, "label": item_key.replace("_", " ").replace("-", " ").capitalize(),
-            "mean": round(float(mean), 1) if shown else None,
-            "trainees": int(trainees) if shown else None})
-    return list(sites.values())
+    latest: dict[int, tuple[int, str]] = {}
+    for trainee_id, response_id, site_name in db.session.execute(
+            select(AffordanceResponse.trainee_id, AffordanceResponse.id, Site.name)
+            .join(Placement, Placement.id == AffordanceResponse.placement_id)
+            .join(Site, Site.id == Placement.site_id)
+            .where(Site.organisation_id == organisation_id,
+                   AffordanceResponse.submitted_at >= start,
+                   AffordanceResponse.submitted_at < stop)
+            .order_by(AffordanceResponse.submitted_at, AffordanceResponse.id)):
+        latest[trainee_id] = (response_id, site_name)  # a later answer replaces an earlier one
+    site_names = list(db.session.scalars(select(Site.name).where(
+        Site.organisation_id == organisation_id).order_by(Site.name)))
+    scores: dict[int, dict[str, int]] = {}
+    for response_id, item_key, score in db.session.execute(
+            select(AffordanceAnswer.response_id, AffordanceAnswer.item_key,
+                   AffordanceAnswer.score)
+            .where(AffordanceAnswer.response_id.in_([r for r, _ in latest.values()]),
+                   AffordanceAnswer.score.is_not(None))):
+        scores.setdefault(response_id, {})[item_key] = score
+    items = sorted({item for answered in scores.values() for item in answered})
+    frame = pd.DataFrame({"trainee_id": list(latest),
+                          "site": [site for _, site in latest.values()]})
+    for number, item in enumerate(items):
+        frame[f"in_{number}"] = [item in scores.get(r, {}) for r, _ in latest.values()]
+        frame[f"score_{number}"] = [scores.get(r, {}).get(item) for r, _ in latest.values()]
+    admitted = admitted_cells(frame, dimensions=["site"], choices=len(items),
+                              min_trainees=k) if items else set()
+
+    def cell(number: int, site: str | None) -> dict[str, Any]:
+        item = items[number]
+        label = item.replace("_", " ").replace("-", " ").capitalize()
+        if (number, (site,)) not in admitted:
+            return {"item": item, "label": label, "mean": None, "trainees": None}
+        rows = frame[frame[f"in_{number}"] & ((frame["site"] == site) if site else True)]
+        return {"item": item, "label": label,
+                "mean": round(float(rows[f"score_{number}"].mean()), 1),
+                "trainees": len(rows)}
+
+    return [{"site": name or "All sites", "items": [cell(n, name) for n in range(len(items))]}
+            for name in [None, *site_names]]
 
 
 def snapshot(organisation: Organisation, quarter: Quarter, today: date) -> dict[str, Any]:

@@ -2,11 +2,12 @@
 quarter: the figures beside the Leadership Commitment tracker and in the board report.
 
 The organisation's trainees for a quarter are those with a placement at one of its sites that
-overlaps the quarter. Every figure counts something trainees did, so each is shown only when at
-least ``COHORT_MIN_TRAINEES`` different trainees are behind it (zero is shown: it says nothing
-about anyone); otherwise it is suppressed, and a breakdown (time-unavailable reasons) also
-suppresses a second cell whenever one alone would be hidden, so the total less the shown cells
-cannot reveal it.
+overlaps the quarter. Every figure counts something trainees did, so which figures are shown is
+decided by the cohort report's disclosure audit (``scoring.breakdowns.admitted_cells``): each
+figure's trainees must number at least ``COHORT_MIN_TRAINEES``, and no two figures (the
+time-unavailable total and its reasons, all activities and the shadowing ones, the whole
+organisation and those who logged education) may differ by fewer. A figure nobody contributed
+to is shown as zero: it says nothing about anyone.
 
 Periods are whole calendar quarters and nothing else: quarters never overlap, so two periods'
 figures count disjoint events and differencing them isolates nobody (a free choice of dates
@@ -17,13 +18,14 @@ person's).
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import pandas as pd
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from ..extensions import db
 from ..models import (
@@ -38,6 +40,7 @@ from ..models import (
     TimeReport,
 )
 from ..models.portfolio import TIME_UNAVAILABLE_REASONS
+from ..scoring.breakdowns import admitted_cells
 from . import DomainError
 
 TREND_QUARTERS = 4  # the quarter itself and up to three before it
@@ -146,135 +149,144 @@ def organisation_trainees(organisation_id: int, quarter: Quarter) -> Select[Any]
             .distinct())
 
 
-def _counted(trainee: Any, *where: ColumnElement[bool], joins: Sequence[Any] = (),
-             frm: Any, amount: Any = None) -> tuple[int, int, float]:
-    """(events, distinct trainees, summed ``amount``) of ``frm`` rows matching ``where``."""
-    query = select(func.count(), func.count(trainee.distinct()),
+@dataclass(frozen=True)
+class _Selection:
+    """One figure's trainees: ``rows`` gives (trainee id, events, summed amount) per trainee
+    who contributed in the quarter; ``amount`` names a second figure drawn from the same
+    trainees (hours beside the activities they were logged with)."""
+
+    key: str
+    theme: str
+    label: str
+    unit: str
+    rows: Callable[[Quarter, Any], Select[Any]]
+    amount: tuple[str, str, str, str] | None = None
+
+
+def _grouped(trainee: Any, amount: Any, *where: ColumnElement[bool],
+             joins: Sequence[tuple[Any, Any]] = (), frm: Any) -> Select[Any]:
+    query = select(trainee, func.count(),
                    func.coalesce(func.sum(amount), 0) if amount is not None else func.count())
     query = query.select_from(frm)
     for target, on in joins:
         query = query.join(target, on)
-    events, people, total = db.session.execute(query.where(*where)).one()
-    return int(events), int(people), float(total or 0)
+    return query.where(*where).group_by(trainee)
 
 
-def _figure(key: str, theme: str, label: str, value: float, trainees: int, k: int,
-            unit: str = "") -> Figure:
-    if 0 < trainees < k:
-        return Figure(key, theme, label, None, None, unit)
-    return Figure(key, theme, label, value, trainees, unit)
+def _activities(*where: ColumnElement[bool], hours: bool = False
+                ) -> Callable[[Quarter, Any], Select[Any]]:
+    def rows(quarter: Quarter, ours: Any) -> Select[Any]:
+        return _grouped(Activity.trainee_id, Activity.hours if hours else None,
+                        Activity.trainee_id.in_(ours), Activity.started_on >= quarter.starts_on,
+                        Activity.started_on <= quarter.ends_on, *where, frm=Activity)
+    return rows
+
+
+def _time_reports(kind: str, *where: ColumnElement[bool]
+                  ) -> Callable[[Quarter, Any], Select[Any]]:
+    def rows(quarter: Quarter, ours: Any) -> Select[Any]:
+        return _grouped(TimeReport.trainee_id, TimeReport.hours, TimeReport.trainee_id.in_(ours),
+                        TimeReport.kind == kind, TimeReport.occurred_on >= quarter.starts_on,
+                        TimeReport.occurred_on <= quarter.ends_on, *where, frm=TimeReport)
+    return rows
+
+
+def _stamped(trainee: Any, stamp: Any, frm: Any, *where: ColumnElement[bool],
+             joins: Sequence[tuple[Any, Any]] = ()) -> Callable[[Quarter, Any], Select[Any]]:
+    def rows(quarter: Quarter, ours: Any) -> Select[Any]:
+        start, stop = _bounds(quarter)
+        return _grouped(trainee, None, trainee.in_(ours), stamp >= start, stamp < stop, *where,
+                        frm=frm, joins=joins)
+    return rows
+
+
+_ON_ACTIVITY = [(Activity, Activity.id == ActivityFeedbackRequest.activity_id)]
+_ON_CYCLE = [(FeedbackCycle, FeedbackCycle.id == CoachNote.cycle_id)]
+SELECTIONS = (
+    _Selection("opportunities_taken_up", "opportunities", "Catalogue opportunities taken up",
+               "activities", _activities(Activity.opportunity_id.is_not(None))),
+    _Selection("leadership_activities", "opportunities", "Leadership activities logged",
+               "activities", _activities(Activity.kind == "doing")),
+    _Selection("education_logged", "opportunities", "Leadership education logged",
+               "activities", _activities(Activity.kind == "education", hours=True),
+               amount=("education_hours", "time", "Hours of leadership education logged",
+                       "hours")),
+    _Selection("time_used", "time", "Reports of protected development time used", "reports",
+               _time_reports("used"),
+               amount=("time_used_hours", "time", "Protected development time used", "hours")),
+    _Selection("time_unavailable", "time", "Times development time was unavailable",
+               "reports", _time_reports("unavailable")),
+    _Selection("written_feedback_requested", "feedback",
+               "Written feedback requested on activities", "requests",
+               _stamped(Activity.trainee_id, ActivityFeedbackRequest.created_at,
+                        ActivityFeedbackRequest, joins=_ON_ACTIVITY)),
+    _Selection("written_feedback_given", "feedback", "Written feedback given on activities",
+               "requests", _stamped(Activity.trainee_id, ActivityFeedbackRequest.given_at,
+                                    ActivityFeedbackRequest, joins=_ON_ACTIVITY)),
+    _Selection("cycles_completed", "feedback", "360 feedback cycles completed", "cycles",
+               _stamped(FeedbackCycle.trainee_id, FeedbackCycle.closed_at, FeedbackCycle)),
+    _Selection("coach_releases", "feedback", "360 reports released by a coach", "reports",
+               _stamped(FeedbackCycle.trainee_id, FeedbackCycle.released_at, FeedbackCycle)),
+    _Selection("coach_reviews", "feedback", "Coach review notes written", "notes",
+               _stamped(FeedbackCycle.trainee_id, CoachNote.created_at, CoachNote,
+                        joins=_ON_CYCLE)),
+    _Selection("letters_issued", "recognition", "Letters of achievement issued", "letters",
+               _stamped(Letter.trainee_id, Letter.issued_at, Letter,
+                        Letter.revoked_at.is_(None))),
+    _Selection("portfolio_activities", "recognition", "Activities recorded in portfolios",
+               "activities", _activities()),
+    _Selection("shadowing", "role_modelling", "Shadowing activities", "activities",
+               _activities(Activity.category == "shadowing")),
+    _Selection("mentoring", "role_modelling", "Mentoring activities", "activities",
+               _activities(Activity.category == "mentoring")),
+    *(_Selection(f"reason_{reason}", "time", REASON_LABELS[reason], "reports",
+                 _time_reports("unavailable", TimeReport.reason == reason))
+      for reason in TIME_UNAVAILABLE_REASONS),
+)
 
 
 def compute(organisation_id: int, quarter: Quarter) -> Figures:
+    """The quarter's figures, each shown only where ``breakdowns.admitted_cells`` admits its
+    trainees: every figure is a choice over one row per trainee placed at the organisation in
+    the quarter (choice 0 is all of them), so no figure, nor any difference between two, is
+    about fewer than k trainees."""
     k = min_trainees()
-    start, stop = _bounds(quarter)
-    first, last = quarter.starts_on, quarter.ends_on
-    cohort = organisation_trainees(organisation_id, quarter).subquery()
-    ours = select(cohort.c.trainee_id)
-    people = db.session.scalar(select(func.count()).select_from(cohort)) or 0
+    ours = organisation_trainees(organisation_id, quarter)
+    trainee_ids = list(db.session.scalars(ours))
+    _, stop = _bounds(quarter)
     offered = db.session.scalar(
         select(func.count()).select_from(LeadershipOpportunity)
         .outerjoin(Site, Site.id == LeadershipOpportunity.site_id)
         .where(LeadershipOpportunity.status == "open", LeadershipOpportunity.created_at < stop,
                or_(LeadershipOpportunity.site_id.is_(None),
                    Site.organisation_id == organisation_id))) or 0
-    if people < k:
-        return Figures(quarter, k, None if people else 0, (), (), offered)
-
-    in_period = and_(Activity.trainee_id.in_(ours), Activity.started_on >= first,
-                     Activity.started_on <= last)
+    if len(trainee_ids) < k:
+        return Figures(quarter, k, None if trainee_ids else 0, (), (), offered)
+    per_trainee = {selection.key: {row[0]: (int(row[1]), float(row[2] or 0))
+                                   for row in db.session.execute(selection.rows(quarter, ours))}
+                   for selection in SELECTIONS}
+    frame = pd.DataFrame({"trainee_id": trainee_ids, "in_0": True})
+    for number, selection in enumerate(SELECTIONS, start=1):
+        frame[f"in_{number}"] = frame["trainee_id"].isin(per_trainee[selection.key].keys())
+    admitted = admitted_cells(frame, dimensions=[], choices=len(SELECTIONS) + 1,
+                              min_trainees=k)
     figures: list[Figure] = []
-
-    def activities(key: str, theme: str, label: str, *where: ColumnElement[bool]) -> None:
-        events, trainees, _ = _counted(Activity.trainee_id, in_period, *where, frm=Activity)
-        figures.append(_figure(key, theme, label, events, trainees, k, "activities"))
-
-    activities("opportunities_taken_up", "opportunities",
-               "Catalogue opportunities taken up", Activity.opportunity_id.is_not(None))
-    activities("leadership_activities", "opportunities", "Leadership activities logged",
-               Activity.kind == "doing")
-    events, trainees, hours = _counted(Activity.trainee_id, in_period, Activity.kind == "education",
-                                       frm=Activity, amount=Activity.hours)
-    figures.append(_figure("education_logged", "opportunities", "Leadership education logged",
-                           events, trainees, k, "activities"))
-    figures.append(_figure("education_hours", "time", "Hours of leadership education logged",
-                           hours, trainees, k, "hours"))
-    events, trainees, hours = _counted(
-        TimeReport.trainee_id, TimeReport.trainee_id.in_(ours), TimeReport.kind == "used",
-        TimeReport.occurred_on >= first, TimeReport.occurred_on <= last,
-        frm=TimeReport, amount=TimeReport.hours)
-    figures.append(_figure("time_used_hours", "time", "Protected development time used",
-                           hours, trainees, k, "hours"))
-    unavailable = [TimeReport.trainee_id.in_(ours), TimeReport.kind == "unavailable",
-                   TimeReport.occurred_on >= first, TimeReport.occurred_on <= last]
-    events, trainees, _ = _counted(TimeReport.trainee_id, *unavailable, frm=TimeReport)
-    figures.append(_figure("time_unavailable", "time", "Times development time was unavailable",
-                           events, trainees, k, "reports"))
-    reasons = _reasons(unavailable, k, shown=not figures[-1].suppressed)
-
-    request_join = [(Activity, Activity.id == ActivityFeedbackRequest.activity_id)]
-    for key, label, stamp in (
-            ("written_feedback_requested", "Written feedback requested on activities",
-             ActivityFeedbackRequest.created_at),
-            ("written_feedback_given", "Written feedback given on activities",
-             ActivityFeedbackRequest.given_at)):
-        events, trainees, _ = _counted(
-            Activity.trainee_id, Activity.trainee_id.in_(ours), stamp >= start, stamp < stop,
-            frm=ActivityFeedbackRequest, joins=request_join)
-        figures.append(_figure(key, "feedback", label, events, trainees, k, "requests"))
-    events, trainees, _ = _counted(
-        FeedbackCycle.trainee_id, FeedbackCycle.trainee_id.in_(ours),
-        FeedbackCycle.closed_at >= start, FeedbackCycle.closed_at < stop, frm=FeedbackCycle)
-    figures.append(_figure("cycles_completed", "feedback", "360 feedback cycles completed",
-                           events, trainees, k, "cycles"))
-    events, trainees, _ = _counted(
-        FeedbackCycle.trainee_id, FeedbackCycle.trainee_id.in_(ours),
-        FeedbackCycle.released_at >= start, FeedbackCycle.released_at < stop, frm=FeedbackCycle)
-    figures.append(_figure("coach_releases", "feedback", "360 reports released by a coach",
-                           events, trainees, k, "reports"))
-    events, trainees, _ = _counted(
-        FeedbackCycle.trainee_id, FeedbackCycle.trainee_id.in_(ours),
-        CoachNote.created_at >= start, CoachNote.created_at < stop, frm=CoachNote,
-        joins=[(FeedbackCycle, FeedbackCycle.id == CoachNote.cycle_id)])
-    figures.append(_figure("coach_reviews", "feedback", "Coach review notes written",
-                           events, trainees, k, "notes"))
-    events, trainees, _ = _counted(
-        Letter.trainee_id, Letter.trainee_id.in_(ours), Letter.issued_at >= start,
-        Letter.issued_at < stop, Letter.revoked_at.is_(None), frm=Letter)
-    figures.append(_figure("letters_issued", "recognition", "Letters of achievement issued",
-                           events, trainees, k, "letters"))
-    activities("portfolio_activities", "recognition", "Activities recorded in portfolios")
-    activities("shadowing", "role_modelling", "Shadowing activities",
-               Activity.category == "shadowing")
-    activities("mentoring", "role_modelling", "Mentoring activities",
-               Activity.category == "mentoring")
-    return Figures(quarter, k, people, tuple(figures), reasons, offered)
-
-
-def _reasons(where: list[ColumnElement[bool]], k: int, *, shown: bool) -> tuple[Figure, ...]:
-    rows = {reason: (int(events), int(people)) for reason, events, people in db.session.execute(
-        select(TimeReport.reason, func.count(), func.count(TimeReport.trainee_id.distinct()))
-        .where(*where).group_by(TimeReport.reason))}
-    counts = {reason: rows.get(reason, (0, 0)) for reason in TIME_UNAVAILABLE_REASONS}
-    hidden = suppress_breakdown({reason: people for reason, (_, people) in counts.items()}, k) \
-        if shown else set(counts)
-    return tuple(Figure(f"reason_{reason}", "time", REASON_LABELS[reason],
-                        None if reason in hidden else events,
-                        None if reason in hidden else people, "reports")
-                 for reason, (events, people) in counts.items())
-
-
-def suppress_breakdown(trainees: dict[str, int], k: int) -> set[str]:
-    """The cells of a breakdown to hide: each with 1 to k-1 trainees, and, when that is one
-    cell alone, the smallest other non-empty cell too, so the total less the shown cells cannot
-    give it back. (A breakdown whose total is itself hidden is hidden whole by the caller.)"""
-    hidden = {key for key, people in trainees.items() if 0 < people < k}
-    if len(hidden) == 1:
-        others = sorted((people, key) for key, people in trainees.items()
-                        if people and key not in hidden)
-        if others:
-            hidden.add(others[0][1])
-    return hidden
+    for number, selection in enumerate(SELECTIONS, start=1):
+        rows = per_trainee[selection.key]
+        shown = not rows or (number, ()) in admitted  # nobody: a zero tells nothing of anyone
+        events = sum(events for events, _ in rows.values())
+        figures.append(Figure(selection.key, selection.theme, selection.label,
+                              events if shown else None, len(rows) if shown else None,
+                              selection.unit))
+        if selection.amount is not None:
+            key, theme, label, unit = selection.amount
+            total = round(sum(amount for _, amount in rows.values()), 2)
+            figures.append(Figure(key, theme, label, total if shown else None,
+                                  len(rows) if shown else None, unit))
+    people = len(trainee_ids) if (0, ()) in admitted else None
+    return Figures(quarter, k, people,
+                   tuple(f for f in figures if not f.key.startswith("reason_")),
+                   tuple(f for f in figures if f.key.startswith("reason_")), offered)
 
 
 def trend(organisation_id: int, quarter: Quarter) -> list[Figures]:
