@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from .demo_champion import seed_demo_champion
 from .demo_cycles import Spec, seed_demo_cycles
 from .extensions import db
 from .models import (
@@ -145,7 +146,9 @@ def seed_demo(password: str) -> list[tuple[str, str]]:
     earlier_trainees = _trainees(earlier, EARLIER_TRAINEES, coaches, password_hash)
     seed_demo_cycles(trainees, coaches)
     _closed_launch(earlier, earlier_trainees, coaches, admin)
-    return [("admin", admin.email), *[("coach", c.email) for c in coaches],
+    champion = seed_demo_champion(password_hash, trainees + earlier_trainees, _account)
+    return [("admin", admin.email), ("champion", champion.email),
+            *[("coach", c.email) for c in coaches],
             *[("trainee", t.email) for t in trainees + earlier_trainees]]
 
 
