@@ -31,7 +31,7 @@ from ..scoring.breakdowns import admitted_cells
 from . import DomainError
 from . import commitment as tracker_service
 from .commitment_criteria import load_commitment
-from .commitment_figures import Quarter, compute, min_trainees
+from .commitment_figures import Quarter, min_trainees, trend
 
 COMMENTARY_MAX_LENGTH = 8000
 FORMAT = 1  # of the frozen ``figures``; a reader meeting another refuses rather than guesses
@@ -102,10 +102,10 @@ def snapshot(organisation: Organisation, quarter: Quarter, today: date) -> dict[
                                      if row.latest and row.latest.review_on else None,
                                      "overdue": row.overdue}
                                     for row in rows[theme.key]]})
-    trend = [compute(organisation.id, q).as_json() for q in quarter.trend()]
+    figures = [figures.as_json() for figures in trend(organisation.id, quarter)]
     return {"format": FORMAT, "organisation": organisation.name, "quarter": quarter.value,
             "commitment_version": commitment.version, "themes": themes,
-            "status_summary": tracker_service.summary(rows), "trend": trend,
+            "status_summary": tracker_service.summary(rows), "trend": figures,
             "affordances": affordances_by_site(organisation.id, quarter),
             "min_trainees": min_trainees()}
 
