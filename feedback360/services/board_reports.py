@@ -149,7 +149,8 @@ def save_commentary(report: BoardReport, text: str, *, by: User) -> bool:
 
 
 def _commentary(text: str) -> str:
-    text = text.strip()
+    # browsers send a text area's line breaks as CRLF; paragraphs are split on blank lines
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(text) > COMMENTARY_MAX_LENGTH:
         raise DomainError(f"The commentary must be {COMMENTARY_MAX_LENGTH} characters or fewer",
                           field="commentary")

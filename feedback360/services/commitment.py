@@ -102,7 +102,7 @@ def record(organisation: Organisation, key: str, *, by: User, status: str, owner
     DomainErrors.raise_any(problems(status=status, owner=owner, evidence=evidence,
                                     review_on=review_on))
     wanted = {"status": status, "owner": " ".join(owner.split()),
-              "evidence": evidence.strip(), "review_on": review_on}
+              "evidence": evidence.replace("\r\n", "\n").strip(), "review_on": review_on}
     before = latest(organisation.id).get(key)
     was = ({field: getattr(before, field) for field in TRACKED} if before else
            {"status": "not_started", "owner": "", "evidence": "", "review_on": None})
