@@ -157,7 +157,7 @@ def test_a_lead_invites_a_champion_for_an_organisation(app, world, client, login
 
 def test_the_invite_service_ties_champions_and_only_them_to_an_organisation(app, world):
     with app.test_request_context():
-        with pytest.raises(DomainError, match="Select the organisation"):
+        with pytest.raises(DomainError, match="invite them from Leadership champions"):
             accounts.invite_user(email="c@nhs.net", name="C", role="champion", invited_by=None)
         with pytest.raises(DomainError, match="Only a leadership champion"):
             accounts.invite_user(email="c@nhs.net", name="C", role="coach", invited_by=None,
@@ -173,3 +173,24 @@ def test_nobody_else_reaches_the_champions_pages(app, world, login, make_user, p
         client = app.test_client()
         login(client, email)
         assert client.get(path).status_code == 403, email
+
+
+def test_a_lead_edits_a_champion_and_a_role_change_ends_the_organisation(app, world, client,
+                                                                        login, make_user):
+    make_user("lead@nhs.net", role="admin")
+    with app.app_context():
+        champion_id = db.session.scalar(db.select(User.id).where(User.role == "champion"))
+    login(client, "lead@nhs.net")
+    page = f"/admin/users/{champion_id}/edit"
+    edit = client.get(page)
+    assert edit.status_code == 200, edit.location
+    fields = form_fields(edit, index=1)  # after the header's sign-out form
+    assert fields["role"] == "champion"
+    renamed = post_form(client, page, {**fields, "name": "Dr Cham Pion"})
+    assert renamed.status_code == 302
+    moved = post_form(client, page, {**fields, "name": "Dr Cham Pion", "role": "coach"})
+    assert moved.status_code == 302
+    with app.app_context():
+        person = db.session.get(User, champion_id)
+        assert (person.name, person.role, person.organisation_id) == (
+            "Dr Cham Pion", "coach", None)

@@ -95,6 +95,7 @@ def update_details(user: User, wanted: Details, *, by: User) -> dict[str, list[o
         return {}
     if "role" in changes:
         _end_coaching_as(user, before["role"], by)
+        user.organisation_id = user.organisation_id if checked.role == "champion" else None
     for key, value in after.items():
         setattr(user, key, value)
     if "cohort_id" in changes:

@@ -50,8 +50,8 @@ def invite_user(*, email: str, name: str, role: str, invited_by: User | None,
         raise DomainError("Select a role", field="role")
     # A leadership champion acts for one organisation; nobody else belongs to one.
     if role == "champion" and organisation is None:
-        raise DomainError("Select the organisation the leadership champion acts for",
-                          field="organisation_id")
+        raise DomainError("A leadership champion acts for an organisation: invite them from "
+                          "Leadership champions", field="role")
     if role != "champion" and organisation is not None:
         raise DomainError("Only a leadership champion acts for an organisation",
                           field="organisation_id")
