@@ -174,6 +174,8 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("x@nhs.net", "/coach/cycles/{cycle_id}/comments/{handle}/hide"),
     ("x@nhs.net", "/coach/cycles/{cycle_id}/nominees"),
     ("admin@nhs.net", "/cohorts/{cohort_id}/report"),
+    ("champ@nhs.net", "/champion/commitment/{key}"),
+    ("champ@nhs.net", "/champion/board/{year}/{quarter}"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):
     client = client_for(app, login, who)
