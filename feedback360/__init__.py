@@ -127,6 +127,9 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     from .views.cohort_reports import bp as cohort_reports_bp
     app.register_blueprint(cohort_reports_bp)
+    from .views import opportunities, opportunity_admin
+    app.register_blueprint(opportunities.bp)
+    app.register_blueprint(opportunity_admin.bp)
     from .views import champion, champion_admin, champion_board
     app.register_blueprint(champion.bp)
     app.register_blueprint(champion_board.bp)

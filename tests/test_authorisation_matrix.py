@@ -20,6 +20,8 @@ from feedback360.models import (
     Comment,
     DevelopmentGoal,
     Invitation,
+    LeadershipOpportunity,
+    OpportunityElement,
     Organisation,
     Site,
     User,
@@ -27,13 +29,16 @@ from feedback360.models import (
 from feedback360.services import board_reports, cohort_launches, cycles
 from feedback360.services.commitment_figures import Quarter
 
-ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
-              "coach": {"coach.trainees"},
+ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle", "opportunities.browse",
+                          "opportunities.propose", "opportunities.proposals"},
+              "coach": {"coach.trainees", "opportunities.browse"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
                         "admin.new_cohort", "admin.import_users", "admin.confirm_import",
                         "admin.audit_trail", "admin.audit_download",
                         "admin.subject_access_request", "admin.erasure_request",
-                        "admin.erase_person", "champion_admin.champions"},
+                        "admin.erase_person", "opportunity_admin.catalogue",
+                        "opportunity_admin.seed_examples", "opportunity_admin.new",
+                        "champion_admin.champions"},
               # Their own organisation's pages: no route names an organisation.
               "champion": {"champion.home", "champion.tracker", "champion.criterion",
                            "champion_board.reports", "champion_board.report",
@@ -52,7 +57,12 @@ ADMIN_MANAGED = {"admin.resend_activation", "admin.user", "admin.edit_user",
                  "cohort.launches", "cohort.progress", "cohort.add_to_launch", "cohort.remind",
                  "cohort_reports.report", "admin.trainee_cycles",
                  "admin.cycle_attributes_at_close",
-                 "cohort_reports.download"}
+                 "cohort_reports.download",
+                 # the opportunities catalogue: B's proposal is the lead's to review
+                 "opportunity_admin.entry", "opportunity_admin.edit",
+                 "opportunity_admin.open_entry", "opportunity_admin.close_entry",
+                 "opportunity_admin.approve", "opportunity_admin.decline",
+                 "opportunity_admin.interest_csv"}
 # Routes on a programme lead's own account (their programmes): B is a trainee, so 404 for the
 # admin too. A lead limited to programmes is walked over every route in test_lead_scope.py.
 LEAD_ACCOUNT = {"admin.user_programmes"}
@@ -101,7 +111,12 @@ def world(app, make_user, make_cohort):
             "released", datetime.now(UTC), coach_x.id
         goal = DevelopmentGoal(cycle_id=cycle.id, author_id=trainee_b.id,
                                domain_key="managing-services", action="Chair a meeting")
-        db.session.add(goal)
+        # B's proposal for the catalogue: B and the leads reach it, nobody else yet
+        proposal = LeadershipOpportunity(
+            title="Shadow the ward manager", kind="shadowing", description="A day.",
+            how_to_join="Ask.", status="proposed", proposed_by_id=trainee_b.id,
+            elements=[OpportunityElement(element_key="people", domain_key="managing-services")])
+        db.session.add_all([goal, proposal])
         db.session.commit()
         comment = db.session.scalars(db.select(Comment)).first()
         invitation = db.session.scalars(db.select(Invitation)).first()
@@ -109,8 +124,8 @@ def world(app, make_user, make_cohort):
                 "handle": comment.handle,
                 "user_id": trainee_b.id, "page": 1, "n": 1, "token": "not-a-token",
                 "filename": "app.css", "cohort_id": cohort.id, "launch_id": launch.id,
-                "assignment_id": assignment_b.id, "key": "time-self-development",
-                "year": quarter.year, "quarter": quarter.number}
+                "assignment_id": assignment_b.id, "opportunity_id": proposal.id,
+                "key": "time-self-development", "year": quarter.year, "quarter": quarter.number}
 
 
 def routes(app):
@@ -174,6 +189,8 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("x@nhs.net", "/coach/cycles/{cycle_id}/comments/{handle}/hide"),
     ("x@nhs.net", "/coach/cycles/{cycle_id}/nominees"),
     ("admin@nhs.net", "/cohorts/{cohort_id}/report"),
+    ("b@nhs.net", "/opportunities/{opportunity_id}"),
+    ("admin@nhs.net", "/admin/opportunities/{opportunity_id}"),
     ("champ@nhs.net", "/champion/commitment/{key}"),
     ("champ@nhs.net", "/champion/board/{year}/{quarter}"),
 ])
