@@ -142,6 +142,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(letters_bp)
     from .views.evidence import bp as evidence_bp
     app.register_blueprint(evidence_bp)
+    from .views import champion, champion_admin, champion_board
+    app.register_blueprint(champion.bp)
+    app.register_blueprint(champion_board.bp)
+    app.register_blueprint(champion_admin.bp)
     from .config import DEMO_ORGANISATION
 
     if (app.config["FEEDBACK360_ENV"] == "production"

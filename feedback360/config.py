@@ -280,7 +280,7 @@ def _two_factor_roles(value: Any) -> frozenset[str]:
     if not roles <= set(ROLES) or "admin" not in roles:
         raise ConfigurationError(
             "TWO_FACTOR_REQUIRED_ROLES must be roles separated by commas, always including admin "
-            f"(admin, coach, trainee), not {value!r}")
+            f"({', '.join(ROLES)}), not {value!r}")
     return frozenset(roles)
 
 

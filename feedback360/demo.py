@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from .demo_champion import seed_demo_champion
 from .demo_cycles import Spec, seed_demo_cycles
 from .demo_portfolio import seed_demo_portfolio
 from .demo_workplace import seed_workplaces
@@ -150,7 +151,10 @@ def seed_demo(password: str) -> list[tuple[str, str]]:
     opportunity_seed.seed(admin)
     seed_workplaces(trainees, earlier_trainees, today=datetime.now(UTC).date())
     seed_demo_portfolio(trainees, coaches)
-    return [("admin", admin.email), *[("coach", c.email) for c in coaches],
+    # Last: the board report it produces counts the placements and portfolios above.
+    champion = seed_demo_champion(password_hash, trainees + earlier_trainees, _account)
+    return [("admin", admin.email), ("champion", champion.email),
+            *[("coach", c.email) for c in coaches],
             *[("trainee", t.email) for t in trainees + earlier_trainees]]
 
 

@@ -19,6 +19,8 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     "admin": [("Home", "home.index"), ("Users", "admin.users"), ("Cohorts", "admin.cohorts"),
               ("Opportunities", "opportunity_admin.catalogue"),
               ("Organisations", "admin.organisations")],
+    "champion": [("Home", "champion.home"), ("Commitment", "champion.tracker"),
+                 ("Board reports", "champion_board.reports")],
 }
 
 

@@ -33,9 +33,12 @@ from feedback360.models import (
     Invitation,
     LeadershipOpportunity,
     OpportunityElement,
+    Organisation,
+    Site,
     User,
 )
-from feedback360.services import affordances, cohort_launches, cycles, letters
+from feedback360.services import affordances, board_reports, cohort_launches, cycles, letters
+from feedback360.services.commitment_figures import Quarter
 
 ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle", "opportunities.browse",
                           "opportunities.propose", "opportunities.proposals",
@@ -49,7 +52,13 @@ ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle", "opportunities.
                         "admin.subject_access_request", "admin.erasure_request",
                         "admin.erase_person", "opportunity_admin.catalogue",
                         "opportunity_admin.seed_examples", "opportunity_admin.new",
-                        "admin.organisations", "admin.new_organisation"}}
+                        "admin.organisations", "admin.new_organisation",
+                        "champion_admin.champions"},
+              # Their own organisation's pages: no route names an organisation.
+              "champion": {"champion.home", "champion.tracker", "champion.criterion",
+                           "champion_board.reports", "champion_board.report",
+                           "champion_board.commentary", "champion_board.reproduce",
+                           "champion_board.pdf", "champion_board.csv"}}
 # A signed-in person's own account, whatever their role (password, second factor).
 EVERY_ROLE = {"account.change_password", "two_factor.manage"}
 # Routes taking objects that programme leads manage (B's account, a cohort, B's coach
@@ -91,7 +100,17 @@ def world(app, make_user, make_cohort):
     coach_x = make_user("x@nhs.net", role="coach", name="Xan Coach")
     coach_y = make_user("y@nhs.net", role="coach", name="Yas Coach")
     admin = make_user("admin@nhs.net", role="admin", name="Ada Admin")
+    with app.app_context():
+        organisation = Organisation(name="World Trust", sites=[Site(name="World Hospital")])
+        db.session.add(organisation)
+        db.session.commit()
+        organisation_id = organisation.id
+    champion = make_user("champ@nhs.net", role="champion", name="Cham Pion",
+                         organisation_id=organisation_id)
+    quarter = Quarter.containing(date.today())
     with app.test_request_context():
+        board_reports.produce(db.session.get(Organisation, organisation_id), quarter,
+                              by=db.session.get(User, champion.id), today=date.today())
         launch = cohort_launches.launch_for_cohort(
             db.session.get(Cohort, cohort.id), instrument_key="clcf", title="World launch",
             closes_on=date.today() + timedelta(days=30), launched_by=db.session.get(User, admin.id))
@@ -146,7 +165,8 @@ def world(app, make_user, make_cohort):
                 "response_id": answers.id, "organisation_id": placement.site.organisation_id,
                 "site_id": placement.site_id, "activity_id": activity.id,
                 "feedback_request_id": feedback_request.id, "letter_id": letter.id,
-                "code": letter.verification_code}
+                "code": letter.verification_code,
+                "key": "time-self-development", "year": quarter.year, "quarter": quarter.number}
 
 
 def routes(app):
@@ -172,11 +192,12 @@ def client_for(app, login, email: str | None):
     return client
 
 
-@pytest.mark.parametrize("who", [None, "a@nhs.net", "y@nhs.net", "admin@nhs.net"])
+@pytest.mark.parametrize("who", [None, "a@nhs.net", "y@nhs.net", "admin@nhs.net",
+                                 "champ@nhs.net"])
 def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     client = client_for(app, login, who)
     role = {None: None, "a@nhs.net": "trainee", "y@nhs.net": "coach",
-            "admin@nhs.net": "admin"}[who]
+            "admin@nhs.net": "admin", "champ@nhs.net": "champion"}[who]
     checked = 0
     for rule, method in routes(app):
         if rule.rule.startswith(PUBLIC_PREFIXES) or rule.rule == "/":
@@ -188,7 +209,8 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
             assert response.status_code == 302 and "/auth/login" in response.location, where
         elif role == "admin" and rule.endpoint in LEAD_ACCOUNT:
             assert response.status_code == 404, f"{where}: {response.status_code}"
-        elif takes_object and not (role == "admin" and rule.endpoint in ADMIN_MANAGED):
+        elif takes_object and not (role == "admin" and rule.endpoint in ADMIN_MANAGED) and not (
+                role == "champion" and rule.endpoint in ROLE_HOMES["champion"]):
             assert response.status_code in (403, 404), f"{where}: {response.status_code}"
         elif rule.endpoint in ROLE_HOMES[role] | EVERY_ROLE or (
                 role == "admin" and rule.endpoint in ADMIN_MANAGED):
@@ -222,6 +244,8 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("b@nhs.net", "/letters/{letter_id}/letter.pdf"),
     ("x@nhs.net", "/trainees/{user_id}/letters/new"),
     ("x@nhs.net", "/letters/{letter_id}/revoke"),
+    ("champ@nhs.net", "/champion/commitment/{key}"),
+    ("champ@nhs.net", "/champion/board/{year}/{quarter}"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):
     client = client_for(app, login, who)

@@ -10,8 +10,10 @@ from feedback360 import two_factor_keys
 from feedback360.demo import DEMO_TOTP_KEY
 from feedback360.extensions import db
 from feedback360.models import (
+    BoardReport,
     CoachAssignment,
     Cohort,
+    CommitmentStatus,
     StoredCohortAnalysis,
     TwoFactorKey,
     User,
@@ -31,6 +33,7 @@ def test_seed_demo_prints_logins_and_is_repeatable(make_app):
     assert first.exit_code == 0, first.output
     assert "Sign in at http://127.0.0.1:5101/ with" in first.output
     assert "programme.lead@demo.feedback360.nhs.uk" in first.output
+    assert "champion champion.adeyemi@demo.feedback360.nhs.uk" in first.output
     assert "demo passphrase words" in first.output
     # The demo admin can sign in: their second factor's key is printed.
     assert DEMO_TOTP_KEY in first.output
@@ -40,10 +43,13 @@ def test_seed_demo_prints_logins_and_is_repeatable(make_app):
     with app.app_context():
         roles = dict(db.session.execute(
             db.select(User.role, db.func.count()).group_by(User.role)).all())
-        assert roles == {"admin": 1, "coach": 2, "trainee": 22}  # two intakes: 12 and 10
+        assert roles == {"admin": 1, "champion": 1, "coach": 2,
+                         "trainee": 22}  # two intakes: 12 and 10
         [key] = db.session.scalars(db.select(TwoFactorKey)).all()
         assert two_factor_keys.unseal(key.sealed_secret, key.user_id) == DEMO_TOTP_KEY
         assert count(CoachAssignment) == 22
+        # the champion's organisation: a partly-met commitment with history, one board report
+        assert count(BoardReport) == 1 and count(CommitmentStatus) == 10
         trainees = db.session.scalars(db.select(User).where(User.role == "trainee")).all()
         assert all(t.specialty and t.training_year and t.site and t.cohort for t in trainees)
         # both intakes' reports are ready, as close-due-cycles would have left them

@@ -31,13 +31,14 @@ from feedback360.services import cycles, surveys, written_feedback
 
 # The trainee is C, whose cycle (from the world's cohort launch) takes nominations; the coach
 # coaches B, whose released cycle has comments and goals; the visitor is answering D's survey.
-ROLES = {"visitor": None, "trainee": "c@nhs.net", "coach": "x@nhs.net", "admin": "admin@nhs.net"}
+ROLES = {"visitor": None, "trainee": "c@nhs.net", "coach": "x@nhs.net", "admin": "admin@nhs.net",
+         "champion": "champ@nhs.net"}
 EXAMPLES_PER_ROLE = 120
-VALUES_PER_ROLE = 250  # four roles: at least 1,000 generated values in all
+VALUES_PER_ROLE = 250  # five roles: at least 1,250 generated values in all
 # Signing out would leave the rest of the examples testing only the sign-in redirect.
 SKIPPED = {"auth.logout"}
 QUERY_NAMES = ("page", "role", "sort", "file", "format", "next", "reason", "launch", "specialty",
-               "training_year", "site", "q", "needs")
+               "training_year", "site", "q", "needs", "quarter")
 # Names posted besides a form's own, so a route without a form (or a form of another shape) meets
 # text where it expects none.
 EXTRA_FIELDS = ("name", "email", "text", "reason", "title", "action", "comments", "page")

@@ -47,10 +47,13 @@ def _disclosure(frame: pd.DataFrame, dimensions: Sequence[str], flags: Sequence[
     same attributes and flags): a column per class and row, so thousands of trainees stay a
     small matrix."""
     keyed = {d: _keys(frame[d]) for d in dimensions}
+    # numpy, not frame[f].iat per row: pandas indexing costs microseconds a call, minutes for
+    # thousands of trainees and twenty choices (bench/board)
+    flagged = {f: frame[f].to_numpy(dtype=bool) for f in flags}
     slots_of: dict[Hashable, list[tuple[object, ...]]] = {}
-    for position, trainee in enumerate(frame["trainee_id"]):
+    for position, trainee in enumerate(frame["trainee_id"].tolist()):
         slot = (*(keyed[d][position] for d in dimensions),
-                *(bool(frame[f].iat[position]) for f in flags))
+                *(bool(flagged[f][position]) for f in flags))
         if any(slot[len(dimensions):]):  # a row no choice counts is no contribution
             slots_of.setdefault(trainee, []).append(slot)
     counts = Counter(tuple(sorted(slots, key=repr)) for slots in slots_of.values())

@@ -63,8 +63,8 @@ def _checked(user: User, wanted: Details, by: User) -> Details:
     if wanted.role not in ROLES:
         raise DomainError("Select a role", field="role")
     if wanted.role == "champion" and user.organisation_id is None:
-        raise DomainError("Add a leadership champion from their organisation's page",
-                          field="role")
+        raise DomainError("A leadership champion acts for an organisation: invite them from "
+                          "Leadership champions", field="role")
     if user.role == "admin" and wanted.role != "admin":
         _keep_an_admin(user, by, "change your own role", "the role of the last admin")
     if wanted.training_year is not None and wanted.training_year not in roster.TRAINING_YEARS:
@@ -95,6 +95,7 @@ def update_details(user: User, wanted: Details, *, by: User) -> dict[str, list[o
         return {}
     if "role" in changes:
         _end_coaching_as(user, before["role"], by)
+        user.organisation_id = user.organisation_id if checked.role == "champion" else None
     for key, value in after.items():
         setattr(user, key, value)
     if "cohort_id" in changes:

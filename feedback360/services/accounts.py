@@ -11,7 +11,7 @@ from flask import current_app
 
 from .. import audit, mail, tokens
 from ..extensions import db
-from ..models import ROLES, Cohort, User
+from ..models import ROLES, Cohort, Organisation, User
 from ..passwords import WeakPassword, check_policy, hash_password, needs_rehash, verify_password
 from ..role_names import role_name
 from ..urls import absolute_url
@@ -44,19 +44,25 @@ def find_by_email(email: str) -> User | None:
 
 def invite_user(*, email: str, name: str, role: str, invited_by: User | None,
                 cohort: Cohort | None = None, specialty: str | None = None,
-                training_year: int | None = None, site: str | None = None) -> User:
+                training_year: int | None = None, site: str | None = None,
+                organisation: Organisation | None = None) -> User:
     if role not in ROLES:
         raise DomainError("Select a role", field="role")
-    if role == "champion":  # a champion acts for an organisation, which this form cannot name
-        raise DomainError("Add a leadership champion from their organisation's page",
-                          field="role")
+    # A leadership champion acts for one organisation; nobody else belongs to one.
+    if role == "champion" and organisation is None:
+        raise DomainError("A leadership champion acts for an organisation: invite them from "
+                          "Leadership champions", field="role")
+    if role != "champion" and organisation is not None:
+        raise DomainError("Only a leadership champion acts for an organisation",
+                          field="organisation_id")
     lead_scope.check_account(invited_by, role=role, cohort=cohort)
     email = normalise_email(email)
     if find_by_email(email) is not None:
         raise DomainError("An account with this email address already exists", field="email")
     [user] = invite_checked([Invitee(email=email, name=name, role=role, cohort=cohort,
                                      specialty=specialty, training_year=training_year,
-                                     site=site)], invited_by=invited_by)
+                                     site=site, organisation=organisation)],
+                           invited_by=invited_by)
     return user
 
 
@@ -71,6 +77,7 @@ class Invitee:
     specialty: str | None = None
     training_year: int | None = None
     site: str | None = None
+    organisation: Organisation | None = None
 
 
 def invite_checked(invitees: list[Invitee], *, invited_by: User | None,
@@ -84,12 +91,16 @@ def invite_checked(invitees: list[Invitee], *, invited_by: User | None,
     users = [User(email=person.email, name=person.name.strip(), role=person.role, active=True,
                   session_nonce=secrets.token_hex(16), cohort=person.cohort,
                   specialty=person.specialty, training_year=person.training_year,
-                  site=person.site) for person in invitees]
+                  site=person.site,
+                  organisation_id=person.organisation.id if person.organisation else None)
+             for person in invitees]
     db.session.add_all(users)
     db.session.flush()
     for user in users:
         send_activation(user, invited_by)
         detail: dict[str, object] = {"role": user.role}
+        if user.organisation_id is not None:
+            detail["organisation_id"] = user.organisation_id
         if source is not None:
             detail.update(source=source, fields={
                 "name": user.name, "cohort_id": user.cohort_id, "specialty": user.specialty,

@@ -33,4 +33,5 @@ def admin_home():  # type: ignore[no-untyped-def]
                            attention=attention.for_programme_leads(current_user))
 
 
-HOMES = {"trainee": "trainee.cycles", "coach": "coach.trainees", "admin": "home.admin_home"}
+HOMES = {"trainee": "trainee.cycles", "coach": "coach.trainees", "admin": "home.admin_home",
+         "champion": "champion.home"}

@@ -12,6 +12,7 @@ from ...cycle_forms import ConfirmForm
 from ...extensions import db
 from ...forms import InviteUserForm, ProgrammeScopeForm, UserDetailsForm
 from ...models import ROLES, Cohort, User
+from ...role_names import role_name
 from ...services import (
     DomainError,
     account_admin,
@@ -98,6 +99,8 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
     person = db.get_or_404(User, user_id)
     form = UserDetailsForm(obj=person, cohort_id=person.cohort_id or 0)
     _cohort_choices(form, keep=person.cohort)
+    if person.role == "champion":  # kept (or changed) here; made under Leadership champions
+        form.role.choices = [*form.role.choices, SelectChoice("champion", role_name("champion"))]
     if validate_with_rules(form, lambda: accounts.check_address_format(form.email.data)):
         wanted = account_admin.Details(
             name=form.name.data, email=form.email.data, role=form.role.data,
