@@ -18,20 +18,18 @@ import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
-from flask import current_app
-
 from .extensions import db
 from .models import (
     Activity,
     ActivityElement,
     ActivityFeedbackRequest,
+    CoachAssignment,
     LeadershipOpportunity,
-    Letter,
     OpportunityElement,
     TimeReport,
     User,
 )
-from .services import cycles
+from .services import cycles, letters
 from .services.clcf_framework import elements_by_key
 from .services.portfolio_summary import summary_for
 
@@ -136,7 +134,6 @@ FEEDBACK_TEXT = {
     "element": "I saw this clearly: you listened first, then summarised what the group had "
                "agreed and who would do what.",
 }
-LETTER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud and typed
 
 
 def _at(day: date, hour: int = 10) -> datetime:
@@ -242,31 +239,21 @@ def _portfolio(trainee: User, plan: Plan, today: date) -> list[Activity]:
 
 
 def _letter(trainee: User, coach: User, activities: list[Activity], today: date) -> None:
-    """One issued letter, frozen as the letters part freezes them (name, activities, feedback)."""
-    given = [(activity, request) for activity in activities
-             for request in activity.feedback_requests if request.status == "given"]
-    known = elements_by_key()
-    code = "-".join("".join(secrets.choice(LETTER_ALPHABET) for _ in range(4)) for _ in range(3))
-    db.session.add(Letter(
-        trainee=trainee, issued_by_id=coach.id, issuer_name=coach.name,
-        issuer_role="Educational supervisor", verification_code=code,
+    """One letter, issued as a coach issues one (``services/letters``), dated a week ago, by the
+    trainee's own coach when they have one."""
+    coach = db.session.scalar(db.select(User).join(
+        CoachAssignment, CoachAssignment.coach_id == User.id).where(
+        CoachAssignment.trainee_id == trainee.id)) or coach
+    given = [activity.id for activity in activities
+             if any(request.status == "given" for request in activity.feedback_requests)]
+    letter = letters.issue(
+        trainee, activity_ids=given, by=coach,
         title="Letter of achievement: leading improvement in the laboratory",
-        issued_at=_at(today - timedelta(days=7)),
-        content={
-            "trainee": trainee.name,
-            "organisation": current_app.config["ORGANISATION_NAME"],
-            "citation": f"{trainee.name} led a quality improvement project that cut turnaround "
-                        "times by a quarter, and brought a near miss to the department's "
-                        "Morbidity & Mortality meeting with a change that was adopted.",
-            "activities": [{
-                "title": activity.title, "started_on": activity.started_on.isoformat(),
-                "ended_on": activity.ended_on.isoformat() if activity.ended_on else None,
-                "elements": [known[e.element_key].title for e in activity.elements],
-                "feedback": [{"observer": request.observer_name,
-                              "role": request.observer_role, "overall": request.overall}],
-            } for activity, request in given],
-            "issuer": {"name": coach.name, "role": "Educational supervisor"},
-        }))
+        citation=f"{trainee.name} led a quality improvement project that cut turnaround times "
+                 "by a quarter, and brought a near miss to the department's Morbidity & "
+                 "Mortality meeting with a change that was adopted.")
+    letter.issued_at = _at(today - timedelta(days=7))
+    letter.content = {**letter.content, "issued_on": letter.issued_at.date().isoformat()}
 
 
 def seed_demo_portfolio(trainees: list[User], coaches: list[User]) -> None:

@@ -32,10 +32,12 @@ SECTIONS = (
     ("activities", "/portfolio/activities", "Activities and education"),
     ("time", "/portfolio/time", "Development time"),
     ("opportunities", "/opportunities", "Leadership opportunities"),
+    ("placements", "/portfolio/placements", "Placements and what they afford"),
     ("evidence", "/portfolio/evidence", "Evidence for your e-portfolio"),
 )
 # What a coach may follow from a trainee's portfolio (the activities part's read-only view).
-COACH_SECTIONS = (("activities", "/coach/trainees/{id}/activities", "Activities and education"),)
+COACH_SECTIONS = (("activities", "/coach/trainees/{id}/activities", "Activities and education"),
+                  ("letters", "/trainees/{id}/letters", "Letters of achievement"))
 
 
 def section_links(sections: tuple[tuple[str, str, str], ...]) -> dict[str, str]:
