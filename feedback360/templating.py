@@ -16,6 +16,8 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     "coach": [("My trainees", "coach.trainees")],
     "admin": [("Home", "home.index"), ("Users", "admin.users"), ("Cohorts", "admin.cohorts")],
 }
+NAVIGATION["trainee"] += [("Activities", "activities.index"), ("Time", "time_reports.index")]
+NAVIGATION["admin"] += [("Time reports", "time_reports.aggregate")]
 
 
 def navigation_for(user) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
