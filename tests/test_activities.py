@@ -103,6 +103,7 @@ def test_unknown_filters_are_404(trainee_client, query):
     ({"hours": "1e400"}, "hours", "must be a number of hours"),
     ({"hours": "2001"}, "hours", "between 0 and 2000 hours"),
     ({"started_on-year": "2999"}, "started_on", "Start date must be today or in the past"),
+    ({"started_on-day": "2200000000"}, "started_on", "Start date must be a real date"),
     ({"ended_on-day": "1", "ended_on-month": "1", "ended_on-year": "2000"}, "ended_on",
      "End date must be the same as or after the start date"),
     ({"goal_id": "99"}, "goal_id", "Select one of your development goals"),

@@ -22,6 +22,7 @@ from feedback360.models import (
     Invitation,
     User,
 )
+from feedback360.models.portfolio import Activity, ActivityElement, TimeReport
 from feedback360.services import cohort_launches, cycles
 
 ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
@@ -31,6 +32,9 @@ ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
                         "admin.audit_trail", "admin.audit_download",
                         "admin.subject_access_request", "admin.erasure_request",
                         "admin.erase_person"}}
+ROLE_HOMES["trainee"] |= {"activities.index", "activities.new_activity", "time_reports.index",
+                          "time_reports.new_report"}
+ROLE_HOMES["admin"] |= {"time_reports.aggregate", "time_reports.download"}
 # A signed-in person's own account, whatever their role (password, second factor).
 EVERY_ROLE = {"account.change_password", "two_factor.manage"}
 # Routes taking objects that programme leads manage (B's account, a cohort, B's coach
@@ -84,6 +88,13 @@ def world(app, make_user, make_cohort):
         goal = DevelopmentGoal(cycle_id=cycle.id, author_id=trainee_b.id,
                                domain_key="managing-services", action="Chair a meeting")
         db.session.add(goal)
+        activity = Activity(trainee_id=trainee_b.id, kind="doing", category="chairing",
+                            title="Chaired a meeting", started_on=date.today())
+        activity.elements.append(ActivityElement(element_key="integrity",
+                                                 domain_key="personal-qualities"))
+        time_report = TimeReport(trainee_id=trainee_b.id, kind="unavailable", reason="rota",
+                                 occurred_on=date.today(), description="Lost a half day")
+        db.session.add_all([activity, time_report])
         db.session.commit()
         comment = db.session.scalars(db.select(Comment)).first()
         invitation = db.session.scalars(db.select(Invitation)).first()
@@ -91,7 +102,8 @@ def world(app, make_user, make_cohort):
                 "handle": comment.handle,
                 "user_id": trainee_b.id, "page": 1, "n": 1, "token": "not-a-token",
                 "filename": "app.css", "cohort_id": cohort.id, "launch_id": launch.id,
-                "assignment_id": assignment_b.id}
+                "assignment_id": assignment_b.id, "activity_id": activity.id,
+                "report_id": time_report.id}
 
 
 def routes(app):
@@ -153,6 +165,15 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("x@nhs.net", "/coach/cycles/{cycle_id}/comments/{handle}/hide"),
     ("x@nhs.net", "/coach/cycles/{cycle_id}/nominees"),
     ("admin@nhs.net", "/cohorts/{cohort_id}/report"),
+    ("b@nhs.net", "/portfolio/activities/{activity_id}"),
+    ("b@nhs.net", "/portfolio/activities/{activity_id}/edit"),
+    ("b@nhs.net", "/portfolio/activities/{activity_id}/delete"),
+    ("b@nhs.net", "/portfolio/time/{report_id}/edit"),
+    ("b@nhs.net", "/portfolio/time/{report_id}/delete"),
+    ("x@nhs.net", "/portfolio/activities/{activity_id}"),
+    ("x@nhs.net", "/coach/trainees/{user_id}/activities"),
+    ("x@nhs.net", "/coach/trainees/{user_id}/time"),
+    ("admin@nhs.net", "/admin/time-reports"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):
     client = client_for(app, login, who)
