@@ -12,7 +12,7 @@ import re
 from datetime import date
 
 import pytest
-from helpers import text_of
+from helpers import audit_events, text_of
 
 from feedback360.extensions import db
 from feedback360.models import LeadProgramme
@@ -115,7 +115,7 @@ def test_the_remainder_of_a_breakdown_is_suppressed(lead_client, people):
     assert last == {None: 4}
 
 
-def test_csv_is_the_shown_aggregate(lead_client, people):
+def test_csv_is_the_shown_aggregate(app, lead_client, people):
     period = Quarter.of(THIS_QUARTER).key
     response = lead_client.get(f"/admin/time-reports.csv?period={period}&by=site")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
@@ -123,6 +123,9 @@ def test_csv_is_the_shown_aggregate(lead_client, people):
         (group or "All", count)
         for group, count in shown_page(lead_client, period, "site").items()}
     assert "Lost" not in response.get_data(as_text=True)  # sums, never a report's words
+    assert response.headers["Cache-Control"] == "no-store"
+    assert [detail for _, _, detail in audit_events(app, "time_reports.exported")] == [
+        {"period": period, "breakdown": "site"}]
 
 
 @pytest.mark.parametrize("query", ["period=2026-Q5", "period=1999-Q1", "period=%00",

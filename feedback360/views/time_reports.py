@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import audit
 from ..activity_forms import TimeReportForm
 from ..authz import role_required
 from ..cycle_forms import ConfirmForm
@@ -101,7 +102,8 @@ def new_report():  # type: ignore[no-untyped-def]
         abort(404)
     form = _form(kind, None)
     if form.is_submitted() and _save(form, kind, None):
-        flash("Reported" if kind == "unavailable" else "Time recorded", "success")
+        flash("Time not available reported" if kind == "unavailable" else "Time used recorded",
+              "success")
         return redirect(url_for(".index"))
     return _render(form, kind, None)
 
@@ -149,7 +151,11 @@ def _shown() -> time_aggregate.Aggregate:
 @bp.route("/admin/time-reports")
 @role_required("admin")
 def aggregate():  # type: ignore[no-untyped-def]
-    return render_template("time_reports/aggregate.html", shown=_shown(),
+    shown = _shown()
+    audit.record(current_user, "time_reports.viewed", None, period=shown.period.key,
+                 breakdown=shown.breakdown)
+    db.session.commit()
+    return render_template("time_reports/aggregate.html", shown=shown,
                            breakdowns=time_aggregate.BREAKDOWNS,
                            reasons=TIME_UNAVAILABLE_REASONS,
                            reason_labels=time_reports.REASON_LABELS)
@@ -160,6 +166,9 @@ def aggregate():  # type: ignore[no-untyped-def]
 def download():  # type: ignore[no-untyped-def]
     shown = _shown()
     body = to_csv(records_frame(time_aggregate.csv_rows(shown), time_aggregate.CSV_COLUMNS))
+    audit.record(current_user, "time_reports.exported", None, period=shown.period.key,
+                 breakdown=shown.breakdown)
+    db.session.commit()
     name = f"time-not-available-{shown.period.key}-{shown.breakdown}.csv"
-    return Response(body, mimetype=CSV_MEDIA_TYPE,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(body, mimetype=CSV_MEDIA_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
