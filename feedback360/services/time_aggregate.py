@@ -3,10 +3,18 @@ cohort threshold.
 
 A report is named to its trainee and often says why their department failed them, so a lead sees
 only sums over at least ``COHORT_MIN_TRAINEES`` trainees, chosen by
-``scoring.breakdowns.admitted_cells`` over *every* selection the page offers at once (each
-offered quarter, whole or by site or by specialty). A cell under the threshold never shows, and
-neither can it be worked out from the shown ones: not from a quarter's total minus its shown
-sites (complementary suppression), nor from one quarter or breakdown minus another.
+``scoring.breakdowns.admitted_cells`` over every selection the page offers for a quarter (whole,
+by site, by specialty) at once. A cell under the threshold never shows, and neither can it be
+worked out from the shown ones: not from a quarter's total minus its shown sites (complementary
+suppression), nor from one breakdown minus the other.
+
+Quarters are audited one at a time, which is as safe as auditing all of them together: they share
+no contribution (a report falls in one quarter), so any combination of shown cells that picks
+out fewer than k trainees' reports, restricted to one quarter's contributions, is a combination of
+that quarter's cells alone picking out fewer than k (and at least one such restriction is not
+empty); the per-quarter audit refuses every such combination. It is also what keeps the page fast:
+auditing every quarter of 5,000 trainees together takes most of a minute. Each quarter's admitted
+cells are kept in memory, keyed by the exact contributions they were computed from.
 
 One trainee is one contribution to a quarter: their reports in it are summed, under the site and
 specialty of their latest report in it (``breakdowns`` wants one set of attributes per trainee
@@ -17,19 +25,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 from flask import current_app
+from sqlalchemy import func
 
 from ..extensions import db
 from ..models import User
 from ..models.portfolio import TIME_UNAVAILABLE_REASONS, TimeReport
-from ..scoring.breakdowns import ANY, NOT_RECORDED, admitted_cells, cell_rows
+from ..scoring.breakdowns import ANY, NOT_RECORDED, Cell, admitted_cells
 from . import DomainError, lead_scope
 
 BREAKDOWNS = {"site": "Site", "specialty": "Specialty"}
 DIMENSIONS = tuple(BREAKDOWNS)
+REASON_COLUMNS = [f"reason_{r}" for r in TIME_UNAVAILABLE_REASONS]
 _PERIOD = re.compile(r"(\d{4})-Q([1-4])")
 
 
@@ -54,10 +64,18 @@ class Quarter:
         return f"{self.year}-Q{self.quarter}"
 
     @property
+    def first_day(self) -> date:
+        return date(self.year, 3 * self.quarter - 2, 1)
+
+    @property
+    def last_day(self) -> date:
+        following = (date(self.year + 1, 1, 1) if self.quarter == 4
+                     else date(self.year, 3 * self.quarter + 1, 1))
+        return following - timedelta(days=1)
+
+    @property
     def label(self) -> str:
-        first = date(self.year, 3 * self.quarter - 2, 1)
-        last = date(self.year, 3 * self.quarter, 1)
-        return f"{first:%B} to {last:%B} {self.year}"
+        return f"{self.first_day:%B} to {self.last_day:%B} {self.year}"
 
     def previous(self) -> Quarter:
         return Quarter(self.year - 1, 4) if self.quarter == 1 else Quarter(self.year,
@@ -86,38 +104,39 @@ class Aggregate:
     anything_hidden: bool
 
 
-def _contributions(lead: User) -> pd.DataFrame:
-    """One row per trainee and quarter they reported time unavailable in."""
-    query = (db.select(TimeReport.trainee_id, TimeReport.occurred_on, TimeReport.id,
-                       TimeReport.site, TimeReport.specialty, TimeReport.hours,
-                       TimeReport.reason)
+def _first_reported(lead: User) -> date | None:
+    return db.session.scalar(
+        db.select(func.min(TimeReport.occurred_on)).join(User, User.id == TimeReport.trainee_id)
+        .where(TimeReport.kind == "unavailable", lead_scope.user_filter(lead)))
+
+
+def _contributions(lead: User, quarter: Quarter) -> pd.DataFrame:
+    """One row per trainee who reported time unavailable in ``quarter``: their reports summed,
+    under the site and specialty of the latest."""
+    query = (db.select(TimeReport.trainee_id, TimeReport.site, TimeReport.specialty,
+                       TimeReport.hours, TimeReport.reason)
              .join(User, User.id == TimeReport.trainee_id)
-             .where(TimeReport.kind == "unavailable", lead_scope.user_filter(lead))
+             .where(TimeReport.kind == "unavailable", lead_scope.user_filter(lead),
+                    TimeReport.occurred_on >= quarter.first_day,
+                    TimeReport.occurred_on <= quarter.last_day)
              .order_by(TimeReport.trainee_id, TimeReport.occurred_on, TimeReport.id))
-    reports = pd.DataFrame(db.session.execute(query).all(),
-                           columns=["trainee_id", "occurred_on", "id", "site", "specialty",
-                                    "hours", "reason"])
-    if reports.empty:
-        return reports
-    reports["period"] = [Quarter.of(day).key for day in reports["occurred_on"]]
-    reports["hours"] = pd.to_numeric(reports["hours"]).fillna(0.0)
-    for reason in TIME_UNAVAILABLE_REASONS:
-        reports[f"reason_{reason}"] = (reports["reason"] == reason).astype(int)
-    grouped = reports.groupby(["trainee_id", "period"], sort=True)
-    frame = grouped.agg(site=("site", "last"), specialty=("specialty", "last"),
-                        reports=("id", "size"), hours=("hours", "sum"),
-                        **{f"reason_{r}": (f"reason_{r}", "sum")
-                           for r in TIME_UNAVAILABLE_REASONS}).reset_index()
-    for dimension in DIMENSIONS:
-        frame[dimension] = frame[dimension].fillna(NOT_RECORDED).astype(str).str.strip()
-    return frame
+    trainees: dict[int, dict[str, object]] = {}
+    for trainee_id, site, specialty, hours, reason in db.session.execute(query):
+        row = trainees.setdefault(trainee_id, {"trainee_id": trainee_id, "reports": 0,
+                                               "hours": 0.0, **dict.fromkeys(REASON_COLUMNS, 0)})
+        row["site"] = (site or NOT_RECORDED).strip()
+        row["specialty"] = (specialty or NOT_RECORDED).strip()
+        row["reports"] += 1  # type: ignore[operator]
+        row["hours"] += float(hours or 0)  # type: ignore[operator]
+        row[f"reason_{reason}"] += 1  # type: ignore[operator]
+    return pd.DataFrame(list(trainees.values()),
+                        columns=["trainee_id", *DIMENSIONS, "reports", "hours", *REASON_COLUMNS])
 
 
-def _offered(frame: pd.DataFrame, today: date) -> list[Quarter]:
+def _offered(first_reported: date | None, today: date) -> list[Quarter]:
     """Every quarter from the first reported one to the current one, latest first."""
     current = Quarter.of(today)
-    reported = frame["period"] if not frame.empty else []
-    first = min((Quarter.parse(p) for p in reported), default=current)
+    first = min(Quarter.of(first_reported), current) if first_reported else current
     quarters, quarter = [], current
     while quarter >= first:
         quarters.append(quarter)
@@ -125,11 +144,12 @@ def _offered(frame: pd.DataFrame, today: date) -> list[Quarter]:
     return quarters
 
 
-def _row(frame: pd.DataFrame, mask: pd.Series, group: str | None) -> Row:
-    chosen = frame[mask]
-    return Row(group=group, trainees=int(chosen["trainee_id"].nunique()),
-               reports=int(chosen["reports"].sum()), hours=float(chosen["hours"].sum()),
-               reasons={r: int(chosen[f"reason_{r}"].sum()) for r in TIME_UNAVAILABLE_REASONS})
+def _row(part: pd.DataFrame, group: str | None) -> Row:
+    """The sums of ``part`` (a trainee is one row)."""
+    sums = part[["reports", "hours", *REASON_COLUMNS]].sum()
+    return Row(group=group, trainees=len(part), reports=int(sums["reports"]),
+               hours=float(sums["hours"]),
+               reasons={r: int(sums[f"reason_{r}"]) for r in TIME_UNAVAILABLE_REASONS})
 
 
 def aggregate(lead: User, *, period: str | None, breakdown: str | None,
@@ -141,32 +161,38 @@ def aggregate(lead: User, *, period: str | None, breakdown: str | None,
     if breakdown not in BREAKDOWNS:
         raise DomainError("Select site or specialty", field="breakdown")
     min_trainees = int(current_app.config["COHORT_MIN_TRAINEES"])
-    frame = _contributions(lead)
-    periods = _offered(frame, today or date.today())
+    periods = _offered(_first_reported(lead), today or date.today())
     chosen = Quarter.parse(period) if period else periods[0]
     if chosen not in periods:
         raise DomainError("Select a quarter from the list", field="period")
+    frame = _contributions(lead, chosen)
     if frame.empty:
         return Aggregate(periods, chosen, breakdown, None, [], min_trainees, False)
-    for index, quarter in enumerate(periods):
-        frame[f"in_{index}"] = frame["period"] == quarter.key
-    admitted = admitted_cells(frame, dimensions=DIMENSIONS, choices=len(periods),
-                              min_trainees=min_trainees, max_fixed=1)
-    choice = periods.index(chosen)
+    frame["in_0"] = True
+    admitted = _admitted(frame, min_trainees)
     position = DIMENSIONS.index(breakdown)
-    total = None
-    rows = []
-    whole = (choice, (ANY,) * len(DIMENSIONS))
-    if whole in admitted:
-        total = _row(frame, cell_rows(frame, whole, DIMENSIONS), None)
-    groups = sorted(set(frame.loc[frame[f"in_{choice}"], breakdown]))
-    for group in groups:
-        values = tuple(group if i == position else ANY for i in range(len(DIMENSIONS)))
-        if (choice, values) in admitted:
-            rows.append(_row(frame, cell_rows(frame, (choice, values), DIMENSIONS), group))
-    reported = bool(frame[f"in_{choice}"].any())
-    hidden = reported and (total is None or len(rows) < len(groups))
+    total = _row(frame, None) if (0, (ANY,) * len(DIMENSIONS)) in admitted else None
+    groups = dict(list(frame.groupby(breakdown, sort=True)))
+    rows = [_row(part, group) for group, part in groups.items()
+            if (0, tuple(group if i == position else ANY for i in range(len(DIMENSIONS))))
+            in admitted]
+    hidden = total is None or len(rows) < len(groups)
     return Aggregate(periods, chosen, breakdown, total, rows, min_trainees, hidden)
+
+
+_ADMITTED: dict[tuple[object, ...], frozenset[Cell]] = {}
+_ADMITTED_KEPT = 64
+
+
+def _admitted(frame: pd.DataFrame, min_trainees: int) -> frozenset[Cell]:
+    """``admitted_cells`` for one quarter, remembered for the exact same contributions."""
+    key = (min_trainees, *frame[["trainee_id", *DIMENSIONS]].itertuples(index=False, name=None))
+    if key not in _ADMITTED:
+        if len(_ADMITTED) >= _ADMITTED_KEPT:
+            _ADMITTED.pop(next(iter(_ADMITTED)))
+        _ADMITTED[key] = frozenset(admitted_cells(
+            frame, dimensions=DIMENSIONS, choices=1, min_trainees=min_trainees, max_fixed=1))
+    return _ADMITTED[key]
 
 
 def csv_rows(shown: Aggregate) -> list[dict[str, object]]:
