@@ -97,7 +97,9 @@ def _values(form: ActivityForm, kind: str) -> ActivityValues:
         started_on=form.started_on.data, ended_on=form.ended_on.data,
         hours=form.hours.hours, element_keys=tuple(form.elements.data or ()),
         went_well=form.went_well.data, do_differently=form.do_differently.data,
-        opportunity_id=optional_id(form.opportunity_id), goal_id=optional_id(form.goal_id),
+        # Education is not a catalogue opportunity: the page offers no link, so none is taken.
+        opportunity_id=optional_id(form.opportunity_id) if kind == "doing" else None,
+        goal_id=optional_id(form.goal_id),
         placement_id=optional_id(form.placement_id))
 
 
