@@ -149,3 +149,48 @@ def test_a_scoped_lead_counts_only_their_programmes(app, make_user, login, peopl
 def test_no_reports_says_so(lead_client):
     page = text_of(lead_client.get("/admin/time-reports"))
     assert "No time-not-available reports in this quarter" in page
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_layouts_never_isolate_fewer_than_k(app, seed):
+    """The same attacks on random sites, specialties and quarters, through the service."""
+    import random
+
+    from feedback360.models import User
+    from feedback360.services import time_aggregate
+
+    chance = random.Random(seed)
+    with app.test_request_context():
+        db.session.execute(db.insert(User), [
+            {"email": f"r{n}@nhs.net", "name": f"R {n}", "role": "trainee",
+             "session_nonce": f"n{n}"} for n in range(30)])
+        lead = User(email="lead@nhs.net", name="Lead", role="admin", session_nonce="lead")
+        db.session.add(lead)
+        people = []
+        for trainee_id in db.session.scalars(db.select(User.id).where(User.role == "trainee")):
+            site, specialty = chance.choice("ABCD"), chance.choice("XYZ")
+            days = chance.sample([THIS_QUARTER, LAST_QUARTER], chance.randint(1, 2))
+            for day in days:
+                db.session.add(TimeReport(trainee_id=trainee_id, kind="unavailable",
+                                          occurred_on=day, reason="rota", description="-",
+                                          site=site, specialty=specialty))
+            people.append((trainee_id, site, specialty, {Quarter.of(d).key for d in days}))
+        db.session.flush()
+        cells = []
+        for quarter, by in itertools.product([THIS_QUARTER, LAST_QUARTER], ("site", "specialty")):
+            period = Quarter.of(quarter).key
+            shown = time_aggregate.aggregate(lead, period=period, breakdown=by)
+            page = {row.group: row.trainees for row in shown.rows}
+            if shown.total:
+                page[None] = shown.total.trainees
+            members = {group: cell_members(people, period, by, group) for group in page}
+            for group, count in page.items():
+                assert count == len(members[group]) >= K
+                cells.append(members[group])
+            if None in page:
+                rest = members[None] - frozenset().union(*(m for g, m in members.items() if g))
+                assert len(rest) == 0 or len(rest) >= K
+        for first, second in itertools.permutations(cells, 2):
+            if second < first:
+                assert len(first - second) >= K
+        assert cells
