@@ -33,21 +33,26 @@ from _common import RESULTS, log
 from _servers import raise_open_file_limit
 
 
-def runs(args: argparse.Namespace) -> list[tuple[str, int, int]]:
-    """(database, raters, servers) in the order they run: SQLite is one file on one host, so
-    more than one app server is tried on PostgreSQL only."""
+def runs(args: argparse.Namespace) -> list[tuple[str, int, int, bool]]:
+    """(database, raters, servers, restart) in the order they run: SQLite is one file on one
+    host, so more than one app server is tried on PostgreSQL only; with ``--restart-db-at``,
+    one more PostgreSQL run at the most raters on one server restarts the database midway."""
     databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    return [(db, raters, servers) for db in databases
-            for servers in (args.servers if db == "postgresql" else [1])
-            for raters in args.concurrency]
+    found = [(db, raters, servers, False) for db in databases
+             for servers in (args.servers if db == "postgresql" else [1])
+             for raters in args.concurrency]
+    if args.restart_db_at is not None and "postgresql" in databases:
+        found.append(("postgresql", max(args.concurrency), 1, True))
+    return found
 
 
-def one_run(db: str, raters: int, servers: int, args: argparse.Namespace) -> dict[str, Any]:
+def one_run(db: str, raters: int, servers: int, restart: bool,
+            args: argparse.Namespace) -> dict[str, Any]:
     run_args = argparse.Namespace(
         db=db, seconds=args.seconds, warmup=args.warmup, max_warmup=args.max_warmup,
         concurrency=raters, workers=args.workers, servers=servers, trainees=args.trainees,
         invitations=0, seed=args.seed, wait_idle=0.0, profile=False, profile_top=40,
-        keep=False)
+        keep=False, restart_db_at=args.restart_db_at if restart else None)
     before = os.getloadavg()
     result = submit.bench_database(db, run_args)
     result["load_average"] = {"before": [round(v, 2) for v in before],
@@ -62,6 +67,7 @@ def one_run(db: str, raters: int, servers: int, args: argparse.Namespace) -> dic
 def row(db: str, raters: int, servers: int, result: dict[str, Any] | None) -> dict[str, Any]:
     if result is None:
         return {"database": db, "raters": raters, "servers": servers, "failed": True}
+    restart = result.get("database_restart")
     latency = result["latency"]
     shared = result.get("shared_rate_limit")
     return {
@@ -78,8 +84,11 @@ def row(db: str, raters: int, servers: int, result: dict[str, Any] | None) -> di
         "warmup_s": result["warmup_seconds"],
         "load_average_1min_after": result["load_average"]["after"][0],
         "other_cores": result["cpu"]["other_processes_cores"],
-        "failed": bool(result["errors"]) or not result["integrity"]["ok"]
-        or (shared is not None and not shared["ok"]),
+        "database_restart": restart,
+        # During a restart, a failed request is what is being measured, not a failed run.
+        "failed": (bool(result["errors"]) and restart is None) or not result["integrity"]["ok"]
+        or (shared is not None and not shared["ok"])
+        or (restart is not None and not restart.get("restarted")),
     }
 
 
@@ -101,6 +110,10 @@ def print_table(rows: list[dict[str, Any]], seconds: float) -> None:
               f"{r['load_average_1min_after']:>9}")
     print("   (latencies in ms; load avg: the machine's 1-minute load average as each run ended)",
           flush=True)
+    for r in rows:
+        if r.get("database_restart"):
+            print(f"\n   {r['database']}, {r['raters']} raters, database restarted mid-run:",
+                  *submit.restart_lines(r["database_restart"]), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="gunicorn sync workers per server")
     parser.add_argument("--trainees", type=int, default=300)
     parser.add_argument("--seed", type=int, default=360)
+    parser.add_argument("--restart-db-at", type=float, default=None, metavar="SECONDS",
+                        help="add a PostgreSQL run (most raters, one server) whose database is "
+                             "restarted this many seconds into the window")
     args = parser.parse_args(argv)
     try:
         args.concurrency = [int(v) for v in args.concurrency.split(",")]
@@ -136,10 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     if limit < 4 * max(args.concurrency) + 256:
         log(f"open-file limit {limit}: too low for {max(args.concurrency)} raters")
     rows = []
-    for db, raters, servers in runs(args):
-        log(f"load: {db}, {raters} raters, {servers} server(s)")
+    for db, raters, servers, restart in runs(args):
+        log(f"load: {db}, {raters} raters, {servers} server(s)"
+            + (", database restarted midway" if restart else ""))
         try:
-            result = one_run(db, raters, servers, args)
+            result = one_run(db, raters, servers, restart, args)
         except Exception:  # report and carry on with the next run
             traceback.print_exc()
             result = None

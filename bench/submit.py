@@ -554,7 +554,7 @@ class Clock:
 
 def run_load(ports: list[int], tokens: list[str], *, concurrency: int, warmup: float,
              max_warmup: float, seconds: float, server_pids: list[int], db_pid: int | None,
-             seed_value: int) -> dict[str, Any]:
+             seed_value: int, at_window_start: Any = None) -> dict[str, Any]:
     """Closed loop: ``concurrency`` raters, each starting a new survey as soon as one ends.
 
     Raters arrive evenly over the first ``warmup`` seconds (at most 10), and after their first
@@ -584,6 +584,8 @@ def run_load(ports: list[int], tokens: list[str], *, concurrency: int, warmup: f
         time.sleep(0.05)
     window_start = time.perf_counter()
     window_end = window_start + seconds
+    if at_window_start is not None:  # e.g. a database restart timed from here
+        at_window_start(window_start)
     clock.stop_at = window_end
     warmup_used = window_start - begin
     cpu_first = cpu_sample(server_pids, db_pid)
@@ -649,6 +651,11 @@ def run_load(ports: list[int], tokens: list[str], *, concurrency: int, warmup: f
         "submitted_not_observed": sum(r.stats.not_observed for r in raters),
         "submitted_comments": sum(r.stats.comments for r in raters),
         "surveys_per_second_timeline": timeline,
+        # A refused connection counts as status 0; a 4xx is the survey's own business.
+        "failed_requests": [{"started": s.started, "seconds": s.seconds, "kind": s.kind,
+                             "status": s.status}
+                            for r in raters for s in r.stats.samples
+                            if s.status == 0 or s.status >= 500],
         "cpu": cpu,
         "cpu_ms_per_survey": per_survey,
         "projected_surveys_per_s_on_idle_cores": round(cpu["cores"] * 1000 / used, 1)
@@ -723,11 +730,20 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         log(f"{kind}: {args.servers} x gunicorn -w {args.workers} on "
             f"{', '.join(f'{HOST}:{server.port}' for server in servers)}; "
             f"{args.concurrency} raters for {args.warmup:g}+{args.seconds:g} s")
+        restart = None
+        if getattr(args, "restart_db_at", None) is not None and kind == "postgresql":
+            from _restart import DatabaseRestart  # type: ignore[import-not-found]
+
+            restart = DatabaseRestart(pg, database_url, args.restart_db_at)
+            log(f"{kind}: PostgreSQL restarts {args.restart_db_at:g} s into the window")
         load = run_load([server.port for server in servers], seeded.tokens,
                         concurrency=args.concurrency, warmup=args.warmup,
                         max_warmup=args.max_warmup, seconds=args.seconds,
                         server_pids=[server.pid for server in servers if server.pid],
-                        db_pid=db_pid, seed_value=args.seed)
+                        db_pid=db_pid, seed_value=args.seed,
+                        at_window_start=restart.arm if restart else None)
+        if restart is not None:
+            load["database_restart"] = restart.summary(load["failed_requests"])
         shared_limit = None
         if args.servers > 1:
             statuses = sign_in_statuses([server.port for server in servers],
@@ -785,6 +801,17 @@ def fmt(value: Any, unit: str = "") -> str:
     return "-" if value is None else f"{value}{unit}"
 
 
+def restart_lines(restart: dict[str, Any] | None) -> list[str]:
+    if restart is None:
+        return []
+    if not restart.get("restarted"):
+        return [f"   database restart      FAILED: {restart.get('error')}"]
+    return [f"   database restart      {restart['restart_seconds']:>7}s   "
+            f"(pg_ctl restart -m fast): {restart['failed_requests']} requests failed "
+            f"{restart['failed_by_step']}, "
+            f"all within {restart['failures_within_seconds']} s of it"]
+
+
 def print_report(result: dict[str, Any]) -> None:
     lat = result["latency"]
     data = result["synthetic_data"]
@@ -812,6 +839,7 @@ def print_report(result: dict[str, Any]) -> None:
            if len(result.get("requests_per_server", ())) > 1 else ""),
         f"   errors                {result['errors']:>8}   "
         f"({result['abandoned_surveys']} surveys abandoned)",
+        *restart_lines(result.get("database_restart")),
         "",
         f"   {'latency (ms)':<22}{'count':>8}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}",
     ]
@@ -898,6 +926,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="cProfile every gunicorn worker; print the top functions")
     parser.add_argument("--profile-top", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--restart-db-at", type=float, default=None, metavar="SECONDS",
+                        help="PostgreSQL only: restart the server (pg_ctl restart -m fast) this "
+                             "many seconds into the measured window, the app left running")
     args = parser.parse_args(argv)
     if args.seconds <= 0 or min(args.concurrency, args.workers, args.servers) < 1:
         parser.error("--seconds, --concurrency, --workers and --servers must be positive")
@@ -918,7 +949,8 @@ def result_suffix(args: argparse.Namespace) -> str:
     """The defaults keep ``submit-<db>.json``; other shapes of run get their own file."""
     return ((f"-{args.concurrency}" if args.concurrency != 32 else "")
             + (f"-{args.servers}servers" if args.servers > 1 else "")
-            + ("-profile" if args.profile else ""))
+            + ("-profile" if args.profile else "")
+            + ("-restart" if getattr(args, "restart_db_at", None) is not None else ""))
 
 
 if __name__ == "__main__":

@@ -127,6 +127,9 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     from .views.cohort_reports import bp as cohort_reports_bp
     app.register_blueprint(cohort_reports_bp)
+    from .views import opportunities, opportunity_admin
+    app.register_blueprint(opportunities.bp)
+    app.register_blueprint(opportunity_admin.bp)
     from .views.activities import bp as activities_bp
     app.register_blueprint(activities_bp)
     from .views.time_reports import bp as time_reports_bp

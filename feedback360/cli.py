@@ -23,6 +23,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(purge_audit_command)
     app.cli.add_command(purge_command)
     app.cli.add_command(backup_command)
+    app.cli.add_command(seed_opportunities_command)
 
 
 @click.command("create-admin")
@@ -319,3 +320,19 @@ def _roster_report(planned):  # type: ignore[no-untyped-def]
               for row in planned.updates]
     lines += [(row.line, f"unchanged {row.email}") for row in planned.unchanged]
     return sorted(lines)
+
+
+@click.command("seed-opportunities")
+@with_appcontext
+def seed_opportunities_command() -> None:
+    """Add the FMLM appendix's leadership opportunities missing from the catalogue (an entry a
+    lead has edited, closed or declined is left as it is)."""
+    from .services import opportunity_seed
+
+    added = opportunity_seed.seed()
+    db.session.commit()
+    if added:
+        noun = "opportunity" if len(added) == 1 else "opportunities"
+        click.echo(f"Added {len(added)} leadership {noun} to the catalogue.")
+    else:
+        click.echo("Every seeded leadership opportunity is already in the catalogue.")

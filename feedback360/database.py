@@ -31,6 +31,9 @@ def configure_engine(app: Flask) -> None:
     from . import reconnect
 
     reconnect.install()
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs first (Flask runs them last
+    # registered first) and leaves that one a closed session.
+    app.teardown_appcontext(lambda _error: reconnect.close_session(db.session()))
     if not is_sqlite(app.config["SQLALCHEMY_DATABASE_URI"]):
         return
     busy_timeout = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])

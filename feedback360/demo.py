@@ -24,7 +24,7 @@ from .models import (
     User,
 )
 from .passwords import hash_password
-from .services import two_factor
+from .services import opportunity_seed, two_factor
 from .services.surveys import survey_link
 
 DEMO_DOMAIN = "demo.feedback360.nhs.uk"
@@ -145,6 +145,7 @@ def seed_demo(password: str) -> list[tuple[str, str]]:
     earlier_trainees = _trainees(earlier, EARLIER_TRAINEES, coaches, password_hash)
     seed_demo_cycles(trainees, coaches)
     _closed_launch(earlier, earlier_trainees, coaches, admin)
+    opportunity_seed.seed(admin)
     return [("admin", admin.email), *[("coach", c.email) for c in coaches],
             *[("trainee", t.email) for t in trainees + earlier_trainees]]
 

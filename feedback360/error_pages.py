@@ -120,8 +120,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def storage_fault(error: OperationalError):  # type: ignore[no-untyped-def]
+        from . import reconnect
         from .extensions import db
 
+        rerun = reconnect.rerun_request(error, db.session)
+        if rerun is not None:
+            return rerun
         # Rolled back first, so nothing of the request is left half-written.
         db.session.rollback()
         if not is_storage_fault(error):

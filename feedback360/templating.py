@@ -12,9 +12,10 @@ from .security import csp_nonce
 
 # Navigation per role: (label, endpoint). Later blueprints add their own entries here.
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
-    "trainee": [("My feedback", "trainee.cycles")],
-    "coach": [("My trainees", "coach.trainees")],
-    "admin": [("Home", "home.index"), ("Users", "admin.users"), ("Cohorts", "admin.cohorts")],
+    "trainee": [("My feedback", "trainee.cycles"), ("Opportunities", "opportunities.browse")],
+    "coach": [("My trainees", "coach.trainees"), ("Opportunities", "opportunities.browse")],
+    "admin": [("Home", "home.index"), ("Users", "admin.users"), ("Cohorts", "admin.cohorts"),
+              ("Opportunities", "opportunity_admin.catalogue")],
 }
 NAVIGATION["trainee"] += [("Activities", "activities.index"), ("Time", "time_reports.index")]
 NAVIGATION["admin"] += [("Time reports", "time_reports.aggregate")]

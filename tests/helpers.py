@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
@@ -343,9 +344,61 @@ def post_form(client: Any, path: str, data: dict[str, str], **kwargs: Any) -> An
     return client.post(path, data={**data, "csrf_token": csrf_token(page)}, **kwargs)
 
 
+class DrainedProcess:
+    """A child process whose stdout and stderr are read as they come, by a thread each, so a
+    chatty server never blocks on a full pipe (64 KB on Linux) while the test talks to it.
+    ``communicate()`` waits for it to exit and returns everything it wrote, as Popen's does."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.pid = process.pid
+        self.output: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self._seen = threading.Condition()
+        self._threads = [threading.Thread(target=self._drain, args=(name, stream), daemon=True)
+                         for name, stream in (("stdout", process.stdout),
+                                              ("stderr", process.stderr))]
+        for thread in self._threads:
+            thread.start()
+
+    def _drain(self, name: str, stream: Any) -> None:
+        for line in stream:
+            with self._seen:
+                self.output[name].append(line)
+                self._seen.notify_all()
+        stream.close()
+        with self._seen:
+            self._seen.notify_all()
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        """Whether ``text`` appeared on stderr within ``timeout`` seconds (False if it exited)."""
+        def found() -> bool:
+            return (any(text in line for line in self.output["stderr"])
+                    or self.process.poll() is not None)
+
+        with self._seen:
+            self._seen.wait_for(found, timeout=timeout)
+        return any(text in line for line in self.output["stderr"])
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.poll()
+
+    def send_signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        self.process.wait(timeout=timeout)
+        for thread in self._threads:
+            thread.join(timeout=timeout)
+        return "".join(self.output["stdout"]), "".join(self.output["stderr"])
+
+
 @contextlib.contextmanager
 def gunicorn_server(env: dict[str, str], *, workers: int, cwd: Path
-                    ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+                    ) -> Iterator[tuple[str, DrainedProcess]]:
     """gunicorn serving ``wsgi:app`` from ``cwd`` as the README runs it, on a free 127.0.0.1 port:
     yields its base URL and process once the master listens; stopped gracefully (SIGTERM, so
     workers log what they served) on the way out. Read the logs with ``communicate()`` after."""
@@ -354,17 +407,13 @@ def gunicorn_server(env: dict[str, str], *, workers: int, cwd: Path
     port = free_port()
     env = {**os.environ, **env}
     env.pop("GUNICORN_CMD_ARGS", None)
-    server = subprocess.Popen(
+    server = DrainedProcess(subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
          "wsgi:app"], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        text=True))
     try:
-        assert server.stderr is not None
         # The master has bound the port once it says so; requests then wait for a worker.
-        for line in server.stderr:
-            if "Listening at" in line:
-                break
-        else:  # pragma: no cover - gunicorn exited
+        if not server.wait_for("Listening at", timeout=60):  # pragma: no cover - it exited
             pytest.fail("gunicorn did not start")
         yield f"http://127.0.0.1:{port}", server
     finally:

@@ -141,6 +141,8 @@ def opportunity(app):
 
 
 def test_starting_from_the_catalogue_prefills_and_links(app, trainee_client, opportunity):
+    entry = trainee_client.get(f"/opportunities/{opportunity}")
+    assert f"/portfolio/activities/new?opportunity={opportunity}" in entry.text
     page = trainee_client.get(f"/portfolio/activities/new?opportunity={opportunity}")
     sent = form_fields(page, index=1)
     assert sent["title"] == "Sit on an interview panel"

@@ -20,18 +20,22 @@ from feedback360.models import (
     Comment,
     DevelopmentGoal,
     Invitation,
+    LeadershipOpportunity,
+    OpportunityElement,
     User,
 )
 from feedback360.models.portfolio import Activity, ActivityElement, TimeReport
 from feedback360.services import cohort_launches, cycles
 
-ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle"},
-              "coach": {"coach.trainees"},
+ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle", "opportunities.browse",
+                          "opportunities.propose", "opportunities.proposals"},
+              "coach": {"coach.trainees", "opportunities.browse"},
               "admin": {"admin.users", "admin.invite_user", "home.admin_home", "admin.cohorts",
                         "admin.new_cohort", "admin.import_users", "admin.confirm_import",
                         "admin.audit_trail", "admin.audit_download",
                         "admin.subject_access_request", "admin.erasure_request",
-                        "admin.erase_person"}}
+                        "admin.erase_person", "opportunity_admin.catalogue",
+                        "opportunity_admin.seed_examples", "opportunity_admin.new"}}
 ROLE_HOMES["trainee"] |= {"activities.index", "activities.new_activity", "time_reports.index",
                           "time_reports.new_report"}
 ROLE_HOMES["admin"] |= {"time_reports.aggregate", "time_reports.download"}
@@ -48,7 +52,12 @@ ADMIN_MANAGED = {"admin.resend_activation", "admin.user", "admin.edit_user",
                  "cohort.launches", "cohort.progress", "cohort.add_to_launch", "cohort.remind",
                  "cohort_reports.report", "admin.trainee_cycles",
                  "admin.cycle_attributes_at_close",
-                 "cohort_reports.download"}
+                 "cohort_reports.download",
+                 # the opportunities catalogue: B's proposal is the lead's to review
+                 "opportunity_admin.entry", "opportunity_admin.edit",
+                 "opportunity_admin.open_entry", "opportunity_admin.close_entry",
+                 "opportunity_admin.approve", "opportunity_admin.decline",
+                 "opportunity_admin.interest_csv"}
 # Routes on a programme lead's own account (their programmes): B is a trainee, so 404 for the
 # admin too. A lead limited to programmes is walked over every route in test_lead_scope.py.
 LEAD_ACCOUNT = {"admin.user_programmes"}
@@ -87,7 +96,12 @@ def world(app, make_user, make_cohort):
             "released", datetime.now(UTC), coach_x.id
         goal = DevelopmentGoal(cycle_id=cycle.id, author_id=trainee_b.id,
                                domain_key="managing-services", action="Chair a meeting")
-        db.session.add(goal)
+        # B's proposal for the catalogue: B and the leads reach it, nobody else yet
+        proposal = LeadershipOpportunity(
+            title="Shadow the ward manager", kind="shadowing", description="A day.",
+            how_to_join="Ask.", status="proposed", proposed_by_id=trainee_b.id,
+            elements=[OpportunityElement(element_key="people", domain_key="managing-services")])
+        db.session.add_all([goal, proposal])
         activity = Activity(trainee_id=trainee_b.id, kind="doing", category="chairing",
                             title="Chaired a meeting", started_on=date.today())
         activity.elements.append(ActivityElement(element_key="integrity",
@@ -102,8 +116,8 @@ def world(app, make_user, make_cohort):
                 "handle": comment.handle,
                 "user_id": trainee_b.id, "page": 1, "n": 1, "token": "not-a-token",
                 "filename": "app.css", "cohort_id": cohort.id, "launch_id": launch.id,
-                "assignment_id": assignment_b.id, "activity_id": activity.id,
-                "report_id": time_report.id}
+                "assignment_id": assignment_b.id, "opportunity_id": proposal.id,
+                "activity_id": activity.id, "report_id": time_report.id}
 
 
 def routes(app):
@@ -165,6 +179,8 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("x@nhs.net", "/coach/cycles/{cycle_id}/comments/{handle}/hide"),
     ("x@nhs.net", "/coach/cycles/{cycle_id}/nominees"),
     ("admin@nhs.net", "/cohorts/{cohort_id}/report"),
+    ("b@nhs.net", "/opportunities/{opportunity_id}"),
+    ("admin@nhs.net", "/admin/opportunities/{opportunity_id}"),
     ("b@nhs.net", "/portfolio/activities/{activity_id}"),
     ("b@nhs.net", "/portfolio/activities/{activity_id}/edit"),
     ("b@nhs.net", "/portfolio/activities/{activity_id}/delete"),

@@ -19,7 +19,7 @@ import pytest
 from helpers import csrf_token, gunicorn_server
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
-from test_survey import RATERS, answer_all, launch_cycle, open_link
+from test_survey import PAGE_KEYS, RATERS, answer_all, launch_cycle, open_link, save_page
 
 from feedback360 import PROJECT_ROOT
 from feedback360.extensions import db
@@ -105,6 +105,91 @@ def test_no_request_fails_after_a_restart_and_each_submit_counts_once(
             db.session.execute(text("SELECT 1"))
         assert raised.value.connection_invalidated
         db.session.rollback()
+
+
+@pytest.mark.parametrize("step", ["save a page", "submit"])
+def test_a_request_caught_part_way_by_a_restart_is_run_again_whole(
+        app, smtp, make_user, database_url, pg_cluster_module, caplog, step):
+    """The server goes down between a request's first and second statement: the request had
+    written nothing yet, so it is run again on a new connection and the rater never sees an
+    error; a submit caught so is recorded once. (The survey's pages that only read make one
+    statement, which ``reconnect`` already runs again.)"""
+    launched = launch_cycle(app, smtp, make_user())
+    _, email, _ = RATERS[0]
+    browser = app.test_client()
+    open_link(browser, launched.links[email])
+    answer_all(browser)
+    review = browser.get("/survey/review")
+    with app.app_context():
+        engine = db.engine
+    statements, restarted = [], []
+
+    def restart_before_the_first_write(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+        if statement.startswith(("INSERT", "UPDATE")) and not restarted:
+            restarted.append(restart_server(pg_cluster_module, database_url))
+
+    event.listen(engine, "before_cursor_execute", restart_before_the_first_write)
+    try:
+        if step == "save a page":
+            assert save_page(browser, 1, dict.fromkeys(PAGE_KEYS[0], "3")).status_code == 302
+        else:
+            response = browser.post("/survey/submit", data={"csrf_token": csrf_token(review)})
+            assert response.status_code == 302
+    finally:
+        event.remove(engine, "before_cursor_execute", restart_before_the_first_write)
+    assert restarted
+    assert "running the request again" in caplog.text
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(SealedResponse)
+                                 .filter_by(cycle_id=launched.cycle_id)) == (
+            1 if step == "submit" else 0)
+
+
+def test_a_restart_after_a_requests_last_statement_does_not_fail_it(
+        app, smtp, make_user, database_url, pg_cluster_module, caplog):
+    """The page is rendered; only the ROLLBACK that ends its read-only transaction meets the
+    dropped connection. The finished page is sent, and the connection discarded."""
+    launched = launch_cycle(app, smtp, make_user())
+    browser = app.test_client()
+    open_link(browser, launched.links[RATERS[0][1]])
+    with app.app_context():
+        engine = db.engine
+    restarted = []
+
+    def restart_after_the_first(*_args):
+        if not restarted:
+            restarted.append(restart_server(pg_cluster_module, database_url))
+
+    event.listen(engine, "after_cursor_execute", restart_after_the_first)
+    try:
+        assert browser.get("/survey/page/1").status_code == 200
+    finally:
+        event.remove(engine, "after_cursor_execute", restart_after_the_first)
+    assert restarted
+    assert "discarding it" in caplog.text
+    assert browser.get("/survey/page/1").status_code == 200
+
+
+@pytest.mark.parametrize(("path", "commit_sent", "invalidated", "again", "expected"), [
+    ("/survey/submit", False, True, False, True),   # nothing written yet
+    ("/survey/submit", True, True, False, False),   # the COMMIT may have reached the server
+    ("/survey/page/1", True, True, False, True),    # ... but saving a page twice is harmless
+    ("/survey/comments", True, True, False, True),
+    ("/survey/submit", False, False, False, False),  # not a dropped connection
+    ("/survey/submit", False, True, True, False),   # run again once at most
+])
+def test_which_requests_may_run_again(app, path, commit_sent, invalidated, again, expected):
+    """A request whose COMMIT was sent may have done its work: running it again could do it
+    twice (a submit), so only views that write the same however often they run are."""
+    from feedback360 import reconnect
+
+    error = OperationalError("COMMIT", {}, Exception("server closed the connection"))
+    error.connection_invalidated = invalidated
+    with app.test_request_context(path, method="POST") as context:
+        context.request.environ[reconnect.COMMIT_SENT] = commit_sent
+        context.request.environ[reconnect.RERUN] = again
+        assert reconnect.may_rerun(error) is expected
 
 
 def request(port: int, method: str, path: str, cookie: str, body: dict[str, str] | None = None

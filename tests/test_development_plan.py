@@ -1,10 +1,10 @@
 """The development plan (issue 4, point 6): goals the trainee and their coach agree after release,
-and suggestions from the lowest-scoring domains and the FMLM leadership opportunities."""
+and suggestions from the lowest-scoring domains and the open entries of the opportunities
+catalogue."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from helpers import audit_events, form_fields
@@ -19,13 +19,16 @@ from test_coach_review import (
 )
 
 from feedback360.extensions import db
-from feedback360.instruments import load_directory
-from feedback360.models import DevelopmentGoal, FeedbackCycle, User
-from feedback360.services import DomainError, Forbidden, plans
-from feedback360.services.plans import NotReleased, OpportunitiesError, parse_opportunities
+from feedback360.models import (
+    DevelopmentGoal,
+    FeedbackCycle,
+    LeadershipOpportunity,
+    OpportunityElement,
+    User,
+)
+from feedback360.services import DomainError, Forbidden, opportunity_seed, plans
+from feedback360.services.plans import NotReleased
 from feedback360.services.summaries import report_for
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -91,19 +94,63 @@ def goals(app) -> list[DevelopmentGoal]:
 
 # --- Suggestions ---------------------------------------------------------------------------------
 
-def test_suggestions_name_the_lowest_domains_and_fmlm_opportunities(app, closed_id):
+@pytest.fixture
+def catalogue(app):
+    """The catalogue as `flask seed-opportunities` fills it."""
+    with app.app_context():
+        opportunity_seed.seed()
+        db.session.commit()
+
+
+def in_domain(app, titles, domain_key: str) -> bool:
+    with app.app_context():
+        rows = db.session.scalars(db.select(LeadershipOpportunity)
+                                  .where(LeadershipOpportunity.title.in_(titles))).all()
+        return len(rows) == len(titles) and all(
+            domain_key in {e.domain_key for e in row.elements} for row in rows)
+
+
+def test_suggestions_name_the_lowest_domains_and_open_catalogue_entries(app, closed_id,
+                                                                        catalogue):
     with app.app_context():
         cycle = db.session.get(FeedbackCycle, closed_id)
         first, second = plans.suggestions(cycle, report_for(cycle))
     assert (first.domain_key, first.mean, first.source) == ("managing-services", 3.0, "all")
     assert first.text.startswith("Managing services is your lowest-rated domain (3.0). "
                                  "Opportunities: ")
-    assert "sit on an interview panel" in first.text and "take on the rota" in first.text
+    assert len(first.opportunities) == plans.OPPORTUNITIES_PER_DOMAIN
+    assert in_domain(app, [o.title for o in first.opportunities], "managing-services")
+    # those developing most of the domain's elements first: three of its four
+    assert "shadow a clinical director, clinical lead or head of service" in first.text
     assert (second.domain_key, second.mean) == ("improving-services", 3.5)
     assert "next lowest-rated domain (3.5)" in second.text
-    assert "chair a morbidity and mortality (M&M) meeting" in second.text
-    # Opportunities whose main domain it is come first.
-    assert first.opportunities[0].domains[0] == "managing-services"
+    assert in_domain(app, [o.title for o in second.opportunities], "improving-services")
+
+
+def test_suggestions_follow_the_catalogue_as_leads_change_it(app, closed_id, catalogue):
+    with app.app_context():
+        cycle = db.session.get(FeedbackCycle, closed_id)
+        shown = plans.suggestions(cycle, report_for(cycle))[0].opportunities
+        db.session.get(LeadershipOpportunity, shown[0].id).status = "closed"
+        mine = LeadershipOpportunity(title="Run the rota for the rotation", kind="project",
+                                     status="open", elements=[
+                                         OpportunityElement(element_key=key,
+                                                            domain_key="managing-services")
+                                         for key in ("planning", "resources", "people",
+                                                     "performance")])
+        db.session.add(mine)
+        db.session.flush()
+        now_shown = plans.suggestions(cycle, report_for(cycle))[0].opportunities
+    assert shown[0].id not in [o.id for o in now_shown]  # closed: no longer suggested
+    assert now_shown[0] == plans.Opportunity(mine.id, "Run the rota for the rotation")
+
+
+def test_with_an_empty_catalogue_suggestions_name_the_domain_alone(app, closed_id):
+    with app.app_context():
+        cycle = db.session.get(FeedbackCycle, closed_id)
+        first = plans.suggestions(cycle, report_for(cycle))[0]
+    assert first.opportunities == ()
+    assert first.text == "Managing services is your lowest-rated domain (3.0)."
 
 
 def test_suggestions_fall_back_to_the_self_assessment(app, trainee):
@@ -119,44 +166,17 @@ def test_suggestions_fall_back_to_the_self_assessment(app, trainee):
 
 
 @needs_dashboard
-def test_dashboard_shows_suggestions_to_the_trainee(trainee_client, released_id):
-    text = text_of(trainee_client.get(f"/cycles/{released_id}/report"))
+def test_dashboard_shows_suggestions_to_the_trainee(app, trainee_client, released_id,
+                                                    catalogue):
+    page = trainee_client.get(f"/cycles/{released_id}/report")
+    text = text_of(page)
     assert "Development plan" in text and "Add a goal" in text
     assert "Managing services is your lowest-rated domain (3.0)." in text
-    assert "Sit on an interview panel" in text
-
-
-def test_opportunities_file_is_valid_and_cached():
-    loaded = plans.load_opportunities()
-    assert loaded is plans.load_opportunities()
-    keys = [o.key for o in loaded]
-    assert {"chair-mm", "interview-panel", "shadow-executive", "lead-qi"} <= set(keys)
-    domains = {d.key for i in load_directory(ROOT / "instruments").values() for d in i.domains}
-    for opportunity in loaded:
-        assert set(opportunity.domains) <= domains, opportunity.key
-    for domain in domains:
-        assert plans.opportunities_for(domain), domain
-
-
-@pytest.mark.parametrize(("data", "message"), [
-    ([], "top level: must be a mapping with only 'opportunities'"),
-    ({"opportunities": []}, "opportunities: must be a non-empty list"),
-    ({"opportunities": [{"key": "a", "title": "A"}]},
-     "opportunities[0]: must have exactly 'key', 'title' and 'domains'"),
-    ({"opportunities": [{"key": "A b", "title": "A", "domains": ["x"]}]},
-     "opportunities[0]: key 'A b' must be"),
-    ({"opportunities": [{"key": "a", "title": "A", "domains": ["x"]},
-                        {"key": "a", "title": "B", "domains": ["x"]}]},
-     "opportunities[1]: duplicate key 'a'"),
-    ({"opportunities": [{"key": "a", "title": " ", "domains": ["x"]}]},
-     "opportunities[0]: title must be non-empty text"),
-    ({"opportunities": [{"key": "a", "title": "A", "domains": []}]},
-     "opportunities[0]: domains must be a non-empty list"),
-])
-def test_opportunities_shape_is_checked(data, message):
-    with pytest.raises(OpportunitiesError) as raised:
-        parse_opportunities(data)
-    assert f"leadership_opportunities.yaml: {message}" in str(raised.value)
+    assert "Shadow a clinical director, clinical lead or head of service" in text
+    with app.app_context():
+        entry = db.session.scalar(db.select(LeadershipOpportunity.id)
+                                  .filter_by(key="shadow-clinical-director"))
+    assert f'href="/opportunities/{entry}"' in page.text
 
 
 # --- Goals ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from flask import url_for
 
 from ..extensions import db
 from ..models import CohortLaunch, CohortLaunchCycle, FeedbackCycle, User
-from . import coaching, cycles, lead_scope, nominee_approval
+from . import coaching, cycles, lead_scope, nominee_approval, opportunities
 
 CLOSING_SOON = timedelta(days=7)
 
@@ -70,6 +70,13 @@ def for_programme_leads(viewer: User) -> list[Attention]:
             "not-activated", invited,
             f"{_plural(invited, 'account has', 'accounts have')} never been activated",
             "See the accounts not activated", url_for("admin.users", needs="activation")))
+    proposed = opportunities.awaiting_review()
+    if proposed:
+        items.append(Attention(
+            "opportunities-proposed", proposed,
+            f"leadership {_plural(proposed, 'opportunity', 'opportunities')} proposed by "
+            f"trainees {_plural(proposed, 'is', 'are')} waiting for review",
+            "Review the proposals", url_for("opportunity_admin.catalogue", status="proposed")))
     return items
 
 

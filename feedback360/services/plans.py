@@ -1,25 +1,20 @@
 """The development plan: goals the trainee and their coach agree once the report is released, and
-suggestions drawn from the lowest-scoring domains and the FMLM leadership opportunities
-(``feedback360/data/leadership_opportunities.yaml``).
+suggestions drawn from the lowest-scoring domains and the open entries of the leadership
+opportunities catalogue (``services/opportunities.py``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from .. import audit
 from ..extensions import db
 from ..models import GOAL_STATUSES, DevelopmentGoal, FeedbackCycle, User
 from ..scoring import CycleReport
-from . import DomainError, Forbidden
+from . import DomainError, Forbidden, opportunities
 from .coaching import is_coach_of
 from .cycles import today
 from .instrument_cache import instrument_for
@@ -31,9 +26,6 @@ SUGGESTED_DOMAINS = 2
 OPPORTUNITIES_PER_DOMAIN = 5
 STATUS_LABELS = {"not_started": "Not started", "in_progress": "In progress",
                  "achieved": "Achieved", "dropped": "Dropped"}
-OPPORTUNITIES_FILE = Path(__file__).resolve().parent.parent / "data" / \
-    "leadership_opportunities.yaml"
-_KEY = re.compile(r"[a-z0-9-]+")
 
 
 class NotReleased(DomainError):
@@ -192,9 +184,8 @@ def goals_for(cycle: FeedbackCycle) -> list[DevelopmentGoal]:
 
 @dataclass(frozen=True)
 class Opportunity:
-    key: str
+    id: int  # of the catalogue's entry, to link to it
     title: str
-    domains: tuple[str, ...]  # CLCF domain keys, the one it exercises most first
 
 
 @dataclass(frozen=True)
@@ -231,54 +222,10 @@ def _lower(title: str) -> str:
     return title[:1].lower() + title[1:]
 
 
-class OpportunitiesError(ValueError):
-    """The opportunities file is not in the expected shape; names the file and the entry."""
-
-
-def _fail(where: str, problem: str) -> OpportunitiesError:
-    return OpportunitiesError(f"{OPPORTUNITIES_FILE.name}: {where}: {problem}")
-
-
-def parse_opportunities(data: Any) -> tuple[Opportunity, ...]:
-    """Validate the YAML's shape: ``opportunities: [{key, title, domains: [key, ...]}, ...]``."""
-    if not isinstance(data, dict) or set(data) != {"opportunities"}:
-        raise _fail("top level", "must be a mapping with only 'opportunities'")
-    entries = data["opportunities"]
-    if not isinstance(entries, list) or not entries:
-        raise _fail("opportunities", "must be a non-empty list")
-    seen: set[str] = set()
-    result = []
-    for index, entry in enumerate(entries):
-        where = f"opportunities[{index}]"
-        if not isinstance(entry, dict) or set(entry) != {"key", "title", "domains"}:
-            raise _fail(where, "must have exactly 'key', 'title' and 'domains'")
-        key, title, domains = entry["key"], entry["title"], entry["domains"]
-        if not isinstance(key, str) or not _KEY.fullmatch(key):
-            raise _fail(where, f"key {key!r} must be lower-case letters, digits and hyphens")
-        if key in seen:
-            raise _fail(where, f"duplicate key {key!r}")
-        if not isinstance(title, str) or not title.strip():
-            raise _fail(where, "title must be non-empty text")
-        if not isinstance(domains, list) or not domains or not all(
-                isinstance(d, str) and _KEY.fullmatch(d) for d in domains):
-            raise _fail(where, "domains must be a non-empty list of domain keys")
-        seen.add(key)
-        result.append(Opportunity(key, title.strip(), tuple(domains)))
-    return tuple(result)
-
-
-@cache
-def load_opportunities(path: Path = OPPORTUNITIES_FILE) -> tuple[Opportunity, ...]:
-    """The leadership opportunities, read and validated once per process."""
-    with open(path, encoding="utf-8") as handle:
-        return parse_opportunities(yaml.safe_load(handle))
-
-
 def opportunities_for(domain_key: str) -> tuple[Opportunity, ...]:
-    """Opportunities exercising this domain, those it is the main domain of first."""
-    matching = [o for o in load_opportunities() if domain_key in o.domains]
-    matching.sort(key=lambda o: o.domains.index(domain_key))
-    return tuple(matching[:OPPORTUNITIES_PER_DOMAIN])
+    """Open catalogue entries developing this domain, those with most of its elements first."""
+    return tuple(Opportunity(o.id, o.title)
+                 for o in opportunities.open_for_domain(domain_key, OPPORTUNITIES_PER_DOMAIN))
 
 
 def _domain_means(report: CycleReport, column: str) -> list[tuple[str, str, float]]:
@@ -291,8 +238,9 @@ def _domain_means(report: CycleReport, column: str) -> list[tuple[str, str, floa
 
 
 def suggestions(cycle: FeedbackCycle, report: CycleReport) -> list[Suggestion]:
-    """The lowest-scoring domains by all raters' mean (shown cells only), each with the
-    opportunities mapped to it; by the self-assessment when colleagues' scores cannot be shown."""
+    """The lowest-scoring domains by all raters' mean (shown cells only), each with the open
+    catalogue entries developing it; by the self-assessment when colleagues' scores cannot be
+    shown."""
     source, means = "all", _domain_means(report, "all")
     if len(means) < SUGGESTED_DOMAINS:
         source, means = "self", _domain_means(report, "self")

@@ -27,6 +27,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from wtforms import Field
 
+from .. import reconnect
 from ..authz import settle_anonymous_visitor
 from ..error_pages import render_error
 from ..extensions import db
@@ -249,6 +250,7 @@ def welcome():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/survey/page/<int:n>", methods=["GET", "POST"])
+@reconnect.idempotent  # saves the page's answers into the draft whole
 def page(n: int):  # type: ignore[no-untyped-def]
     invitation = _rater()
     instrument = instrument_of(invitation)
@@ -272,6 +274,7 @@ def page(n: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/survey/comments", methods=["GET", "POST"])
+@reconnect.idempotent  # saves the comments into the draft whole
 def comments():  # type: ignore[no-untyped-def]
     invitation = _rater()
     instrument = instrument_of(invitation)
