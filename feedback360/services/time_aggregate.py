@@ -188,8 +188,8 @@ def _admitted(frame: pd.DataFrame, min_trainees: int) -> frozenset[Cell]:
     """``admitted_cells`` for one quarter, remembered for the exact same contributions."""
     key = (min_trainees, *frame[["trainee_id", *DIMENSIONS]].itertuples(index=False, name=None))
     if key not in _ADMITTED:
-        if len(_ADMITTED) >= _ADMITTED_KEPT:
-            _ADMITTED.pop(next(iter(_ADMITTED)))
+        if len(_ADMITTED) >= _ADMITTED_KEPT:  # the oldest goes (another thread may beat us)
+            _ADMITTED.pop(next(iter(_ADMITTED), None), None)
         _ADMITTED[key] = frozenset(admitted_cells(
             frame, dimensions=DIMENSIONS, choices=1, min_trainees=min_trainees, max_fixed=1))
     return _ADMITTED[key]
