@@ -146,6 +146,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(champion.bp)
     app.register_blueprint(champion_board.bp)
     app.register_blueprint(champion_admin.bp)
+    from .views.activities import bp as activities_bp
+    app.register_blueprint(activities_bp)
+    from .views.time_reports import bp as time_reports_bp
+    app.register_blueprint(time_reports_bp)
     from .config import DEMO_ORGANISATION
 
     if (app.config["FEEDBACK360_ENV"] == "production"

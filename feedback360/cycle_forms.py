@@ -71,7 +71,7 @@ class DateInputField(Field):
             raise ValueError(f"{what} must be a real date, like 15 3 2027")
         try:
             return date(int(self.parts["year"]), int(self.parts["month"]), int(self.parts["day"]))
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: a day of ten digits
             raise ValueError(f"{what} must be a real date, like 15 3 2027") from None
 
 

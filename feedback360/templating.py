@@ -12,13 +12,14 @@ from .security import csp_nonce
 
 # Navigation per role: (label, endpoint). Later blueprints add their own entries here.
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
+    # Time, placements, letters and the evidence pack are reached from the portfolio page, so
+    # the header stays short enough for a phone.
     "trainee": [("My feedback", "trainee.cycles"), ("Portfolio", "portfolio.mine"),
-                ("Opportunities", "opportunities.browse"),
-                ("My placements", "workplace.placements_page")],
+                ("Activities", "activities.index"), ("Opportunities", "opportunities.browse")],
     "coach": [("My trainees", "coach.trainees"), ("Opportunities", "opportunities.browse")],
     "admin": [("Home", "home.index"), ("Users", "admin.users"), ("Cohorts", "admin.cohorts"),
               ("Opportunities", "opportunity_admin.catalogue"),
-              ("Organisations", "admin.organisations")],
+              ("Organisations", "admin.organisations"), ("Time reports", "time_reports.aggregate")],
     "champion": [("Home", "champion.home"), ("Commitment", "champion.tracker"),
                  ("Board reports", "champion_board.reports")],
 }

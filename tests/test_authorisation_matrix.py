@@ -37,6 +37,7 @@ from feedback360.models import (
     Site,
     User,
 )
+from feedback360.models.portfolio import TimeReport
 from feedback360.services import affordances, board_reports, cohort_launches, cycles, letters
 from feedback360.services.commitment_figures import Quarter
 
@@ -59,6 +60,9 @@ ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle", "opportunities.
                            "champion_board.reports", "champion_board.report",
                            "champion_board.commentary", "champion_board.reproduce",
                            "champion_board.pdf", "champion_board.csv"}}
+ROLE_HOMES["trainee"] |= {"activities.index", "activities.new_activity", "time_reports.index",
+                          "time_reports.new_report"}
+ROLE_HOMES["admin"] |= {"time_reports.aggregate", "time_reports.download"}
 # A signed-in person's own account, whatever their role (password, second factor).
 EVERY_ROLE = {"account.change_password", "two_factor.manage"}
 # Routes taking objects that programme leads manage (B's account, a cohort, B's coach
@@ -153,6 +157,9 @@ def world(app, make_user, make_cohort):
         chairing = add_activity_with_feedback(trainee_b.id, "B's chairing")
         letter = letters.issue(owner, activity_ids=[chairing.id], title="B's letter",
                                citation="For chairing", by=db.session.get(User, coach_x.id))
+        time_report = TimeReport(trainee_id=trainee_b.id, kind="unavailable", reason="rota",
+                                 occurred_on=date.today(), description="Lost a half day")
+        db.session.add(time_report)
         db.session.commit()
         comment = db.session.scalars(db.select(Comment)).first()
         invitation = db.session.scalars(db.select(Invitation)).first()
@@ -166,7 +173,8 @@ def world(app, make_user, make_cohort):
                 "site_id": placement.site_id, "activity_id": activity.id,
                 "feedback_request_id": feedback_request.id, "letter_id": letter.id,
                 "code": letter.verification_code,
-                "key": "time-self-development", "year": quarter.year, "quarter": quarter.number}
+                "key": "time-self-development", "year": quarter.year, "quarter": quarter.number,
+                "report_id": time_report.id}
 
 
 def routes(app):
@@ -246,6 +254,15 @@ def test_nobody_else_reaches_trainee_bs_objects(app, world, login, who):
     ("x@nhs.net", "/letters/{letter_id}/revoke"),
     ("champ@nhs.net", "/champion/commitment/{key}"),
     ("champ@nhs.net", "/champion/board/{year}/{quarter}"),
+    ("b@nhs.net", "/portfolio/activities/{activity_id}"),
+    ("b@nhs.net", "/portfolio/activities/{activity_id}/edit"),
+    ("b@nhs.net", "/portfolio/activities/{activity_id}/delete"),
+    ("b@nhs.net", "/portfolio/time/{report_id}/edit"),
+    ("b@nhs.net", "/portfolio/time/{report_id}/delete"),
+    ("x@nhs.net", "/portfolio/activities/{activity_id}"),
+    ("x@nhs.net", "/coach/trainees/{user_id}/activities"),
+    ("x@nhs.net", "/coach/trainees/{user_id}/time"),
+    ("admin@nhs.net", "/admin/time-reports"),
 ])
 def test_the_right_people_do_reach_them(app, world, login, who, path):
     client = client_for(app, login, who)

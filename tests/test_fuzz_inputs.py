@@ -38,7 +38,8 @@ VALUES_PER_ROLE = 250  # five roles: at least 1,250 generated values in all
 # Signing out would leave the rest of the examples testing only the sign-in redirect.
 SKIPPED = {"auth.logout"}
 QUERY_NAMES = ("page", "role", "sort", "file", "format", "next", "reason", "launch", "specialty",
-               "training_year", "site", "q", "needs", "quarter")
+               "training_year", "site", "q", "needs", "quarter", "kind", "domain", "opportunity",
+               "period", "by")
 # Names posted besides a form's own, so a route without a form (or a form of another shape) meets
 # text where it expects none.
 EXTRA_FIELDS = ("name", "email", "text", "reason", "title", "action", "comments", "page")

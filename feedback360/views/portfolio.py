@@ -32,11 +32,12 @@ SECTIONS = (
     ("activities", "/portfolio/activities", "Activities and education"),
     ("time", "/portfolio/time", "Development time"),
     ("opportunities", "/opportunities", "Leadership opportunities"),
-    ("placements", "/portfolio/placements", "Placements and what they afford"),
+    ("placements", "/portfolio/placements", "My placements"),
     ("evidence", "/portfolio/evidence", "Evidence for your e-portfolio"),
 )
 # What a coach may follow from a trainee's portfolio (the activities part's read-only view).
 COACH_SECTIONS = (("activities", "/coach/trainees/{id}/activities", "Activities and education"),
+                  ("time", "/coach/trainees/{id}/time", "Development time"),
                   ("letters", "/trainees/{id}/letters", "Letters of achievement"))
 
 

@@ -45,6 +45,7 @@ def test_placements_and_the_placement_questions(page, live_server, make_user, ne
 
     trainee = new_context().new_page()
     _sign_in(trainee, "tia@nhs.net")
+    trainee.get_by_role("link", name="Portfolio").first.click()
     trainee.get_by_role("link", name="My placements").first.click()
     trainee.get_by_role("button", name="Add a placement").click()
     trainee.get_by_label("Site").select_option(label="City Hospital (Northern Trust)")
