@@ -33,7 +33,7 @@ from ..models import (
     Response,
     User,
 )
-from . import written_feedback
+from . import subject_access_portfolio, written_feedback
 from .summaries import comments_for, report_for
 
 WHY_NO_ANSWERS = (
@@ -76,7 +76,7 @@ class SubjectAccess:
 
     def counts(self) -> dict[str, int]:
         return {kind: len(records) if isinstance(records, list) else 1
-                for kind, records in self.sections.items() if kind != "why_no_answers"}
+                for kind, records in self.sections.items() if not kind.startswith("why_")}
 
 
 def export(email: str, *, by: User) -> SubjectAccess:
@@ -88,6 +88,8 @@ def export(email: str, *, by: User) -> SubjectAccess:
     if user is not None:
         result.name = user.name
         result.sections.update(_account_holder(user))
+        result.sections.update(subject_access_portfolio.for_trainee(user))
+        result.sections.update(subject_access_portfolio.for_champion(user))
     invitations = _invitations(folded)
     if invitations:
         result.name = result.name or invitations[0].rater_name
