@@ -109,7 +109,8 @@ def find(email: str) -> Person | None:
                                         Invitation.rater_identity == identity))
         .order_by(Invitation.id)))
     observed = erasure_portfolio.observer_requests(folded)
-    if user is None and not invitations and not observed:
+    if user is None and not invitations and not observed \
+            and not erasure_portfolio.supervises(folded):
         return None
     return Person(email=folded, user=user, invitations=invitations, observed=observed)
 

@@ -107,6 +107,11 @@ def observer_requests(email: str) -> list[ActivityFeedbackRequest]:
         .order_by(ActivityFeedbackRequest.id)))
 
 
+def supervises(email: str) -> bool:
+    """Whether a placement names ``email`` as the trainee's supervisor."""
+    return _count(Placement, Placement.supervisor_email == email) > 0
+
+
 def observer_mail(user: User) -> object:
     """Mail to observers that names the trainee (requests and reminders about their
     activities)."""
