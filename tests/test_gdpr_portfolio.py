@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from datetime import UTC, date, datetime
 
@@ -225,3 +226,19 @@ def test_an_erased_champions_commitment_history_stays_unattributed(app, world, a
         assert db.session.scalar(db.select(BoardReport.produced_by_id)) is None
         assert db.session.scalar(db.select(User.name).filter_by(role="champion")) == \
             "Erased user"
+
+
+@pytest.mark.parametrize("said", [
+    "Written feedback on an activity is named, not anonymous",
+    "by their coach only if the trainee chooses to share them",
+    "only the trainee's name, the letter's title, who issued it and when",
+    "board report, for the organisation's board, shows counts (never for groups smaller than "
+    "4 trainees)",
+    "who never gave it (they declined, the trainee withdrew the request, or its link expired), "
+    "with any reason they gave and any unsent draft, are kept for 200 days after the request "
+    "ended"])
+def test_the_privacy_notice_tells_about_the_portfolio_and_workplace_data(make_app, said):
+    page = make_app(RATER_DETAILS_RETENTION_DAYS=200, COHORT_MIN_TRAINEES=4
+                    ).test_client().get("/privacy")
+    words = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
+    assert said in words
