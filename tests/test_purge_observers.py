@@ -13,7 +13,7 @@ from helpers import add_activity_with_feedback
 
 from feedback360.extensions import db
 from feedback360.models import ActivityFeedbackRequest, CoachAssignment, Letter, User
-from feedback360.services import letters, written_feedback
+from feedback360.services import DomainError, letters, written_feedback
 
 ENDED = datetime(2026, 3, 20, 12, tzinfo=UTC)  # when each unanswered request ended
 KEPT_DAYS = 365  # RATER_DETAILS_RETENTION_DAYS, as the app fixture has it
@@ -80,5 +80,8 @@ def test_unanswered_requests_lose_the_observer_only_after_the_period(app, reques
                                             f"purged-observer-{request_id}@purged.invalid",
                                             None, None, {}, "", status)
     assert details(app, requests["given"]) == before["given"]
-    with app.app_context():
+    with app.test_request_context():
         assert db.session.scalar(db.select(Letter.content)) == letter_before
+        expired = db.session.get(ActivityFeedbackRequest, requests["opened"])
+        with pytest.raises(DomainError, match="ask them again"):  # nowhere to send it
+            written_feedback.resend(expired, expired.activity.trainee)

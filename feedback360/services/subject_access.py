@@ -6,7 +6,9 @@ goals, coach notes about them, coach assignments, the mail sent to them and the 
 did or that were about them. A rater gets the invitations sent to their address and their
 declines, and an explanation instead of answers: a submitted response is stored with nothing
 that links it to anyone (docs/anonymity.md), so nobody, the service included, can say which
-answers were theirs. The view turns the result into a ZIP; this module only reads, and records
+answers were theirs. The portfolio and workplace data (activities, written feedback,
+placements, affordances, letters, the commitment tracker) is ``subject_access_portfolio``'s.
+The view turns the result into a ZIP; this module only reads, and records
 the export in the audit trail (counts only, never the data).
 """
 
