@@ -545,3 +545,23 @@ def add_activity_with_feedback(trainee_id: int, title: str, *, observer: str = "
     db.session.add(activity)
     db.session.flush()
     return activity
+
+
+def texts_in_database(app: Any) -> list[tuple[str, int | None, str]]:
+    """Every text, JSON and binary value of every table, lower-cased, with the audit event id it
+    is in (None outside ``audit_events``): to show an erased name or address is gone."""
+    from feedback360.extensions import db
+
+    found = []
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            for row in db.session.execute(db.select(table)).mappings():
+                for name, value in row.items():
+                    if isinstance(value, bytes):
+                        value = value.decode("latin-1")
+                    elif value is not None and not isinstance(value, str):
+                        value = repr(value)
+                    if value:
+                        event = row["id"] if table.name == "audit_events" else None
+                        found.append((f"{table.name}.{name}", event, value.lower()))
+    return found

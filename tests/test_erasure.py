@@ -12,7 +12,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import add_rater_responses, audit_events, csrf_token, form_fields, text_of
+from helpers import (
+    add_rater_responses,
+    audit_events,
+    csrf_token,
+    form_fields,
+    text_of,
+    texts_in_database,
+)
 
 from feedback360.extensions import db
 from feedback360.models import (
@@ -212,33 +219,16 @@ def test_a_coachs_erasure_anonymises_the_account_and_ends_their_assignments(app,
     assert target == f"user:{coach.id}" and detail["role"] == "coach"
 
 
-def _text_in_database(app) -> list[tuple[str, int | None, str]]:
-    """Every text, JSON and binary value of every table, with the audit event id it is in."""
-    found = []
-    with app.app_context():
-        for table in db.metadata.sorted_tables:
-            for row in db.session.execute(db.select(table)).mappings():
-                for name, value in row.items():
-                    if isinstance(value, bytes):
-                        value = value.decode("latin-1")
-                    elif value is not None and not isinstance(value, str):
-                        value = repr(value)
-                    if value:
-                        event = row["id"] if table.name == "audit_events" else None
-                        found.append((f"{table.name}.{name}", event, value.lower()))
-    return found
-
-
 @pytest.mark.parametrize(("email", "name"), [(TRAINEE, TRAINEE_NAME), (RATER, RATER_NAME)])
 def test_the_erased_email_and_name_are_nowhere_in_the_database(app, world, admin, email, name):
     with app.app_context():
         last_before = db.session.scalar(db.select(db.func.max(AuditEvent.id)))
-    everywhere = _text_in_database(app)
+    everywhere = texts_in_database(app)
     assert any(email in text for _, _, text in everywhere)  # the search does find them
 
     assert erase(admin, email).status_code == 200
 
-    left = [(where, event) for where, event, text in _text_in_database(app)
+    left = [(where, event) for where, event, text in texts_in_database(app)
             if email in text or name.lower() in text]
     # only audit events written before the erasure, which nothing may change (documented)
     assert all(event is not None and event <= last_before for _, event in left), left

@@ -4,8 +4,10 @@ A trainee's cycles go with all that hangs on them (invitations, their own and th
 responses, summaries, scores, goals, coach notes), and the mail sent to them or about them. An
 account is never deleted: audit events point at it and may not be changed (``models.system``),
 so it is anonymised instead (no name, no address, no password, no second factor, no sessions) and
-stays as "Erased user". A rater's name, address, decline reason and unsent draft are blanked on
-every invitation sent to them; the invitation itself stays, so the trainee's counts do not move.
+stays as "Erased user". The portfolio and workplace data (activities, written feedback, time
+reports, placements, letters, the commitment tracker) is ``erasure_portfolio``'s. A rater's
+name, address, decline reason and unsent draft are blanked on every invitation sent to them;
+the invitation itself stays, so the trainee's counts do not move.
 
 The erasure is audited with kinds and counts only. Audit events written *before* it that name the
 address (a subject access lookup, an import) cannot be changed and stay until the audit retention
@@ -24,6 +26,7 @@ from .. import audit
 from ..email_identity import canonical
 from ..extensions import db
 from ..models import (
+    ActivityFeedbackRequest,
     Answer,
     CoachAssignment,
     CoachNote,
@@ -46,7 +49,7 @@ from ..models import (
     User,
 )
 from ..scoring.cohort import Selection
-from . import DomainError, account_admin
+from . import DomainError, account_admin, erasure_portfolio
 from .cohort_analyses import analysis, cohorts_affected
 from .sessions import end_sessions
 
@@ -70,22 +73,27 @@ KINDS = {
         "invitations they were sent as a colleague (name, address and decline reason removed; "
         "the invitations stay so counts do not change)"),
     "mail": ("email sent to them or about them", "emails sent to them or about them"),
+    **erasure_portfolio.KINDS,
 }
 
 
 @dataclass
 class Person:
-    """Everyone an address stands for: an account, invitations to rate, or both."""
+    """Everyone an address stands for: an account, invitations to rate, requests for written
+    feedback, or several of these."""
 
     email: str
     user: User | None
     invitations: list[Invitation] = field(default_factory=list)
+    observed: list[ActivityFeedbackRequest] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         if self.user is not None:
             return self.user.name
-        return self.invitations[0].rater_name if self.invitations else self.email
+        if self.invitations:
+            return self.invitations[0].rater_name
+        return self.observed[0].observer_name if self.observed else self.email
 
 
 def find(email: str) -> Person | None:
@@ -100,9 +108,11 @@ def find(email: str) -> Person | None:
         db.select(Invitation).where(or_(Invitation.rater_email == folded,
                                         Invitation.rater_identity == identity))
         .order_by(Invitation.id)))
-    if user is None and not invitations:
+    observed = erasure_portfolio.observer_requests(folded)
+    if user is None and not invitations and not observed \
+            and not erasure_portfolio.supervises(folded):
         return None
-    return Person(email=folded, user=user, invitations=invitations)
+    return Person(email=folded, user=user, invitations=invitations, observed=observed)
 
 
 def check(person: Person, *, by: User) -> None:
@@ -136,7 +146,10 @@ def _count(model: type, *where: object) -> int:
 def _mail_filter(person: Person, cycle_ids: list[int]) -> object:
     """Mail to them, and mail to their raters that names them (invitations, reminders)."""
     to_them = OutboxMessage.to_address == person.email
-    if person.user is None or not cycle_ids:
+    if person.user is None:
+        return to_them
+    to_them = or_(to_them, erasure_portfolio.observer_mail(person.user))
+    if not cycle_ids:
         return to_them
     raters = db.select(Invitation.rater_email).where(Invitation.cycle_id.in_(cycle_ids))
     name = person.user.name
@@ -163,6 +176,7 @@ def preview(person: Person) -> dict[str, int]:
         "programmes": _count(LeadProgramme, LeadProgramme.user_id == user.id) if user else 0,
         "rater_invitations": len(_rated(person, cycles)),
         "mail": _count(OutboxMessage, _mail_filter(person, cycles)),
+        **erasure_portfolio.preview(user, person.email),
     }
     return {kind: n for kind, n in counts.items() if n}
 
@@ -256,6 +270,8 @@ def erase(person: Person, *, by: User) -> dict[str, int]:
     for invitation in rated:
         _blank(invitation)
     counts["rater_invitations"] = len(rated)
+    # before the cycles (activities may point at their goals) and the account's name go
+    counts |= erasure_portfolio.erase(person.user, person.email)
     if cycles:
         counts |= _erase_cycles(cycles)
     # A stored analysis built with them would no longer be used, but would still hold their

@@ -22,6 +22,7 @@ from sqlalchemy import String, cast, delete, func, literal, or_, select, update
 from .. import audit
 from ..extensions import db
 from ..models import (
+    ActivityFeedbackRequest,
     Answer,
     AuditEvent,
     AuditRetention,
@@ -97,6 +98,72 @@ def rater_details(now: datetime, *, dry_run: bool = False) -> Purged:
     draft blanked. The rows stay, with their group and status, for every count shown."""
     return _run("rater details", "RATER_DETAILS_RETENTION_DAYS", ("invitation(s)", "blanked"), now,
                 dry_run, _invitations_due, _blank_invitations)
+
+
+# --- Observers' names, addresses and decline reasons on written feedback never given ------------
+
+PURGED_OBSERVER_NAME = "Name removed"
+_RETIRED_NONCE = "retired-by-purge"  # no link was ever issued with it
+_UNANSWERED = ("sent", "opened", "declined", "withdrawn")
+
+
+def observer_requests_ended() -> dict[int, datetime]:
+    """When each request that was never answered, and is not yet purged, ended: declined when
+    the observer declined; withdrawn when the trainee withdrew it (its audit event; without one,
+    the latest email, the last time it is known to have been live); unanswered when its latest
+    link expired (``OBSERVER_LINK_MAX_AGE_DAYS`` after the latest email)."""
+    link_days = timedelta(days=current_app.config["OBSERVER_LINK_MAX_AGE_DAYS"])
+    rows = db.session.execute(
+        select(ActivityFeedbackRequest.id, ActivityFeedbackRequest.status,
+               ActivityFeedbackRequest.declined_at, ActivityFeedbackRequest.created_at,
+               func.coalesce(ActivityFeedbackRequest.last_reminded_at,
+                             ActivityFeedbackRequest.sent_at))
+        .where(ActivityFeedbackRequest.status.in_(_UNANSWERED),
+               ~ActivityFeedbackRequest.observer_email.endswith(PURGED_RATER_DOMAIN))).all()
+    withdrawn = dict(db.session.execute(
+        select(AuditEvent.target, func.max(AuditEvent.created_at))
+        .where(AuditEvent.action == "written_feedback.withdrawn",
+               AuditEvent.target.in_([f"feedback_request:{row[0]}" for row in rows
+                                      if row[1] == "withdrawn"]))
+        .group_by(AuditEvent.target)).all())
+    ended: dict[int, datetime] = {}
+    for request_id, status, declined_at, created_at, emailed in rows:
+        if status == "declined":
+            ended[request_id] = declined_at or emailed or created_at
+        elif status == "withdrawn":
+            ended[request_id] = withdrawn.get(f"feedback_request:{request_id}",
+                                              emailed or created_at)
+        elif emailed is not None:
+            ended[request_id] = emailed + link_days
+    return ended
+
+
+def _observer_requests_due(cutoff: datetime) -> list[int]:
+    return sorted(request_id for request_id, ended in observer_requests_ended().items()
+                  if ended < cutoff)
+
+
+def _blank_observer_requests(ids: list[int]) -> None:
+    blanked_address = literal("purged-observer-").concat(
+        cast(ActivityFeedbackRequest.id, String)).concat(PURGED_RATER_DOMAIN)
+    # A new nonce retires every link emailed to the old address (a resend would go nowhere).
+    db.session.execute(
+        update(ActivityFeedbackRequest).where(ActivityFeedbackRequest.id.in_(ids))
+        .values(observer_email=blanked_address, observer_name=PURGED_OBSERVER_NAME,
+                observer_role=None, decline_reason=None, answers={}, overall="",
+                token_nonce=_RETIRED_NONCE)
+        .execution_options(synchronize_session=False))
+
+
+def observer_details(now: datetime, *, dry_run: bool = False) -> Purged:
+    """Requests for written feedback never answered (declined, withdrawn, expired) that ended
+    before the cutoff: the observer's name, address, role, decline reason and any draft blanked.
+    The rows stay, with their status, for the trainee's and the champion's counts. Feedback
+    given is the trainee's record and is kept with the observer's name (it goes with the
+    trainee's erasure, or the observer's)."""
+    return _run("observer details", "RATER_DETAILS_RETENTION_DAYS",
+                ("written feedback request(s)", "blanked"), now, dry_run,
+                _observer_requests_due, _blank_observer_requests)
 
 
 # --- Raters' answers and comments ---------------------------------------------------------------
@@ -192,7 +259,7 @@ def deactivated_accounts(now: datetime, *, dry_run: bool = False) -> Purged:
                 ("account(s)", "anonymised"), now, dry_run, _deactivated_before, _anonymise)
 
 
-KINDS = (rater_details, answers, mail, deactivated_accounts)
+KINDS = (rater_details, observer_details, answers, mail, deactivated_accounts)
 
 
 def now_utc() -> datetime:

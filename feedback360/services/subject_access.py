@@ -6,7 +6,9 @@ goals, coach notes about them, coach assignments, the mail sent to them and the 
 did or that were about them. A rater gets the invitations sent to their address and their
 declines, and an explanation instead of answers: a submitted response is stored with nothing
 that links it to anyone (docs/anonymity.md), so nobody, the service included, can say which
-answers were theirs. The view turns the result into a ZIP; this module only reads, and records
+answers were theirs. The portfolio and workplace data (activities, written feedback,
+placements, affordances, letters, the commitment tracker) is ``subject_access_portfolio``'s.
+The view turns the result into a ZIP; this module only reads, and records
 the export in the audit trail (counts only, never the data).
 """
 
@@ -33,7 +35,7 @@ from ..models import (
     Response,
     User,
 )
-from . import written_feedback
+from . import subject_access_portfolio, written_feedback
 from .summaries import comments_for, report_for
 
 WHY_NO_ANSWERS = (
@@ -76,7 +78,7 @@ class SubjectAccess:
 
     def counts(self) -> dict[str, int]:
         return {kind: len(records) if isinstance(records, list) else 1
-                for kind, records in self.sections.items() if kind != "why_no_answers"}
+                for kind, records in self.sections.items() if not kind.startswith("why_")}
 
 
 def export(email: str, *, by: User) -> SubjectAccess:
@@ -88,6 +90,8 @@ def export(email: str, *, by: User) -> SubjectAccess:
     if user is not None:
         result.name = user.name
         result.sections.update(_account_holder(user))
+        result.sections.update(subject_access_portfolio.for_trainee(user))
+        result.sections.update(subject_access_portfolio.for_champion(user))
     invitations = _invitations(folded)
     if invitations:
         result.name = result.name or invitations[0].rater_name

@@ -23,6 +23,7 @@ from ..urls import absolute_url
 from . import DomainError, DomainErrors, clcf_framework, coaching
 from .accounts import normalise_email
 from .nominee_addresses import allowed_domains
+from .retention import PURGED_RATER_DOMAIN
 
 # A request still waiting for the observer: a second one to the same person would be a nag.
 LIVE_STATUSES = ("pending", "sent", "opened")
@@ -159,6 +160,9 @@ def resend(request: ActivityFeedbackRequest, by: User) -> None:
     """The email again, with a fresh link (a lost email, or one whose link expired)."""
     if request.status not in LIVE_STATUSES:
         raise DomainError("Only a request still waiting for the observer can be sent again")
+    if request.observer_email.endswith(PURGED_RATER_DOMAIN):  # flask purge removed the address
+        raise DomainError("This request's link expired long ago and the observer's details "
+                          "have been removed: ask them again")
     _send(request)
     audit.record(by, "written_feedback.resent", f"feedback_request:{request.id}",
                  activity_id=request.activity_id)

@@ -35,7 +35,8 @@ def privacy():  # type: ignore[no-untyped-def]
                                       "mail": config["MAIL_RETENTION_DAYS"],
                                       "accounts": config["DEACTIVATED_ACCOUNT_RETENTION_DAYS"],
                                       "audit": config["AUDIT_RETENTION_DAYS"]},
-                           anonymity_min_group=config["ANONYMITY_MIN_GROUP"])
+                           anonymity_min_group=config["ANONYMITY_MIN_GROUP"],
+                           min_trainees=config["COHORT_MIN_TRAINEES"])
 
 
 @bp.get("/accessibility")
