@@ -146,9 +146,9 @@ def main() -> int:
     from wtforms import RadioField, TextAreaField
 
     from feedback360 import create_app
+    from feedback360.forms.survey import scale_choices
     from feedback360.instruments import load_directory
     from feedback360.services.surveys import Draft
-    from feedback360.survey_forms import scale_choices
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "markup-check",
                       "WTF_CSRF_ENABLED": False, "TESTING": True})

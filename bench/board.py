@@ -217,9 +217,9 @@ def run_worker(args: argparse.Namespace) -> int:
 
     with app.test_request_context():
         from feedback360.pdf import render_pdf
+        from feedback360.quarters import Quarter
         from feedback360.services import board_reports
         from feedback360.services.commitment import STATUS_LABELS
-        from feedback360.services.commitment_figures import Quarter
 
         quarter = Quarter.containing(date.today())
         cpu = time.process_time()
@@ -230,7 +230,7 @@ def run_worker(args: argparse.Namespace) -> int:
         db.session.commit()
         timings["produce"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        from feedback360.champion_forms import CommentaryForm
+        from feedback360.forms.champion import CommentaryForm
 
         with app.test_request_context():
             html = render_template("champion/board_report.html", report=report,

@@ -38,8 +38,8 @@ from feedback360.models import (
     User,
 )
 from feedback360.models.portfolio import TimeReport
+from feedback360.quarters import Quarter
 from feedback360.services import affordances, board_reports, cohort_launches, cycles, letters
-from feedback360.services.commitment_figures import Quarter
 
 ROLE_HOMES = {"trainee": {"trainee.cycles", "trainee.new_cycle", "opportunities.browse",
                           "opportunities.propose", "opportunities.proposals",

@@ -21,8 +21,8 @@ from feedback360.models import (
     InstrumentVersion,
     Placement,
 )
+from feedback360.quarters import Quarter
 from feedback360.services.board_reports import affordances_by_site
-from feedback360.services.commitment_figures import Quarter
 
 A4_POINTS = (595.28, 841.89)
 TODAY = datetime(2026, 7, 10, 9, tzinfo=UTC)

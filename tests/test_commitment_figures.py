@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from feedback360.extensions import db
 from feedback360.models import Site
+from feedback360.quarters import Quarter
 from feedback360.services import DomainError
-from feedback360.services.commitment_figures import Quarter, compute
+from feedback360.services.commitment_figures import compute
 
 Q2 = Quarter(2026, 2)
 

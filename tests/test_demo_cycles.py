@@ -1,7 +1,7 @@
 """Demo cycles (issue 3, point 14): every state, believable answers, no mail, idempotent.
 
-``seed-demo`` calls ``seed_demo_cycles`` once the line is in ``demo.py``; until then (and to keep
-one seeding per test) this calls ``seed_demo`` and ``seed_demo_cycles`` directly.
+``seed-demo`` calls ``seed_demo_cycles`` (from ``demo/__init__.py``); to keep one seeding per
+test this calls ``seed_demo`` and ``seed_demo_cycles`` directly.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from statistics import mean
 from helpers import sealed_answers
 
 from feedback360.demo import EARLIER_COHORT_NAME, seed_demo
-from feedback360.demo_cycles import RATER_DOMAINS, seed_demo_cycles
+from feedback360.demo.cycles import RATER_DOMAINS, seed_demo_cycles
 from feedback360.extensions import db
 from feedback360.models import (
     Answer,

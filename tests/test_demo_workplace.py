@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from feedback360.demo import seed_demo
-from feedback360.demo_workplace import ORGANISATION, SHARING_TRAINEE, seed_workplaces
+from feedback360.demo.workplace import ORGANISATION, SHARING_TRAINEE, seed_workplaces
 from feedback360.extensions import db
 from feedback360.models import AffordanceResponse, Organisation, Placement, User
 from feedback360.services.cycles import today

@@ -17,14 +17,18 @@ from helpers import audit_events, text_of
 from feedback360.extensions import db
 from feedback360.models import LeadProgramme
 from feedback360.models.portfolio import TimeReport
-from feedback360.services.time_aggregate import Quarter
+from feedback360.quarters import Quarter
 
 K = 3
-_NOW = Quarter.of(date.today())
-THIS_QUARTER = date(_NOW.year, 3 * _NOW.quarter - 2, 1)
-LAST_QUARTER = date(_NOW.previous().year, 3 * _NOW.previous().quarter - 2, 1)
-NEXT_QUARTER = (Quarter(_NOW.year + 1, 1) if _NOW.quarter == 4
-                else Quarter(_NOW.year, _NOW.quarter + 1)).key
+_NOW = Quarter.containing(date.today())
+THIS_QUARTER = date(_NOW.year, 3 * _NOW.number - 2, 1)
+LAST_QUARTER = date(_NOW.previous().year, 3 * _NOW.previous().number - 2, 1)
+def quarters_of(days) -> set[str]:
+    return {Quarter.containing(day).value for day in days}
+
+
+NEXT_QUARTER = (Quarter(_NOW.year + 1, 1) if _NOW.number == 4
+                else Quarter(_NOW.year, _NOW.number + 1)).value
 
 
 @pytest.fixture
@@ -52,7 +56,7 @@ def people(app, make_user, make_cohort):
                                           description="Lost", site=site, specialty=specialty))
             db.session.add(TimeReport(trainee_id=trainee.id, kind="used", occurred_on=days[0],
                                       hours=1, description="Used"))
-            trainees.append((trainee.id, site, specialty, {Quarter.of(d).key for d in days}))
+            trainees.append((trainee.id, site, specialty, quarters_of(days)))
         db.session.commit()
     return trainees
 
@@ -86,7 +90,7 @@ def cell_members(people, period: str, by: str, group: str | None) -> frozenset[t
 
 
 def every_shown_cell(client, people):
-    periods = [Quarter.of(THIS_QUARTER).key, Quarter.of(LAST_QUARTER).key]
+    periods = [Quarter.containing(THIS_QUARTER).value, Quarter.containing(LAST_QUARTER).value]
     for period, by in itertools.product(periods, ("site", "specialty")):
         page = shown_page(client, period, by)
         yield period, by, page
@@ -109,14 +113,14 @@ def test_no_selection_or_difference_isolates_fewer_than_k(lead_client, people):
 
 
 def test_the_remainder_of_a_breakdown_is_suppressed(lead_client, people):
-    last = shown_page(lead_client, Quarter.of(LAST_QUARTER).key, "site")
+    last = shown_page(lead_client, Quarter.containing(LAST_QUARTER).value, "site")
     # The quarter's four show; site A's three would leave C's one as the difference, so A
     # is hidden too (complementary suppression), and C alone never shows.
     assert last == {None: 4}
 
 
 def test_csv_is_the_shown_aggregate(app, lead_client, people):
-    period = Quarter.of(THIS_QUARTER).key
+    period = Quarter.containing(THIS_QUARTER).value
     response = lead_client.get(f"/admin/time-reports.csv?period={period}&by=site")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert {(r["group"], int(r["trainees_reporting"])) for r in rows} == {
@@ -143,7 +147,7 @@ def test_a_scoped_lead_counts_only_their_programmes(app, make_user, login, peopl
     client = app.test_client()
     login(client, lead)
     # Only trainee 7 (site C) is in Physics: one trainee, so nothing shows at all.
-    assert shown_page(client, Quarter.of(LAST_QUARTER).key, "site") == {}
+    assert shown_page(client, Quarter.containing(LAST_QUARTER).value, "site") == {}
 
 
 def test_no_reports_says_so(lead_client):
@@ -174,11 +178,11 @@ def test_random_layouts_never_isolate_fewer_than_k(app, seed):
                 db.session.add(TimeReport(trainee_id=trainee_id, kind="unavailable",
                                           occurred_on=day, reason="rota", description="-",
                                           site=site, specialty=specialty))
-            people.append((trainee_id, site, specialty, {Quarter.of(d).key for d in days}))
+            people.append((trainee_id, site, specialty, quarters_of(days)))
         db.session.flush()
         cells = []
         for quarter, by in itertools.product([THIS_QUARTER, LAST_QUARTER], ("site", "specialty")):
-            period = Quarter.of(quarter).key
+            period = Quarter.containing(quarter).value
             shown = time_aggregate.aggregate(lead, period=period, breakdown=by)
             page = {row.group: row.trainees for row in shown.rows}
             if shown.total:

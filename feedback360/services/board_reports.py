@@ -27,11 +27,12 @@ from ..models import (
     Site,
     User,
 )
+from ..quarters import Quarter
 from ..scoring.breakdowns import admitted_cells
 from . import DomainError
 from . import commitment as tracker_service
 from .commitment_criteria import load_commitment
-from .commitment_figures import Quarter, min_trainees, trend
+from .commitment_figures import min_trainees, trend
 
 COMMENTARY_MAX_LENGTH = 8000
 FORMAT = 1  # of the frozen ``figures``; a reader meeting another refuses rather than guesses

@@ -23,9 +23,8 @@ and choice). A scoped lead's universe is their programmes' trainees (``lead_scop
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 from flask import current_app
@@ -34,52 +33,13 @@ from sqlalchemy import func
 from ..extensions import db
 from ..models import User
 from ..models.portfolio import TIME_UNAVAILABLE_REASONS, TimeReport
+from ..quarters import Quarter
 from ..scoring.breakdowns import ANY, NOT_RECORDED, Cell, admitted_cells
 from . import DomainError, lead_scope
 
 BREAKDOWNS = {"site": "Site", "specialty": "Specialty"}
 DIMENSIONS = tuple(BREAKDOWNS)
 REASON_COLUMNS = [f"reason_{r}" for r in TIME_UNAVAILABLE_REASONS]
-_PERIOD = re.compile(r"(\d{4})-Q([1-4])")
-
-
-@dataclass(frozen=True, order=True)
-class Quarter:
-    year: int
-    quarter: int
-
-    @classmethod
-    def of(cls, day: date) -> Quarter:
-        return cls(day.year, (day.month - 1) // 3 + 1)
-
-    @classmethod
-    def parse(cls, text: str) -> Quarter:
-        found = _PERIOD.fullmatch(text or "")
-        if not found:
-            raise DomainError("Select a quarter from the list", field="period")
-        return cls(int(found.group(1)), int(found.group(2)))
-
-    @property
-    def key(self) -> str:
-        return f"{self.year}-Q{self.quarter}"
-
-    @property
-    def first_day(self) -> date:
-        return date(self.year, 3 * self.quarter - 2, 1)
-
-    @property
-    def last_day(self) -> date:
-        following = (date(self.year + 1, 1, 1) if self.quarter == 4
-                     else date(self.year, 3 * self.quarter + 1, 1))
-        return following - timedelta(days=1)
-
-    @property
-    def label(self) -> str:
-        return f"{self.first_day:%B} to {self.last_day:%B} {self.year}"
-
-    def previous(self) -> Quarter:
-        return Quarter(self.year - 1, 4) if self.quarter == 1 else Quarter(self.year,
-                                                                             self.quarter - 1)
 
 
 @dataclass(frozen=True)
@@ -117,8 +77,8 @@ def _contributions(lead: User, quarter: Quarter) -> pd.DataFrame:
                        TimeReport.hours, TimeReport.reason)
              .join(User, User.id == TimeReport.trainee_id)
              .where(TimeReport.kind == "unavailable", lead_scope.user_filter(lead),
-                    TimeReport.occurred_on >= quarter.first_day,
-                    TimeReport.occurred_on <= quarter.last_day)
+                    TimeReport.occurred_on >= quarter.starts_on,
+                    TimeReport.occurred_on <= quarter.ends_on)
              .order_by(TimeReport.trainee_id, TimeReport.occurred_on, TimeReport.id))
     trainees: dict[int, dict[str, object]] = {}
     for trainee_id, site, specialty, hours, reason in db.session.execute(query):
@@ -135,8 +95,8 @@ def _contributions(lead: User, quarter: Quarter) -> pd.DataFrame:
 
 def _offered(first_reported: date | None, today: date) -> list[Quarter]:
     """Every quarter from the first reported one to the current one, latest first."""
-    current = Quarter.of(today)
-    first = min(Quarter.of(first_reported), current) if first_reported else current
+    current = Quarter.containing(today)
+    first = min(Quarter.containing(first_reported), current) if first_reported else current
     quarters, quarter = [], current
     while quarter >= first:
         quarters.append(quarter)
@@ -162,7 +122,7 @@ def aggregate(lead: User, *, period: str | None, breakdown: str | None,
         raise DomainError("Select site or specialty", field="breakdown")
     min_trainees = int(current_app.config["COHORT_MIN_TRAINEES"])
     periods = _offered(_first_reported(lead), today or date.today())
-    chosen = Quarter.parse(period) if period else periods[0]
+    chosen = Quarter.parse(period, field="period") if period else periods[0]
     if chosen not in periods:
         raise DomainError("Select a quarter from the list", field="period")
     frame = _contributions(lead, chosen)
@@ -201,7 +161,7 @@ def csv_rows(shown: Aggregate) -> list[dict[str, object]]:
     records = []
     for row in ([shown.total] if shown.total else []) + shown.rows:
         group = "All" if row.group is None else (row.group or "Not recorded")
-        records.append({"quarter": shown.period.key, "breakdown": label, "group": group,
+        records.append({"quarter": shown.period.value, "breakdown": label, "group": group,
                         "trainees_reporting": row.trainees, "reports": row.reports,
                         "hours_lost": row.hours,
                         **{f"reason_{r}": row.reasons[r] for r in TIME_UNAVAILABLE_REASONS}})

@@ -10,10 +10,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..activity_forms import ActivityForm, optional_id
 from ..authz import role_required
-from ..cycle_forms import ConfirmForm
 from ..extensions import db
+from ..forms.activities import ActivityForm, optional_id
+from ..forms.cycles import ConfirmForm
 from ..models import User
 from ..models.portfolio import ACTIVITY_KINDS, Activity, LeadershipOpportunity
 from ..services import DomainError, activities, clcf_framework, coaching

@@ -13,13 +13,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from ..authz import role_required
-from ..champion_forms import CriterionForm
 from ..extensions import db
+from ..forms.champion import CriterionForm
 from ..models import Organisation
+from ..quarters import Quarter
 from ..services import DomainError, commitment
 from ..services.commitment import STATUS_LABELS
 from ..services.commitment_criteria import load_commitment
-from ..services.commitment_figures import Quarter, compute, quarters_offered
+from ..services.commitment_figures import compute, quarters_offered
 from . import show_domain_error
 
 bp = Blueprint("champion", __name__, url_prefix="/champion")

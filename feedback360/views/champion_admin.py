@@ -10,8 +10,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..authz import role_required
-from ..champion_forms import ChampionInviteForm
 from ..extensions import db
+from ..forms.champion import ChampionInviteForm
 from ..models import Organisation, User
 from ..services import DomainError, accounts, lead_scope
 from . import show_domain_error, validate_with_rules

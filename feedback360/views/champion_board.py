@@ -14,14 +14,15 @@ from flask_login import current_user
 
 from .. import audit
 from ..authz import role_required
-from ..champion_forms import CommentaryForm, QuarterForm
 from ..exports import CSV_MEDIA_TYPE, to_csv
 from ..extensions import db
+from ..forms.champion import CommentaryForm, QuarterForm
 from ..models import BoardReport
 from ..pdf import PDF_MIMETYPE, render_pdf
+from ..quarters import Quarter
 from ..services import DomainError, board_reports
 from ..services.commitment import STATUS_LABELS
-from ..services.commitment_figures import Quarter, quarters_offered
+from ..services.commitment_figures import quarters_offered
 from . import show_domain_error
 from .champion import own_organisation
 

@@ -13,8 +13,8 @@ from flask_login import current_user
 from wtforms import TextAreaField
 
 from ..authz import role_required
-from ..cycle_forms import ConfirmForm
 from ..extensions import db
+from ..forms.cycles import ConfirmForm
 from ..models import CoachAssignment, CoachNote, FeedbackCycle, User
 from ..services import DomainError, NotFound, coaching, cycles, nominee_approval, plans, reviews
 from ..services.instrument_cache import instrument_for

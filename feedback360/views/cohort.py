@@ -14,8 +14,8 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from ..authz import role_required
-from ..cycle_forms import CohortLaunchForm, ConfirmForm
 from ..extensions import db
+from ..forms.cycles import CohortLaunchForm, ConfirmForm
 from ..models import Cohort, CohortLaunch, CohortLaunchCycle
 from ..services import DomainError, cohort_launches, cycle_starts, cycles, launch_reminders
 from ..services.instrument_cache import instrument_of_version

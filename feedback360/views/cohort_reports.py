@@ -27,9 +27,9 @@ from ..charts.cohort import (
     priorities_table,
     trend_table,
 )
-from ..cohort_report_forms import FilterSelect, ReportFilterForm
 from ..exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, to_csv, to_xlsx
 from ..extensions import db
+from ..forms.cohort_reports import FilterSelect, ReportFilterForm
 from ..models import Cohort
 from ..scoring.affordance_tables import affordance_sheets
 from ..scoring.cohort import CohortAnalysis, CohortReport

@@ -12,8 +12,8 @@ from flask import Blueprint, make_response, render_template
 from flask_login import current_user
 
 from ..authz import role_required
-from ..evidence_forms import EvidencePackForm
 from ..extensions import db
+from ..forms.evidence import EvidencePackForm
 from ..pdf import render_pdf
 from ..services import DomainError, evidence
 from . import show_domain_error

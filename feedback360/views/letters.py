@@ -22,9 +22,9 @@ from flask import (
 from flask_login import current_user
 
 from ..authz import role_required
-from ..cycle_forms import ConfirmForm
 from ..extensions import db, limiter
-from ..letter_forms import IssueLetterForm, VerifyForm
+from ..forms.cycles import ConfirmForm
+from ..forms.letters import IssueLetterForm, VerifyForm
 from ..models import Letter, User
 from ..pdf import PDF_MIMETYPE, render_pdf
 from ..services import DomainError, letters

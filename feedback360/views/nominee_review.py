@@ -10,8 +10,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..authz import role_required
-from ..cycle_forms import ConfirmForm, ReturnNomineesForm
 from ..extensions import db
+from ..forms.cycles import ConfirmForm, ReturnNomineesForm
 from ..models import FeedbackCycle
 from ..services import DomainError, coaching, cycles, nominee_approval
 from ..services.instrument_cache import instrument_for

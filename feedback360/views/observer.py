@@ -16,6 +16,8 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 
 from ..authz import settle_anonymous_visitor
 from ..extensions import db
+from ..forms.survey import DeclineForm
+from ..forms.written_feedback import ActionForm, observer_form_class
 from ..models import ActivityFeedbackRequest
 from ..services import DomainError
 from ..services.observer_answers import (
@@ -32,8 +34,6 @@ from ..services.observer_answers import (
     usable_request,
 )
 from ..services.surveys import LinkProblem
-from ..survey_forms import DeclineForm
-from ..written_feedback_forms import ActionForm, observer_form_class
 from . import show_domain_error
 
 bp = Blueprint("observer", __name__)

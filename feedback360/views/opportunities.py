@@ -14,8 +14,8 @@ from flask_login import current_user
 
 from ..authz import role_required
 from ..extensions import db
+from ..forms.opportunities import ActionForm, OpportunityForm, fields_of, prepare, site_choices
 from ..models import OPPORTUNITY_KINDS, LeadershipOpportunity, Site
-from ..opportunity_forms import ActionForm, OpportunityForm, fields_of, prepare, site_choices
 from ..services import DomainError, DomainErrors, clcf_framework, opportunities
 from ..url_values import DATABASE_INT_MAX, page_number
 from . import show_domain_error, validate_with_rules

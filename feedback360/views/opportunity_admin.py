@@ -15,8 +15,7 @@ from .. import audit
 from ..authz import role_required
 from ..exports import CSV_MEDIA_TYPE, records_frame, to_csv
 from ..extensions import db
-from ..models import OPPORTUNITY_STATUSES, LeadershipOpportunity
-from ..opportunity_forms import (
+from ..forms.opportunities import (
     ActionForm,
     DeclineForm,
     OpportunityForm,
@@ -24,6 +23,7 @@ from ..opportunity_forms import (
     form_data,
     prepare,
 )
+from ..models import OPPORTUNITY_STATUSES, LeadershipOpportunity
 from ..services import DomainError, clcf_framework, lead_scope, opportunities, opportunity_seed
 from ..url_values import page_number
 from . import show_domain_error, validate_with_rules

@@ -11,8 +11,8 @@ from flask_login import current_user
 from wtforms import RadioField, SelectChoice, SelectField, TextAreaField
 
 from ..authz import role_required
-from ..cycle_forms import DateInputField
 from ..extensions import db
+from ..forms.cycles import DateInputField
 from ..instruments import Instrument
 from ..models import GOAL_STATUSES, DevelopmentGoal, FeedbackCycle
 from ..services import DomainError, plans

@@ -14,6 +14,12 @@ from flask_login import current_user
 from ..authz import role_required
 from ..error_pages import render_error
 from ..extensions import db
+from ..forms.survey import (
+    answers_as_form_data,
+    first_unanswered_page,
+    make_survey_form,
+    submitted_values,
+)
 from ..models import FeedbackCycle
 from ..services import DomainError
 from ..services.instrument_cache import instrument_for
@@ -23,12 +29,6 @@ from ..services.surveys import (
     apply_answers,
     self_assessment_done,
     submit_self_assessment,
-)
-from ..survey_forms import (
-    answers_as_form_data,
-    first_unanswered_page,
-    make_survey_form,
-    submitted_values,
 )
 
 bp = Blueprint("self_assessment", __name__, url_prefix="/cycles")

@@ -31,6 +31,14 @@ from .. import reconnect
 from ..authz import settle_anonymous_visitor
 from ..error_pages import render_error
 from ..extensions import db
+from ..forms.survey import (
+    DeclineForm,
+    answers_as_form_data,
+    first_unanswered_page,
+    make_comments_form,
+    make_survey_form,
+    submitted_values,
+)
 from ..instruments import Instrument
 from ..models import Invitation
 from ..services import DomainError
@@ -49,14 +57,6 @@ from ..services.surveys import (
     read_survey_token,
     submit_invitation,
     usable_invitation,
-)
-from ..survey_forms import (
-    DeclineForm,
-    answers_as_form_data,
-    first_unanswered_page,
-    make_comments_form,
-    make_survey_form,
-    submitted_values,
 )
 from . import show_domain_error
 

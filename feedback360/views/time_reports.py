@@ -9,11 +9,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from .. import audit
-from ..activity_forms import TimeReportForm
 from ..authz import role_required
-from ..cycle_forms import ConfirmForm
 from ..exports import CSV_MEDIA_TYPE, records_frame, to_csv
 from ..extensions import db
+from ..forms.activities import TimeReportForm
+from ..forms.cycles import ConfirmForm
 from ..models import User
 from ..models.portfolio import TIME_REPORT_KINDS, TIME_UNAVAILABLE_REASONS, TimeReport
 from ..services import DomainError, coaching, time_aggregate, time_reports
@@ -152,7 +152,7 @@ def _shown() -> time_aggregate.Aggregate:
 @role_required("admin")
 def aggregate():  # type: ignore[no-untyped-def]
     shown = _shown()
-    audit.record(current_user, "time_reports.viewed", None, period=shown.period.key,
+    audit.record(current_user, "time_reports.viewed", None, period=shown.period.value,
                  breakdown=shown.breakdown)
     db.session.commit()
     return render_template("time_reports/aggregate.html", shown=shown,
@@ -166,9 +166,9 @@ def aggregate():  # type: ignore[no-untyped-def]
 def download():  # type: ignore[no-untyped-def]
     shown = _shown()
     body = to_csv(records_frame(time_aggregate.csv_rows(shown), time_aggregate.CSV_COLUMNS))
-    audit.record(current_user, "time_reports.exported", None, period=shown.period.key,
+    audit.record(current_user, "time_reports.exported", None, period=shown.period.value,
                  breakdown=shown.breakdown)
     db.session.commit()
-    name = f"time-not-available-{shown.period.key}-{shown.breakdown}.csv"
+    name = f"time-not-available-{shown.period.value}-{shown.breakdown}.csv"
     return Response(body, mimetype=CSV_MEDIA_TYPE, headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -15,8 +15,8 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from ..authz import role_required
-from ..cycle_forms import BulkNomineesForm, ConfirmForm, NomineeForm, OwnCycleForm
 from ..extensions import db
+from ..forms.cycles import BulkNomineesForm, ConfirmForm, NomineeForm, OwnCycleForm
 from ..instruments import Instrument
 from ..models import FeedbackCycle
 from ..services import (

@@ -13,21 +13,21 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from ..authz import role_required
-from ..cycle_forms import ConfirmForm
 from ..error_pages import render_error
 from ..extensions import db
-from ..instruments import InstrumentError
-from ..models import AffordanceResponse, FeedbackCycle, Placement, User
-from ..services import DomainError, DomainErrors, affordances, organisations, placements, reinvite
-from ..services.coaching import is_coach_of
-from ..services.cycles import today
-from ..workplace_forms import (
+from ..forms.cycles import ConfirmForm
+from ..forms.workplace import (
     AffordancesForm,
     PlacementForm,
     ReinviteForm,
     SharingForm,
     record_id,
 )
+from ..instruments import InstrumentError
+from ..models import AffordanceResponse, FeedbackCycle, Placement, User
+from ..services import DomainError, DomainErrors, affordances, organisations, placements, reinvite
+from ..services.coaching import is_coach_of
+from ..services.cycles import today
 from . import show_domain_error, validate_with_rules
 
 bp = Blueprint("workplace", __name__, url_prefix="/portfolio")

@@ -13,11 +13,11 @@ from flask_login import current_user
 
 from ..authz import role_required
 from ..extensions import db
+from ..forms.written_feedback import ActionForm, ObserverRequestForm
 from ..models import Activity, ActivityFeedbackRequest
 from ..services import DomainError, clcf_framework
 from ..services import written_feedback as service
 from ..services.nominee_addresses import describe_allowed_domains
-from ..written_feedback_forms import ActionForm, ObserverRequestForm
 from . import validate_with_rules
 
 bp = Blueprint("written_feedback", __name__, url_prefix="/activities")

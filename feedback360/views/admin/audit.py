@@ -8,9 +8,9 @@ from flask import Response, abort, render_template, request
 from flask_login import current_user
 
 from ... import audit
-from ...audit_forms import AuditFilterForm
 from ...exports import CSV_MEDIA_TYPE, records_frame, to_csv
 from ...extensions import db
+from ...forms.audit import AuditFilterForm
 from ...services import audit_log
 from ...url_values import page_number
 from . import bp

@@ -6,9 +6,9 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ...cycle_forms import ConfirmForm
 from ...extensions import db
 from ...forms import BulkAssignCoachForm, CohortForm
+from ...forms.cycles import ConfirmForm
 from ...models import Cohort
 from ...services import DomainError, coaching, cohorts
 from .. import show_domain_error

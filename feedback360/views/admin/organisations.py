@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from ...cycle_forms import ConfirmForm
 from ...extensions import db
+from ...forms.cycles import ConfirmForm
+from ...forms.workplace import OrganisationForm, SiteForm
 from ...models import Organisation, Site
 from ...services import DomainError, organisations
-from ...workplace_forms import OrganisationForm, SiteForm
 from .. import show_domain_error
 from . import bp
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 
 from ...extensions import db
+from ...forms.workplace import PlacementForm
 from ...models import Placement, User
 from ...services import placements
-from ...workplace_forms import PlacementForm
 from ..workplace import offer_sites, save_placement
 from . import bp
 

@@ -8,9 +8,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ...cycle_forms import ConfirmForm
 from ...extensions import db
 from ...forms import InviteUserForm, ProgrammeScopeForm, UserDetailsForm
+from ...forms.cycles import ConfirmForm
 from ...models import ROLES, Cohort, User
 from ...role_names import role_name
 from ...services import (

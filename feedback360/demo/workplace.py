@@ -13,10 +13,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
-from .extensions import db
-from .instruments import snapshot
-from .models import AffordanceAnswer, AffordanceResponse, Organisation, Placement, Site, User
-from .services.affordances import questionnaire
+from ..extensions import db
+from ..instruments import snapshot
+from ..models import AffordanceAnswer, AffordanceResponse, Organisation, Placement, Site, User
+from ..services.affordances import questionnaire
 
 ORGANISATION = "Northern Teaching Hospitals NHS Foundation Trust"
 ORGANISATION_SITES = ("Leeds General Infirmary", "Manchester Royal Infirmary")

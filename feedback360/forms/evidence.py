@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wtforms import SelectField, SelectMultipleField
 
-from .text_input import Form
+from ..text_input import Form
 
 
 class EvidencePackForm(Form):

@@ -10,9 +10,9 @@ from typing import Any
 from wtforms import Field, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.utils import unset_value
 
-from .cycle_forms import DATE_PARTS, DateInputField
-from .text_input import Form
-from .url_values import DATABASE_INT_MAX
+from ..text_input import Form
+from ..url_values import DATABASE_INT_MAX
+from .cycles import DATE_PARTS, DateInputField
 
 
 class OptionalDateInputField(DateInputField):

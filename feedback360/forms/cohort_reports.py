@@ -5,8 +5,8 @@ from __future__ import annotations
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
-from .services.cohort_reports import FilterOptions, ReportFilters
-from .text_input import Form
+from ..services.cohort_reports import FilterOptions, ReportFilters
+from ..text_input import Form
 
 ALL = ("", "All")
 

@@ -16,13 +16,13 @@ from typing import NamedTuple
 
 from flask import g
 
-from . import audit
-from .demo_audit import with_dated_events
-from .extensions import db
-from .instruments import Instrument, snapshot
-from .models import CoachAssignment, FeedbackCycle, Invitation, OutboxMessage, User
-from .services import cycles, surveys
-from .services.surveys import Draft
+from .. import audit
+from ..extensions import db
+from ..instruments import Instrument, snapshot
+from ..models import CoachAssignment, FeedbackCycle, Invitation, OutboxMessage, User
+from ..services import cycles, surveys
+from ..services.surveys import Draft
+from .audit import with_dated_events
 
 RATER_DOMAINS = ("nhs.example", "demo.feedback360.nhs.uk")
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from . import demo_workplace
-from .extensions import db
-from .models import BoardReport, CommitmentStatus, Organisation, Placement, Site, User
-from .services import board_reports
-from .services.commitment_figures import Quarter
+from ..extensions import db
+from ..models import BoardReport, CommitmentStatus, Organisation, Placement, Site, User
+from ..quarters import Quarter
+from ..services import board_reports
+from . import workplace as demo_workplace
 
-# The trust the workplace demo places the trainees in (demo_workplace), so the board report
+# The trust the workplace demo places the trainees in (demo/workplace.py), so the board report
 # counts their placements, portfolios and affordances.
 ORGANISATION = demo_workplace.ORGANISATION
 SITES = demo_workplace.ORGANISATION_SITES

@@ -10,10 +10,10 @@ from __future__ import annotations
 from werkzeug.datastructures import MultiDict
 from wtforms import RadioField, SelectChoice, TextAreaField
 
-from .instruments import Domain, Instrument
-from .models import COMMENT_MAX_LENGTH
-from .services.surveys import NOT_OBSERVED, BadAnswers, Draft
-from .text_input import Form
+from ..instruments import Domain, Instrument
+from ..models import COMMENT_MAX_LENGTH
+from ..services.surveys import NOT_OBSERVED, BadAnswers, Draft
+from ..text_input import Form
 
 # Form fields that are not answers; every other submitted name must be an item or prompt key.
 CONTROL_FIELDS = frozenset({"csrf_token", "action"})

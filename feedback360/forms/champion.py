@@ -5,10 +5,10 @@ from __future__ import annotations
 from wtforms import EmailField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .cycle_forms import DateInputField
-from .models import COMMITMENT_STATUSES
-from .services.commitment import STATUS_LABELS
-from .text_input import Form
+from ..models import COMMITMENT_STATUSES
+from ..services.commitment import STATUS_LABELS
+from ..text_input import Form
+from .cycles import DateInputField
 
 
 class OptionalDateInputField(DateInputField):

@@ -17,8 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
-from .role_names import role_name
-from .text_input import Form
+from ..role_names import role_name
+from ..text_input import Form
 
 ROLE_CHOICES = [SelectChoice(role, role_name(role)) for role in ("trainee", "coach", "admin")]
 

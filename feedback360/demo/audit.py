@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-from .extensions import db
-from .models import AuditEvent
+from ..extensions import db
+from ..models import AuditEvent
 
 
 @contextmanager

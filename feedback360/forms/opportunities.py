@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 
-from .extensions import db
-from .models import OPPORTUNITY_KINDS, LeadershipOpportunity, Organisation, Site
-from .services import clcf_framework, opportunities
-from .text_input import Form
-from .url_values import DATABASE_INT_MAX
+from ..extensions import db
+from ..models import OPPORTUNITY_KINDS, LeadershipOpportunity, Organisation, Site
+from ..services import clcf_framework, opportunities
+from ..text_input import Form
+from ..url_values import DATABASE_INT_MAX
 
 
 class OpportunityForm(Form):

@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from .text_input import Form
+from ..text_input import Form
 
 DATE_PARTS = ("day", "month", "year")
 BULK_MAX_LENGTH = 20_000  # a few hundred lines: far more colleagues than anyone should ask

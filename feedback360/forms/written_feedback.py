@@ -10,8 +10,8 @@ from __future__ import annotations
 from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .services.observer_answers import OVERALL, Prompt
-from .text_input import Form
+from ..services.observer_answers import OVERALL, Prompt
+from ..text_input import Form
 
 
 class ObserverRequestForm(Form):

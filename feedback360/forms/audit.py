@@ -5,8 +5,8 @@ from __future__ import annotations
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from .services.audit_log import AuditFilters
-from .text_input import Form
+from ..services.audit_log import AuditFilters
+from ..text_input import Form
 
 
 class AuditFilterForm(Form):

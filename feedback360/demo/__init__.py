@@ -1,6 +1,6 @@
 """Demo data for ``flask seed-demo``: a programme lead, two coaches and two intakes of trainees.
 
-The current intake's cycles show every state (demo_cycles.PLAN). Last year's intake took part in
+The current intake's cycles show every state (demo/cycles.py, PLAN). Last year's intake took part in
 one cohort launch that has long closed, so its cohort report has figures by specialty,
 and both intakes' reports have a trend.
 
@@ -12,12 +12,8 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from .demo_champion import seed_demo_champion
-from .demo_cycles import Spec, seed_demo_cycles
-from .demo_portfolio import seed_demo_portfolio
-from .demo_workplace import seed_workplaces
-from .extensions import db
-from .models import (
+from ..extensions import db
+from ..models import (
     CoachAssignment,
     Cohort,
     CohortLaunch,
@@ -26,9 +22,13 @@ from .models import (
     Invitation,
     User,
 )
-from .passwords import hash_password
-from .services import opportunity_seed, two_factor
-from .services.surveys import survey_link
+from ..passwords import hash_password
+from ..services import opportunity_seed, two_factor
+from ..services.surveys import survey_link
+from .champion import seed_demo_champion
+from .cycles import Spec, seed_demo_cycles
+from .portfolio import seed_demo_portfolio
+from .workplace import seed_workplaces
 
 DEMO_DOMAIN = "demo.feedback360.nhs.uk"
 COHORT_NAME = "STP 2026 Healthcare Science"

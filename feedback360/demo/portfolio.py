@@ -18,8 +18,8 @@ import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
-from .extensions import db
-from .models import (
+from ..extensions import db
+from ..models import (
     Activity,
     ActivityElement,
     ActivityFeedbackRequest,
@@ -29,9 +29,9 @@ from .models import (
     TimeReport,
     User,
 )
-from .services import cycles, letters
-from .services.clcf_framework import elements_by_key
-from .services.portfolio_summary import summary_for
+from ..services import cycles, letters
+from ..services.clcf_framework import elements_by_key
+from ..services.portfolio_summary import summary_for
 
 # (key, title, kind, elements, how to get involved): examples from the FMLM appendix.
 CATALOGUE = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from .text_input import Form
+from ..text_input import Form
 
 
 class IssueLetterForm(Form):

@@ -20,10 +20,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from .cycle_forms import DATE_PARTS, DateInputField
-from .services.affordances import COMMENT_MAX
-from .text_input import Form
-from .url_values import DATABASE_INT_MAX
+from ..services.affordances import COMMENT_MAX
+from ..text_input import Form
+from ..url_values import DATABASE_INT_MAX
+from .cycles import DATE_PARTS, DateInputField
 
 
 def record_id(value: Any) -> int | None:
