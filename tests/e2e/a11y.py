@@ -68,3 +68,18 @@ def assert_accessible(page: Any, *, context: str | None = None,
     if violations:
         where = page.url + (f" ({context})" if context else "")
         raise AssertionError(format_violations(violations, where))
+
+
+def assert_fits(page: Any, width: int = 360, timeout_ms: int = 5000) -> None:
+    """The page needs no sideways scrolling at ``width`` px (WCAG 1.4.10, reflow).
+
+    Waits (up to ``timeout_ms``) for the layout to settle rather than measuring at once: the
+    NHS header's script folds navigation that does not fit into "More" after the page has
+    loaded, and on a busy machine the first measurement can come before it has.
+    """
+    try:
+        page.wait_for_function(f"document.documentElement.scrollWidth <= {width}",
+                               timeout=timeout_ms)
+    except Exception as error:  # Playwright's TimeoutError: report the width it stayed at
+        found = page.evaluate("document.documentElement.scrollWidth")
+        raise AssertionError(f"{page.url} is {found} px wide at a {width} px viewport") from error

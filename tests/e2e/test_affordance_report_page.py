@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from a11y import assert_accessible
+from a11y import assert_accessible, assert_fits
 from helpers import enter_code_if_asked
 from test_affordance_report import workplace  # noqa: F401 (the fixture)
 
@@ -26,7 +26,7 @@ def test_the_lead_reads_the_affordances_on_a_phone(make_user, workplace, mobile_
     section = page.get_by_role("region", name="Workplace affordances")
     section.get_by_role("heading", name="Where affordances are weakest").wait_for()
     assert "Leeds General" in section.locator("#affordances-weakest").inner_text()
-    assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE_WIDTH
+    assert_fits(page, PHONE_WIDTH)
     if os.environ.get("SHOTS"):
         page.screenshot(path=os.environ["SHOTS"], full_page=True)
     assert_accessible(page)

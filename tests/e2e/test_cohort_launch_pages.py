@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from a11y import assert_accessible
+from a11y import assert_accessible, assert_fits
 from test_dashboard_page import sign_in
 
 from feedback360.extensions import db
@@ -34,8 +34,7 @@ def cohort_with_trainees(app, make_user, make_cohort):
 def check(page: Any) -> None:
     """axe-core finds nothing, and on a phone nothing scrolls sideways."""
     assert_accessible(page)
-    assert page.evaluate("document.documentElement.scrollWidth") <= \
-        page.viewport_size["width"]
+    assert_fits(page, page.viewport_size["width"])
 
 
 def launch_from_home(page: Any) -> None:

@@ -12,7 +12,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from a11y import assert_accessible
+from a11y import assert_accessible, assert_fits
 from helpers import enter_code_if_asked
 from playwright.sync_api import expect
 from test_reports import COMMENTS, build_cycle
@@ -108,7 +108,7 @@ def test_the_trainee_reads_a_released_report(new_context, live_server, app, peop
     assert problems == []
     height = page.evaluate("document.documentElement.scrollHeight")
     assert height < FOLDED_HEIGHT[width], f"{height} px tall"
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_fits(page, width)
     for box in page.locator(".js-plotly-plot").evaluate_all(
             "plots => plots.map(p => p.getBoundingClientRect().right)"):
         assert box <= width

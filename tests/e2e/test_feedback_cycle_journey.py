@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from a11y import assert_accessible
+from a11y import assert_accessible, assert_fits
 from helpers import path_of
 from playwright.sync_api import expect
 
@@ -103,6 +103,7 @@ def answer_items(page: Any, seed: int, not_observed: str = NOT_OBSERVED) -> None
 def assert_fits_phone(page: Any) -> int:
     """No sideways scrolling at 360 px, and every radio label (the tap target) at least 24x24
     CSS px; returns how many radio labels were measured."""
+    assert_fits(page, PHONE_WIDTH)
     width, boxes = page.evaluate("""() => [document.documentElement.scrollWidth,
         Array.from(document.querySelectorAll('.nhsuk-radios__label'),
                    label => [label.htmlFor, label.getBoundingClientRect().toJSON()])]""")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from a11y import assert_accessible
+from a11y import assert_accessible, assert_fits
 from helpers import DEFAULT_PASSWORD, add_activity_with_feedback
 from playwright.sync_api import expect
 
@@ -68,7 +68,7 @@ def test_a_coach_issues_a_letter_and_a_phone_verifies_it(new_context, live_serve
     said = main_text(phone)
     assert "Tara Trainee" in said and "Leading the regional audit" in said
     assert "Chaired the regional audit meeting" not in said and "Olu Observer" not in said
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    assert_fits(phone, 360)
     assert_accessible(phone)
     phone.get_by_label("Verification code").fill("K7QF-3MZP-XR9A")
     phone.get_by_role("button", name="Verify the letter").click()

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from a11y import assert_accessible
+from a11y import assert_accessible, assert_fits
 from helpers import add_activity, path_of
 from playwright.sync_api import expect
 
@@ -30,8 +30,7 @@ OVERALL = "A calm, well-prepared chair. <b>Next time</b> give the juniors more a
 
 
 def check(page: Any, name: str) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE_WIDTH, f"{page.url} scrolls sideways: {width}px wide"
+    assert_fits(page, PHONE_WIDTH)
     assert_accessible(page)
     shot(page, name)
 

@@ -4,7 +4,7 @@ from My trainees; axe-core finds nothing and nothing scrolls sideways."""
 
 from __future__ import annotations
 
-from a11y import assert_accessible
+from a11y import assert_accessible, assert_fits
 from helpers import enter_code_if_asked
 from playwright.sync_api import expect
 from test_portfolio import MEANS, activity, element_of, opportunity, released_cycle
@@ -45,5 +45,5 @@ def test_portfolio_on_a_phone(app, make_user, new_context):
         expect(page.locator("#gaps")).to_contain_text("Managing services")
         expect(page.locator("#gaps")).to_contain_text("Sit on a band 6 interview panel")
         expect(page.locator("#domains")).to_contain_text("Working with others")
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
+        assert_fits(page, PHONE_WIDTH)
         assert_accessible(page)

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from a11y import assert_fits
 from playwright.sync_api import expect
 from test_feedback_cycle_journey import Audit
 from test_reports import SCORE, build_cycle
 
 from feedback360.extensions import db
 from feedback360.models import CoachAssignment
+from feedback360.services import opportunity_seed
 
 PASSWORD = "correct horse battery"
 TRAINEE, COACH = "Tara Trainee", "Colin Coach"
@@ -47,6 +49,7 @@ def people(app, make_user):
     coach = make_user("colin.coach@nhs.net", role="coach", name=COACH)
     with app.app_context():
         db.session.add(CoachAssignment(coach_id=coach.id, trainee_id=trainee.id))
+        opportunity_seed.seed()  # the catalogue the plan's suggestions draw on
         db.session.commit()
     return trainee, coach
 
@@ -86,8 +89,7 @@ def screenshots(page: Any, name: str) -> None:
         phone.goto(page.url)
         if phone.locator("script.app-chart-data").count():
             wait_for_charts(phone)
-        scroll_width = phone.evaluate("document.documentElement.scrollWidth")
-        assert scroll_width <= PHONE_WIDTH, f"{name} scrolls sideways: {scroll_width} px wide"
+        assert_fits(phone, PHONE_WIDTH)
         phone.screenshot(path=str(SCREENSHOTS / f"{name}-{PHONE_WIDTH}.png"), full_page=True,
                          animations="disabled")
     finally:

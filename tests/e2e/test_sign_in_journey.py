@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from a11y import assert_accessible
+from a11y import assert_accessible, assert_fits
 from helpers import totp_code
 from playwright.sync_api import expect
 
@@ -92,12 +92,12 @@ def test_keyboard_only_sign_in_on_a_phone(mobile_page, live_server, make_user):
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     expect(page.get_by_label("Email address")).to_be_focused()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert_fits(page, 360)
     page.keyboard.press("Tab")
     page.keyboard.type("correct horse battery")
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="My feedback cycles").wait_for()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert_fits(page, 360)
     assert_accessible(page)
     # The self-assessment on the phone: in the first person, with no "Not observed".
     page.get_by_role("button", name="Start a new feedback cycle").click()
@@ -107,14 +107,14 @@ def test_keyboard_only_sign_in_on_a_phone(mobile_page, live_server, make_user):
     expect(main).to_contain_text("I ask colleagues for feedback on my own practice.")
     expect(main).to_contain_text("Not had the chance to do this yet")
     expect(main).not_to_contain_text("Not observed")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert_fits(page, 360)
     # The footer's pages about the service: reached from it, readable at 360 px.
     for link, heading in [("Privacy notice", "Privacy notice"),
                           ("Accessibility statement", "Accessibility statement for feedback360"),
                           ("Contact us", "Contact us")]:
         page.locator(".nhsuk-footer").get_by_role("link", name=link).click()
         page.get_by_role("heading", name=heading, exact=True).wait_for()
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert_fits(page, 360)
         assert_accessible(page)
 
 
