@@ -191,7 +191,8 @@ test:
 	phase "pytest on SQLite (all)" env -u DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) \
 	  $(PYTEST_ARGS)
 	phase "pytest on PostgreSQL (not e2e)" \
-	  $(BIN)/python scripts/pg_cluster.py -- $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e" \
+	  $(BIN)/python scripts/pg_cluster.py -- $(BIN)/pytest -n $(PYTEST_WORKERS) \
+	  -m "not e2e and not database_independent" \
 	  $(PYTEST_ARGS)
 
 e2e: system-deps venv assets

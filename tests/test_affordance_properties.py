@@ -23,6 +23,9 @@ from hypothesis import strategies as st
 from feedback360.scoring.affordance_change import GROUPS, build_change, t_quantile
 from feedback360.scoring.affordances import OVERALL, Item, Scale, build_figures
 
+# No app and no database: run once, not again on PostgreSQL (Makefile).
+pytestmark = pytest.mark.database_independent
+
 ITEMS = (Item("leadership", "Leadership"), Item("supervisor", "Supervisor"),
          Item("time", "Protected time"))
 SCALE = Scale(1, 5)

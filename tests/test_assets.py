@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from helpers import load_script
 
+# No app and no database: run once, not again on PostgreSQL (Makefile).
+pytestmark = pytest.mark.database_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "build_assets.py"
 

@@ -8,6 +8,9 @@ import pytest
 
 from feedback360.scoring.breakdowns import ANY, NOT_RECORDED, admitted_cells, cell_rows
 
+# No app and no database: run once, not again on PostgreSQL (Makefile).
+pytestmark = pytest.mark.database_independent
+
 K = 5
 
 

@@ -25,6 +25,9 @@ from feedback360.charts import Chart, dashboard_charts, element_table
 from feedback360.instruments import parse_instrument
 from feedback360.scoring import ALL, SELF, AnonymityRules, CycleReport, compare_cycles, score_cycle
 
+# No app and no database: run once, not again on PostgreSQL (Makefile).
+pytestmark = pytest.mark.database_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 

@@ -19,6 +19,9 @@ from test_cohort_scoring import HEADS, INSTRUMENT
 
 from feedback360.scoring.cohort import DIMENSIONS, CohortAnalysis, Selection, dimension_key
 
+# No app and no database: run once, not again on PostgreSQL (Makefile).
+pytestmark = pytest.mark.database_independent
+
 LAUNCHES = (11, 12)
 VALUES = {"specialty": ("A", "B", None), "training_year": (1, 2, None), "site": ("X", "Y", None)}
 FAMILIES = {"participation": ("participation",), "scores": ("others", "self")}

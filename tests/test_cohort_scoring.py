@@ -27,6 +27,9 @@ from feedback360.scoring.cohort import (
     headings,
 )
 
+# No app and no database: run once, not again on PostgreSQL (Makefile).
+pytestmark = pytest.mark.database_independent
+
 INSTRUMENT = load_instrument(Path(__file__).resolve().parent.parent / "instruments" / "clcf.yaml")
 HEADS = headings(INSTRUMENT)
 LAUNCHES = (11, 12)

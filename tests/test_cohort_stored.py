@@ -12,6 +12,9 @@ from test_cohort_scoring import INSTRUMENT, analyse, frames, people_strategy, se
 
 from feedback360.scoring.cohort import stored
 
+# No app and no database: run once, not again on PostgreSQL (Makefile).
+pytestmark = pytest.mark.database_independent
+
 
 def restored(made):  # type: ignore[no-untyped-def]
     return stored.loads(stored.dumps(made), INSTRUMENT, made.min_trainees, made.threshold)

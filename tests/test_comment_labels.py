@@ -7,12 +7,16 @@ import json
 from collections import Counter
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_scoring import MINI, answers, scores  # five items, three of which make a response count
 
 from feedback360.scoring import AnonymityRules, CycleReport, score_cycle
 from feedback360.scoring.comments import comment_labels
+
+# No app and no database: run once, not again on PostgreSQL (Makefile).
+pytestmark = pytest.mark.database_independent
 
 GROUPS = MINI.group_keys
 IDENTIFIABLE = {g.key for g in MINI.rater_groups if not g.anonymous}

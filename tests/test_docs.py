@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# No app and no database: run once, not again on PostgreSQL (Makefile).
+pytestmark = pytest.mark.database_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ["README.md", "CONTRIBUTING.md", "bench/README.md", *sorted(
     str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]

@@ -23,6 +23,9 @@ from feedback360.instruments import (
     summarise,
 )
 
+# No app and no database: run once, not again on PostgreSQL (Makefile).
+pytestmark = pytest.mark.database_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTRUMENTS = ROOT / "instruments"
 CLCF_FILE = INSTRUMENTS / "clcf.yaml"

@@ -15,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+pytestmark = [pytest.mark.skipif(shutil.which("make") is None, reason="needs make"),
+              pytest.mark.database_independent]  # run once, not again on PostgreSQL
 
 
 def dry_run(*args: str) -> str:

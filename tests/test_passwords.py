@@ -12,6 +12,9 @@ from feedback360.passwords import (
     verify_password,
 )
 
+# No app and no database: run once, not again on PostgreSQL (Makefile).
+pytestmark = pytest.mark.database_independent
+
 POLICY = {"min_length": 10, "max_length": 256}
 
 

@@ -31,6 +31,9 @@ from feedback360.scoring import (
     t975,
 )
 
+# No app and no database: run once, not again on PostgreSQL (Makefile).
+pytestmark = pytest.mark.database_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 CLCF = load_instrument(ROOT / "instruments" / "clcf.yaml")
 COLUMNS = ["response", "group", "is_self", "item", "score"]
