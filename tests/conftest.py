@@ -22,6 +22,7 @@ import importlib.util
 import itertools
 import os
 import secrets
+import shutil
 import sys
 import threading
 import time
@@ -164,14 +165,23 @@ def _postgres_test_database(db_backend: str) -> Iterator[str | None]:
     pg_cluster.drop_database(cluster_url, name)
 
 
+@pytest.fixture(scope="session")
+def _sqlite_schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database with the schema, made once per worker: each test gets a copy,
+    which takes well under a millisecond where ``create_all`` takes over a tenth of a second."""
+    path = tmp_path_factory.mktemp("schema") / "empty.sqlite"
+    create_schema(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
 def database_url(db_backend: str, _postgres_test_database: str | None,
-                 tmp_path: Path) -> Iterator[str]:
+                 tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """URL of this test's database, schema ready and empty (emptied again after the test)."""
     if db_backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'feedback360.sqlite'}"
-        create_schema(url)
-        yield url
+        path = tmp_path / "feedback360.sqlite"
+        shutil.copyfile(request.getfixturevalue("_sqlite_schema"), path)
+        yield f"sqlite:///{path}"
         return
     assert _postgres_test_database
     yield _postgres_test_database
