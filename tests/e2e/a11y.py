@@ -78,8 +78,10 @@ def assert_fits(page: Any, width: int = 360, timeout_ms: int = 5000) -> None:
     loaded, and on a busy machine the first measurement can come before it has.
     """
     try:
-        page.wait_for_function(f"document.documentElement.scrollWidth <= {width}",
-                               timeout=timeout_ms)
+        # A function, not an expression: Playwright polls an expression with eval, which the
+        # app's Content-Security-Policy (no 'unsafe-eval') refuses.
+        page.wait_for_function("width => document.documentElement.scrollWidth <= width",
+                               arg=width, timeout=timeout_ms)
     except Exception as error:  # Playwright's TimeoutError: report the width it stayed at
         found = page.evaluate("document.documentElement.scrollWidth")
         raise AssertionError(f"{page.url} is {found} px wide at a {width} px viewport") from error
